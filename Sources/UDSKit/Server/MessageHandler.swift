@@ -1,0 +1,97 @@
+public import Logging
+public import NIOCore
+
+/// What a ``MessageServer`` does with each message: one of the built-in replies, or your code.
+///
+/// The built-in handlers run on the event loop that read the bytes and stream, so they need no memory in
+/// proportion to the message and cost no thread hop:
+///
+/// ```swift
+/// let server = MessageServer(address: address, handler: .acknowledge)
+/// ```
+///
+/// Your code comes in two shapes. ``buffered(_:)`` gets the whole message (up to
+/// ``MessageServer/Configuration/maximumMessageSize``) and returns the reply; ``streaming(_:)`` gets the message as
+/// an `AsyncSequence` of chunks as they arrive, with backpressure, for messages of any size.
+///
+/// A handler that throws gets its connection an error reply (`error: …`, see ``Acknowledgement``); other connections
+/// are not affected. An empty reply means no reply: the server just closes.
+public struct MessageHandler: Sendable {
+    enum Kind: Sendable {
+        case acknowledge
+        case echo
+        case discard
+        case buffered(@Sendable (Message, MessageContext) async throws -> Message)
+        case streaming(@Sendable (MessageBody, MessageContext) async throws -> Message)
+    }
+    let kind: Kind
+
+    /// Replies with the number of bytes received, in ASCII decimal and `"\n"` (see ``Acknowledgement``).
+    public static let acknowledge = MessageHandler(kind: .acknowledge)
+    /// Replies with the message itself, streamed back as it arrives.
+    public static let echo = MessageHandler(kind: .echo)
+    /// Reads the message and closes without a reply.
+    public static let discard = MessageHandler(kind: .discard)
+
+    /// Runs `body` with the whole message once the client has half-closed, and sends back what it returns.
+    ///
+    /// The message is held in memory; past ``MessageServer/Configuration/maximumMessageSize`` the client gets an
+    /// error reply and `body` is not called.
+    public static func buffered(
+        _ body: @escaping @Sendable (Message, MessageContext) async throws -> Message
+    ) -> MessageHandler {
+        MessageHandler(kind: .buffered(body))
+    }
+
+    /// Runs `body` as soon as a client connects, with the message as chunks in the order they arrive, and sends back
+    /// what it returns.
+    ///
+    /// Reading from the socket pauses while `body` has not taken the chunks already read, so memory stays bounded
+    /// whatever the size of the message. Iteration throws if the connection fails before the client half-closed.
+    /// Bytes `body` leaves unread when it returns are discarded.
+    public static func streaming(
+        _ body: @escaping @Sendable (MessageBody, MessageContext) async throws -> Message
+    ) -> MessageHandler {
+        MessageHandler(kind: .streaming(body))
+    }
+}
+
+/// What a handler knows about the connection its message came on.
+public struct MessageContext: Sendable {
+    /// A number for this connection, unique within its server, for logs.
+    public let connectionID: Int
+    /// The server's logger, with the connection ID as metadata `uds.connection`.
+    public let logger: Logger
+}
+
+/// The bytes of a message as they arrive, in chunks: an `AsyncSequence` with backpressure.
+public struct MessageBody: AsyncSequence, Sendable {
+    public typealias Element = ByteBuffer
+    typealias Producer = NIOThrowingAsyncSequenceProducer<
+        ByteBuffer, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark,
+        StreamingBodyDelegate
+    >
+    let producer: Producer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Producer.AsyncIterator
+        public mutating func next() async throws -> ByteBuffer? { try await base.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: producer.makeAsyncIterator()) }
+
+    /// Gathers every chunk into one message.
+    ///
+    /// - Throws: ``UnixSocketError`` with ``UnixSocketError/Code/messageTooLarge`` past `maximumSize` bytes.
+    public func collect(upTo maximumSize: Int) async throws -> Message {
+        var whole = ByteBuffer()
+        for try await var chunk in self {
+            guard whole.readableBytes + chunk.readableBytes <= maximumSize else {
+                throw UnixSocketError(
+                    .messageTooLarge, operation: "read", detail: "more than the limit of \(maximumSize) bytes")
+            }
+            whole.writeBuffer(&chunk)
+        }
+        return Message(buffer: whole)
+    }
+}

@@ -1,0 +1,192 @@
+import SystemPackage
+
+/// The socket file a listener created: removed at shutdown only while it is still that file.
+struct SocketFileOwnership: Sendable {
+    let path: String
+    let identity: FileStatus
+
+    /// Removes the socket file if the path still names the file this listener bound (same device and inode).
+    /// A successor may have replaced it; then it is left alone. Returns whether the file was removed.
+    @discardableResult
+    func removeIfOurs() -> Bool {
+        (try? SocketPathLock.withLock(for: path) { () throws(Errno) -> Bool in
+            guard let now = try Syscall.fileStatus(path), now.isSameFile(as: identity) else { return false }
+            try Syscall.unlink(path)
+            return true
+        }) ?? false
+    }
+}
+
+/// A listening socket bound to an address, ready to hand to an event loop.
+struct ListeningSocket: Sendable {
+    /// The listening descriptor; whoever takes it closes it.
+    let descriptor: CInt
+    /// The socket file, for a path address.
+    let file: SocketFileOwnership?
+
+    /// Binds and listens on `address`, replacing a stale socket file and never anything else.
+    ///
+    /// For a path: under an exclusive lock on a sidecar lock file (so that two servers starting at once do not both
+    /// find the file stale), a socket file nobody answers on (`ECONNREFUSED`) is removed; a live one, or anything that
+    /// is not a socket, makes this throw and is left alone. Then bind, set the file's permissions, and only then
+    /// listen: before `listen(2)` every connect is refused, so nobody connects while the mode is still the umask's.
+    static func bind(
+        to address: UnixSocketAddress,
+        permissions: FilePermissions,
+        backlog: Int32
+    ) throws(UnixSocketError) -> ListeningSocket {
+        guard let path = address.path else {
+            let fd = try openSocket(address)
+            do {
+                try Syscall.bind(fd, to: address)
+                try Syscall.listen(fd, backlog: backlog)
+            } catch {
+                Syscall.close(fd)
+                throw bindError(error, address: address)
+            }
+            return ListeningSocket(descriptor: fd, file: nil)
+        }
+        do {
+            return try SocketPathLock.withLock(for: path) { () throws(UnixSocketError) -> ListeningSocket in
+                try removeIfStale(address)
+                let fd = try openSocket(address)
+                do throws(Errno) {
+                    try Syscall.bind(fd, to: address)
+                    let identity: FileStatus
+                    do throws(Errno) {
+                        try Syscall.chmod(path, permissions)
+                        guard let status = try Syscall.fileStatus(path) else { throw Errno.noSuchFileOrDirectory }
+                        identity = status
+                        try Syscall.listen(fd, backlog: backlog)
+                    } catch {
+                        _ = try? Syscall.unlink(path)
+                        throw error
+                    }
+                    return ListeningSocket(descriptor: fd, file: SocketFileOwnership(path: path, identity: identity))
+                } catch {
+                    Syscall.close(fd)
+                    throw bindError(error, address: address)
+                }
+            }
+        } catch let error as UnixSocketError {
+            throw error
+        } catch {
+            throw UnixSocketError.from(error as! Errno, operation: "lock", socket: path + SocketPathLock.suffix)
+        }
+    }
+
+    private static func openSocket(_ address: UnixSocketAddress) throws(UnixSocketError) -> CInt {
+        do {
+            return try Syscall.makeStreamSocket()
+        } catch {
+            throw UnixSocketError.from(error, operation: "socket", socket: address.description)
+        }
+    }
+
+    private static func bindError(_ error: Errno, address: UnixSocketAddress) -> UnixSocketError {
+        if error == .addressInUse {
+            return UnixSocketError(
+                .serverAlreadyListening, operation: "bind", socket: address.description, systemError: error)
+        }
+        return UnixSocketError.from(error, operation: "bind", socket: address.description)
+    }
+
+    /// Removes the file at `address` if it is a socket nobody answers on; throws if a server answers or it is not a
+    /// socket. Call with the path's lock held.
+    private static func removeIfStale(_ address: UnixSocketAddress) throws(UnixSocketError) {
+        let path = address.path!
+        let status: FileStatus?
+        do {
+            status = try Syscall.fileStatus(path)
+        } catch {
+            throw UnixSocketError.from(error, operation: "stat", socket: path)
+        }
+        guard let status else { return }
+        guard status.kind == .socket else {
+            throw UnixSocketError(
+                .notASocket, operation: "bind", socket: path,
+                detail: "it is a \(status.kind.rawValue); refusing to replace it")
+        }
+        switch SocketProbe.probe(address) {
+        case .live:
+            throw UnixSocketError(.serverAlreadyListening, operation: "bind", socket: path)
+        case .stale:
+            do {
+                try Syscall.unlink(path)
+            } catch {
+                throw UnixSocketError.from(error, operation: "remove stale socket file", socket: path)
+            }
+        case .failed(let errno):
+            throw UnixSocketError(
+                errno == .permissionDenied ? .permissionDenied : .system, operation: "probe", socket: path,
+                systemError: errno, detail: "cannot tell whether a server listens there; leaving the file alone")
+        case .absent:
+            return
+        }
+    }
+}
+
+/// What a connect attempt tells about a socket path.
+enum SocketProbe: Equatable {
+    /// A server accepted the connection, or its backlog is full (it is alive but busy).
+    case live
+    /// The socket file exists but nobody listens (`ECONNREFUSED`).
+    case stale
+    /// Nothing is at the path.
+    case absent
+    case failed(Errno)
+
+    /// Connects without blocking and closes at once, sending nothing.
+    static func probe(_ address: UnixSocketAddress) -> SocketProbe {
+        let fd: CInt
+        do { fd = try Syscall.makeStreamSocket() } catch { return .failed(error) }
+        defer { Syscall.close(fd) }
+        do {
+            try Syscall.setNonBlocking(fd, true)
+            try Syscall.connect(fd, to: address)
+            return .live
+        } catch .resourceTemporarilyUnavailable, .nowInProgress {
+            return .live
+        } catch .connectionRefused {
+            return .stale
+        } catch .noSuchFileOrDirectory {
+            return .absent
+        } catch {
+            return .failed(error)
+        }
+    }
+}
+
+/// Serializes the stale check, bind and removal of one socket path among processes, with `flock(2)` on a sidecar
+/// file `PATH.lock`, removed again on the way out.
+enum SocketPathLock {
+    static let suffix = ".lock"
+
+    static func withLock<Result, Failure: Error>(
+        for path: String,
+        _ body: () throws(Failure) -> Result
+    ) throws -> Result {
+        let lockPath = path + suffix
+        while true {
+            let fd = try Syscall.openLockFile(lockPath)
+            do {
+                try Syscall.lockExclusive(fd)
+                // The holder before us may have removed the file after we opened it: then our lock guards nothing,
+                // and we try again on the file now at the path.
+                let held = try Syscall.fileStatus(descriptor: fd)
+                guard let current = try Syscall.fileStatus(lockPath), current.isSameFile(as: held) else {
+                    Syscall.close(fd)
+                    continue
+                }
+            } catch {
+                Syscall.close(fd)
+                throw error
+            }
+            defer {
+                _ = try? Syscall.unlink(lockPath)
+                Syscall.close(fd)
+            }
+            return try body()
+        }
+    }
+}

@@ -1,0 +1,187 @@
+// The one file that calls the C library's socket and file functions. Each sits behind a small wrapper that
+// retries EINTR, reads errno at once and throws it as swift-system's `Errno`.
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#elseif canImport(Darwin)
+import Darwin
+#else
+#error("UDSKit supports Linux and Darwin")
+#endif
+import SystemPackage
+
+#if canImport(Darwin)
+private let sysSocketStream = SOCK_STREAM
+private let sysSendFlags: CInt = 0  // SIGPIPE is suppressed per socket with SO_NOSIGPIPE
+#else
+private let sysSocketStream = CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue)
+private let sysSendFlags = CInt(MSG_NOSIGNAL)
+#endif
+private let sysClose = close
+private let sysShutdown = shutdown
+private let sysListen = listen
+private let sysRead = read
+private let sysBind = bind
+private let sysConnect = connect
+private let sysUnlink = unlink
+private let sysChmod = chmod
+
+/// Calls `body` again while it fails with EINTR, and turns -1 into the `Errno` that call set.
+@inline(never)
+func retryingInterrupts<Value: FixedWidthInteger>(_ body: () -> Value) throws(Errno) -> Value {
+    while true {
+        let value = body()
+        if value != -1 { return value }
+        let error = Errno(rawValue: errno)
+        if error != .interrupted { throw error }
+    }
+}
+
+/// Raw socket and file operations on plain descriptors. Callers own the descriptors.
+enum Syscall {
+    /// A new `AF_UNIX` stream socket, close-on-exec, with SIGPIPE suppressed where the platform needs a socket option.
+    static func makeStreamSocket() throws(Errno) -> CInt {
+        let fd = try retryingInterrupts { socket(AF_UNIX, sysSocketStream, 0) }
+        #if canImport(Darwin)
+        var one: CInt = 1
+        _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<CInt>.size))
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        #endif
+        return fd
+    }
+
+    /// Closes `fd`. Never retried: after EINTR the descriptor is already gone on Linux.
+    static func close(_ fd: CInt) {
+        _ = sysClose(fd)
+    }
+
+    static func bind(_ fd: CInt, to address: UnixSocketAddress) throws(Errno) {
+        _ = try address.withSockAddr { (sa, len) throws(Errno) in
+            try retryingInterrupts { sysBind(fd, sa, len) }
+        }
+    }
+
+    static func connect(_ fd: CInt, to address: UnixSocketAddress) throws(Errno) {
+        _ = try address.withSockAddr { (sa, len) throws(Errno) in
+            try retryingInterrupts { sysConnect(fd, sa, len) }
+        }
+    }
+
+    static func listen(_ fd: CInt, backlog: CInt) throws(Errno) {
+        _ = try retryingInterrupts { sysListen(fd, backlog) }
+    }
+
+    static func shutdownWrite(_ fd: CInt) throws(Errno) {
+        #if canImport(Darwin)
+        let how = SHUT_WR
+        #else
+        let how = CInt(SHUT_WR)
+        #endif
+        _ = try retryingInterrupts { sysShutdown(fd, how) }
+    }
+
+    /// Writes every byte of `buffer`, resuming after partial writes and EINTR; never raises SIGPIPE.
+    static func sendAll(_ fd: CInt, _ buffer: UnsafeRawBufferPointer) throws(Errno) {
+        var offset = 0
+        while offset < buffer.count {
+            let written = try retryingInterrupts {
+                send(fd, buffer.baseAddress! + offset, buffer.count - offset, sysSendFlags)
+            }
+            offset += written
+        }
+    }
+
+    /// Reads at most `buffer.count` bytes; 0 means end of file.
+    static func read(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
+        try retryingInterrupts { sysRead(fd, buffer.baseAddress, buffer.count) }
+    }
+
+    static func setTimeout(_ fd: CInt, option: CInt, _ duration: Duration?) throws(Errno) {
+        var value = timeval()
+        if let duration {
+            let (seconds, attoseconds) = duration.components
+            value.tv_sec = .init(seconds)
+            value.tv_usec = .init(attoseconds / 1_000_000_000_000)
+            if value.tv_sec == 0 && value.tv_usec == 0 { value.tv_usec = 1 }  // zero would mean "no timeout"
+        }
+        _ = try retryingInterrupts {
+            setsockopt(fd, SOL_SOCKET, option, &value, socklen_t(MemoryLayout<timeval>.size))
+        }
+    }
+
+    static var sendTimeoutOption: CInt { SO_SNDTIMEO }
+    static var receiveTimeoutOption: CInt { SO_RCVTIMEO }
+
+    static func setNonBlocking(_ fd: CInt, _ nonBlocking: Bool) throws(Errno) {
+        let flags = try retryingInterrupts { fcntl(fd, F_GETFL) }
+        let wanted = nonBlocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
+        if wanted != flags { _ = try retryingInterrupts { fcntl(fd, F_SETFL, wanted) } }
+    }
+
+    // MARK: Files
+
+    /// What `lstat` says about a path: its kind and identity. `nil` when nothing is there.
+    static func fileStatus(_ path: String) throws(Errno) -> FileStatus? {
+        var st = stat()
+        do {
+            _ = try retryingInterrupts { lstat(path, &st) }
+        } catch .noSuchFileOrDirectory {
+            return nil
+        }
+        return FileStatus(st)
+    }
+
+    static func fileStatus(descriptor fd: CInt) throws(Errno) -> FileStatus {
+        var st = stat()
+        _ = try retryingInterrupts { fstat(fd, &st) }
+        return FileStatus(st)
+    }
+
+    static func unlink(_ path: String) throws(Errno) {
+        _ = try retryingInterrupts { sysUnlink(path) }
+    }
+
+    static func chmod(_ path: String, _ permissions: FilePermissions) throws(Errno) {
+        _ = try retryingInterrupts { sysChmod(path, mode_t(permissions.rawValue)) }
+    }
+
+    /// Opens (creating with mode 0600) a lock file, refusing to follow a symbolic link.
+    static func openLockFile(_ path: String) throws(Errno) -> CInt {
+        try retryingInterrupts { open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode_t(0o600)) }
+    }
+
+    /// Takes an exclusive `flock` on `fd`, waiting for it.
+    static func lockExclusive(_ fd: CInt) throws(Errno) {
+        _ = try retryingInterrupts { flock(fd, LOCK_EX) }
+    }
+}
+
+/// The parts of `struct stat` UDSKit looks at.
+struct FileStatus: Equatable, Sendable {
+    enum Kind: String, Sendable {
+        case socket, regularFile = "regular file", directory, symbolicLink = "symbolic link", other = "special file"
+    }
+    var kind: Kind
+    var device: UInt64
+    var inode: UInt64
+    var permissions: FilePermissions
+    var owner: UInt32
+
+    init(_ st: stat) {
+        switch st.st_mode & S_IFMT {
+        case S_IFSOCK: kind = .socket
+        case S_IFREG: kind = .regularFile
+        case S_IFDIR: kind = .directory
+        case S_IFLNK: kind = .symbolicLink
+        default: kind = .other
+        }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
+        permissions = FilePermissions(rawValue: CModeT(st.st_mode & 0o7777))
+        owner = UInt32(st.st_uid)
+    }
+
+    /// Whether both describe the same file (device and inode).
+    func isSameFile(as other: FileStatus) -> Bool { device == other.device && inode == other.inode }
+}

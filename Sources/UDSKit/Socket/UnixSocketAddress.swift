@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Musl)
+@preconcurrency import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The address of a Unix domain socket: a file system path or, on Linux, an abstract name.
+///
+/// Written as a string, `@name` is the abstract name `name` (Linux only: it lives in the kernel, not in a
+/// directory, and has no file permissions); anything else is a path.
+///
+/// ```swift
+/// let address = try UnixSocketAddress("/run/myapp/control.sock")
+/// ```
+public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
+    enum Storage: Hashable, Sendable {
+        case path(String)
+        case abstract(String)
+    }
+    let storage: Storage
+
+    /// The most bytes a path may have: `sun_path` less its terminating NUL (107 on Linux, 103 on Darwin).
+    public static let maximumPathLength: Int = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+
+    /// Parses `string`: `@name` is an abstract name (Linux), anything else a path.
+    ///
+    /// - Throws: ``UnixSocketError`` with code ``UnixSocketError/Code/invalidAddress`` for an empty string or one
+    ///   holding a NUL byte, ``UnixSocketError/Code/pathTooLong`` past ``maximumPathLength`` (the error names both
+    ///   the limit and the length), ``UnixSocketError/Code/unsupported`` for `@name` outside Linux.
+    public init(_ string: String) throws(UnixSocketError) {
+        if string.hasPrefix("@") {
+            try self.init(abstractName: String(string.dropFirst()))
+        } else {
+            try self.init(path: string)
+        }
+    }
+
+    /// A path in the file system.
+    public init(path: String) throws(UnixSocketError) {
+        let length = path.utf8.count
+        guard length > 0, !path.utf8.contains(0) else {
+            throw UnixSocketError(
+                .invalidAddress, operation: "parse", socket: path,
+                detail: path.isEmpty ? "the path is empty" : "the path holds a NUL byte")
+        }
+        guard length <= Self.maximumPathLength else {
+            throw UnixSocketError(
+                .pathTooLong, operation: "parse", socket: path,
+                detail: "\(length) bytes, but a socket path holds at most \(Self.maximumPathLength) bytes on this system")
+        }
+        storage = .path(path)
+    }
+
+    /// An abstract name (Linux only), written `@name`. It has no file and no permissions: anyone on the machine
+    /// (in the same network namespace) can connect to it.
+    public init(abstractName name: String) throws(UnixSocketError) {
+        #if os(Linux)
+        let length = name.utf8.count
+        guard length > 0 else {
+            throw UnixSocketError(.invalidAddress, operation: "parse", socket: "@", detail: "the abstract name is empty")
+        }
+        guard length <= Self.maximumPathLength else {
+            throw UnixSocketError(
+                .pathTooLong, operation: "parse", socket: "@" + name,
+                detail: "\(length) bytes, but an abstract name holds at most \(Self.maximumPathLength) bytes")
+        }
+        storage = .abstract(name)
+        #else
+        throw UnixSocketError(
+            .unsupported, operation: "parse", socket: "@" + name,
+            detail: "abstract socket names exist on Linux only")
+        #endif
+    }
+
+    /// The path, or `nil` for an abstract name.
+    public var path: String? {
+        if case .path(let path) = storage { return path }
+        return nil
+    }
+
+    /// Whether this is an abstract name (`@name`).
+    public var isAbstract: Bool {
+        if case .abstract = storage { return true }
+        return false
+    }
+
+    /// The path, or `@name` for an abstract name.
+    public var description: String {
+        switch storage {
+        case .path(let path): return path
+        case .abstract(let name): return "@" + name
+        }
+    }
+
+    /// Calls `body` with this address as a `sockaddr_un` and its length.
+    func withSockAddr<Result, Failure: Error>(
+        _ body: (UnsafePointer<sockaddr>, socklen_t) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes: String.UTF8View
+        let prefix: Int
+        switch storage {
+        case .path(let path): bytes = path.utf8; prefix = 0
+        case .abstract(let name): bytes = name.utf8; prefix = 1  // the leading NUL marks an abstract name
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.initializeMemory(as: UInt8.self, repeating: 0)
+            _ = UnsafeMutableRawBufferPointer(rebasing: raw[prefix...]).copyBytes(from: bytes)
+        }
+        let offset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
+        // A path is passed with its NUL; an abstract name is exactly as long as it is.
+        let length = offset + prefix + bytes.count + (prefix == 0 ? 1 : 0)
+        return try withUnsafePointer(to: &address) { pointer throws(Failure) in
+            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa throws(Failure) in
+                try body(sa, socklen_t(length))
+            }
+        }
+    }
+}

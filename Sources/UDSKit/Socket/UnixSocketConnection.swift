@@ -1,0 +1,179 @@
+import Synchronization
+import SystemPackage
+
+/// A connected Unix-domain stream socket with blocking reads and writes: the client side's building block.
+///
+/// Most callers want ``MessageClient``, which runs an exchange off the caller's thread. Use this type directly on a
+/// thread of your own, where blocking is what you want (command-line tools, load generators).
+///
+/// Writes complete partial writes and retry `EINTR`, and never raise `SIGPIPE`. The connection closes itself when it
+/// is released; ``close()`` closes it earlier. Reads and writes may run on two threads at once; two concurrent
+/// writes may interleave.
+///
+/// ```swift
+/// let connection = try UnixSocketConnection.connect(to: UnixSocketAddress("/tmp/app.sock"))
+/// try connection.write(Array("hello".utf8))
+/// try connection.closeWrite()
+/// let reply = try connection.readToEnd(maximumSize: 1 << 20)
+/// ```
+public final class UnixSocketConnection: Sendable {
+    /// The address this connection was made to.
+    public let address: UnixSocketAddress
+    private let descriptor: CInt
+    private let isClosed = Atomic<Bool>(false)
+
+    private init(descriptor: CInt, address: UnixSocketAddress) {
+        self.descriptor = descriptor
+        self.address = address
+    }
+
+    deinit { close() }
+
+    /// Connects to the server at `address`.
+    ///
+    /// - Parameters:
+    ///   - address: The server's socket.
+    ///   - timeout: How long to wait while the server's backlog is full. `nil`, the default, waits as long as it
+    ///     takes.
+    /// - Throws: ``UnixSocketError``: ``UnixSocketError/Code/noSocketFile`` when nothing is at the path,
+    ///   ``UnixSocketError/Code/staleSocketFile`` when the socket file has no server,
+    ///   ``UnixSocketError/Code/notASocket``, ``UnixSocketError/Code/permissionDenied``,
+    ///   ``UnixSocketError/Code/timedOut``.
+    public static func connect(to address: UnixSocketAddress, timeout: Duration? = nil) throws(UnixSocketError)
+        -> UnixSocketConnection
+    {
+        let fd: CInt
+        do {
+            fd = try Syscall.makeStreamSocket()
+        } catch {
+            throw UnixSocketError.from(error, operation: "socket", socket: address.description)
+        }
+        let connection = UnixSocketConnection(descriptor: fd, address: address)
+        do {
+            // On Linux a blocking connect waits while the backlog is full, for at most SO_SNDTIMEO.
+            if let timeout { try Syscall.setTimeout(fd, option: Syscall.sendTimeoutOption, timeout) }
+            try Syscall.connect(fd, to: address)
+            if timeout != nil { try Syscall.setTimeout(fd, option: Syscall.sendTimeoutOption, nil) }
+        } catch {
+            throw connectError(error, address: address)
+        }
+        return connection
+    }
+
+    private static func connectError(_ error: Errno, address: UnixSocketAddress) -> UnixSocketError {
+        switch error {
+        case .resourceTemporarilyUnavailable, .nowInProgress:
+            return UnixSocketError(
+                .timedOut, operation: "connect", socket: address.description, systemError: error,
+                detail: "the server's backlog stayed full")
+        case .connectionRefused:
+            // Linux answers ECONNREFUSED for a regular file too: say which it is.
+            if let path = address.path, let status = try? Syscall.fileStatus(path), status.kind != .socket {
+                return UnixSocketError(
+                    .notASocket, operation: "connect", socket: path, systemError: error,
+                    detail: "it is a \(status.kind.rawValue)")
+            }
+            return UnixSocketError.from(error, operation: "connect", socket: address.description)
+        default:
+            return UnixSocketError.from(error, operation: "connect", socket: address.description)
+        }
+    }
+
+    /// Sets how long a read may wait for data; `nil` waits forever. The corresponding option is `SO_RCVTIMEO`.
+    public func setReadTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+        do {
+            try Syscall.setTimeout(descriptor, option: Syscall.receiveTimeoutOption, timeout)
+        } catch {
+            throw failure(error, "setsockopt")
+        }
+    }
+
+    /// Sets how long a write may wait for the peer to make room; `nil` waits forever (`SO_SNDTIMEO`).
+    public func setWriteTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+        do {
+            try Syscall.setTimeout(descriptor, option: Syscall.sendTimeoutOption, timeout)
+        } catch {
+            throw failure(error, "setsockopt")
+        }
+    }
+
+    /// Writes every byte of `bytes`, waiting while the peer's buffer is full.
+    ///
+    /// - Throws: ``UnixSocketError/Code/connectionClosed`` when the peer has closed its side (`EPIPE`);
+    ///   ``UnixSocketError/Code/timedOut`` past the write timeout.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(UnixSocketError) {
+        do {
+            try Syscall.sendAll(descriptor, bytes)
+        } catch {
+            throw failure(error, "write")
+        }
+    }
+
+    /// Writes every byte of `bytes`.
+    public func write(_ bytes: [UInt8]) throws(UnixSocketError) {
+        var failure: UnixSocketError?
+        bytes.withUnsafeBytes { raw in
+            do throws(UnixSocketError) { try write(raw) } catch { failure = error }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Reads what is available, up to `buffer.count` bytes, waiting for at least one.
+    ///
+    /// - Returns: The number of bytes read; 0 when the peer has closed its side (end of stream).
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(UnixSocketError) -> Int {
+        do {
+            return try Syscall.read(descriptor, into: buffer)
+        } catch {
+            throw failure(error, "read")
+        }
+    }
+
+    /// Reads until the peer closes its side, and returns everything read.
+    ///
+    /// - Parameter maximumSize: The most bytes accepted; one more makes this throw
+    ///   ``UnixSocketError/Code/replyTooLarge``.
+    public func readToEnd(maximumSize: Int) throws(UnixSocketError) -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            var failure: UnixSocketError?
+            let count = chunk.withUnsafeMutableBytes { raw in
+                do throws(UnixSocketError) { return try read(into: raw) } catch { failure = error; return 0 }
+            }
+            if let failure { throw failure }
+            if count == 0 { return result }
+            guard result.count + count <= maximumSize else {
+                throw UnixSocketError(
+                    .replyTooLarge, operation: "read", socket: address.description,
+                    detail: "more than the limit of \(maximumSize) bytes")
+            }
+            result.append(contentsOf: chunk[..<count])
+            if count == chunk.count && chunk.count < 256 * 1024 {
+                chunk = [UInt8](repeating: 0, count: chunk.count * 4)
+            }
+        }
+    }
+
+    /// Half-closes the connection: the peer reads end of stream, and this side can still read its reply.
+    /// The corresponding C call is `shutdown(fd, SHUT_WR)`.
+    public func closeWrite() throws(UnixSocketError) {
+        do {
+            try Syscall.shutdownWrite(descriptor)
+        } catch {
+            throw failure(error, "shutdown")
+        }
+    }
+
+    /// Closes the connection. Later calls do nothing.
+    public func close() {
+        if !isClosed.exchange(true, ordering: .relaxed) { Syscall.close(descriptor) }
+    }
+
+    private func failure(_ error: Errno, _ operation: String) -> UnixSocketError {
+        if error == .resourceTemporarilyUnavailable {
+            return UnixSocketError(.timedOut, operation: operation, socket: address.description, systemError: error)
+        }
+        return UnixSocketError.from(error, operation: operation, socket: address.description)
+    }
+}
