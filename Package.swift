@@ -59,16 +59,33 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "UDSKitTestSupport",
+            dependencies: ["UDSKit"],
+            path: "Tests/UDSKitTestSupport",
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "UDSKitTests",
             dependencies: [
-                "UDSKit",
+                "UDSKit", "UDSKitTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "UDSKitInteropTests",
+            dependencies: ["UDSKit", "UDSKitTestSupport", "uds", .product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["Peers"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "udsTests",
+            dependencies: ["UDSKit", "UDSKitTestSupport", "uds"],
             swiftSettings: strictSettings
         ),
     ],

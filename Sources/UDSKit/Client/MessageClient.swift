@@ -88,8 +88,14 @@ public struct MessageClient: Sendable {
         try await post(.bytes(message))
     }
 
+    /// Sends `message` and returns how many bytes were sent together with the reply, for callers that look at the
+    /// reply before checking it (``Acknowledgement/verify(_:sentCount:socket:)``).
+    public func exchange(_ message: OutgoingMessage) async throws -> (sent: Int, reply: Message) {
+        try await exchange(message, readsReply: true)
+    }
+
     /// Connects, writes, half-closes, and reads the reply unless `readsReply` is false.
-    func exchange(_ message: OutgoingMessage, readsReply: Bool = true) async throws -> (sent: Int, reply: Message) {
+    func exchange(_ message: OutgoingMessage, readsReply: Bool) async throws -> (sent: Int, reply: Message) {
         let (address, configuration) = (self.address, self.configuration)
         let connection = try await Self.blocking {
             try UnixSocketConnection.connect(to: address, timeout: configuration.connectTimeout)

@@ -106,7 +106,7 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
         }
         var parts = what
         if let detail { parts += ": \(detail)" }
-        if let systemError, code == .system || detail == nil { parts += " (\(operation): \(systemError))" }
+        if let systemError, code == .system { parts += " (\(operation): \(systemError))" }
         return parts
     }
 }

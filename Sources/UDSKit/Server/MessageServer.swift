@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 public import ServiceLifecycle
 import Synchronization
+import SystemPackage
 
 /// A server on a Unix domain socket that reads one message per connection and replies to it.
 ///
@@ -108,7 +109,7 @@ public final class MessageServer: Service, Sendable {
             if case .stopping = state { state = .listening(channel, listener.file); return false }
             return true
         }
-        logger.info("listening", metadata: ["uds.permissions": "\(configuration.socketPermissions)"])
+        logger.info("listening on \(address)", metadata: address.isAbstract ? [:] : ["uds.mode": "0\(String(configuration.socketPermissions.rawValue, radix: 8))"])
         if stopNow { await shutdown() }
     }
 

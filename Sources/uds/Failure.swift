@@ -1,0 +1,54 @@
+import ArgumentParser
+import SystemPackage
+import UDSKit
+
+/// Exit codes of `uds`, as listed in its `--help`.
+enum ExitStatus {
+    static let failure: Int32 = 1
+    static let notAcknowledged: Int32 = 2
+    static let noServer: Int32 = 3
+    static let permissionDenied: Int32 = 4
+    static let timedOut: Int32 = 5
+    static let pathTaken: Int32 = 6
+
+    static func forError(_ error: UnixSocketError) -> Int32 {
+        switch error.code {
+        case .notAcknowledged, .serverError, .replyTooLarge, .messageTooLarge: return notAcknowledged
+        case .noSocketFile, .staleSocketFile: return noServer
+        case .permissionDenied: return permissionDenied
+        case .timedOut: return timedOut
+        case .serverAlreadyListening, .notASocket: return pathTaken
+        default: return failure
+        }
+    }
+}
+
+/// Prints `uds: <reason>` on standard error and exits with the code for `error`.
+func exitFailing(_ error: any Error) -> Never {
+    let line: String
+    let status: Int32
+    if let error = error as? UnixSocketError {
+        line = error.description
+        status = ExitStatus.forError(error)
+    } else if let error = error as? Errno {
+        line = "\(error)"
+        status = ExitStatus.failure
+    } else {
+        line = "\(error)"
+        status = ExitStatus.failure
+    }
+    printError("uds: " + line)
+    exit(status)
+}
+
+/// Writes `line` and a newline to standard error.
+func printError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = try? bytes.withUnsafeBytes { try FileDescriptor.standardError.writeAll($0) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

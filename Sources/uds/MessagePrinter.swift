@@ -1,0 +1,17 @@
+import NIOCore
+import Synchronization
+import SystemPackage
+import UDSKit
+
+/// Prints whole messages on standard output, one at a time, each ending in a newline.
+final class MessagePrinter: Sendable {
+    private let lock = Mutex(())
+
+    func print(_ message: Message) {
+        var buffer = message.buffer
+        if buffer.readableBytesView.last != UInt8(ascii: "\n") { buffer.writeInteger(UInt8(ascii: "\n")) }
+        lock.withLock { _ in
+            _ = try? buffer.withUnsafeReadableBytes { try FileDescriptor.standardOutput.writeAll($0) }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import NIOCore
+import SystemPackage
+import UDSKit
+
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send one message to a socket and print the reply.",
+        discussion: """
+            The message is MESSAGE, or the contents of --file, or else standard input; files and standard \
+            input are streamed, whatever their size. uds connects, writes the message, closes its side, and \
+            prints the server's reply. It exits 0 once the reply acknowledges every byte sent (the count and \
+            a newline); with --expect any, once any reply that is not an error reply has arrived.
+
+              uds send /tmp/app.sock 'hello'
+              uds send /tmp/app.sock --file backup.tar
+              date | uds send /tmp/app.sock
+              uds send /tmp/app.sock --no-reply 'fire and forget'
+            """
+    )
+
+    enum Expectation: String, ExpressibleByArgument, CaseIterable {
+        case ack, any
+    }
+
+    @Argument(help: "The server's socket file (or @name for a Linux abstract name).")
+    var path: String
+
+    @Argument(help: "The message. Without it, --file or standard input is sent.")
+    var message: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Send the contents of this file.", valueName: "file"))
+    var file: String?
+
+    @Option(help: "What counts as success: ack (a reply stating the number of bytes sent) or any reply that is not an error.")
+    var expect: Expectation = .ack
+
+    @Flag(help: "Do not wait for a reply: exit once the message is written (fire and forget).")
+    var noReply = false
+
+    @Option(help: ArgumentHelp("Seconds to wait for the connection and for the reply.", valueName: "seconds"))
+    var timeout: Double?
+
+    @Option(help: ArgumentHelp("Largest reply accepted.", valueName: "size"))
+    var maxReply: ByteCount = ByteCount(64 * 1024 * 1024)
+
+    func validate() throws {
+        if message != nil && file != nil { throw ValidationError("give MESSAGE or --file, not both") }
+        if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
+    }
+
+    func run() async throws {
+        do {
+            var configuration = MessageClient.Configuration()
+            if let timeout {
+                configuration.connectTimeout = .milliseconds(Int64(timeout * 1000))
+                configuration.replyTimeout = .milliseconds(Int64(timeout * 1000))
+            }
+            configuration.maximumReplySize = maxReply.value
+            let client = try MessageClient(path: path, configuration: configuration)
+            let outgoing: OutgoingMessage
+            if let message {
+                outgoing = .bytes(Message(message))
+            } else if let file {
+                outgoing = .file(FilePath(file))
+            } else {
+                outgoing = .file("/dev/stdin")
+            }
+            if noReply {
+                try await client.post(outgoing)
+                return
+            }
+            let reply: Message
+            switch expect {
+            case .ack:
+                let (sent, received) = try await client.exchange(outgoing)
+                reply = received
+                printReply(reply)
+                try Acknowledgement.verify(reply, sentCount: sent, socket: client.address.description)
+            case .any:
+                reply = try await client.send(outgoing)
+                printReply(reply)
+                if let reason = Acknowledgement.errorReason(in: reply) {
+                    throw UnixSocketError(.serverError, operation: "send", socket: path, detail: reason)
+                }
+            }
+        } catch {
+            exitFailing(error)
+        }
+    }
+
+    private func printReply(_ reply: Message) {
+        guard Acknowledgement.errorReason(in: reply) == nil else { return }  // said on stderr instead
+        _ = try? reply.buffer.withUnsafeReadableBytes { try FileDescriptor.standardOutput.writeAll($0) }
+    }
+}

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import SystemPackage
+import UDSKit
+import UnixSignals
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Listen on a socket file and answer each message.",
+        discussion: """
+            Each connection carries one message: every byte until the client closes its side. By default \
+            the message is printed on standard output and the client gets the acknowledgement, the number \
+            of bytes received and a newline. SIGTERM or SIGINT stops accepting, lets messages in flight \
+            finish, removes the socket file and exits 0.
+
+            A stale socket file at PATH (one nobody answers on) is replaced. A live server's socket, or \
+            anything that is not a socket, is left alone and uds exits with status 6.
+
+              uds serve /tmp/app.sock
+              uds serve /tmp/app.sock --quiet --reply echo
+              uds serve /tmp/app.sock --exec 'wc -l'          # reply with the script's output
+            """
+    )
+
+    enum ReplyMode: String, ExpressibleByArgument, CaseIterable {
+        case ack, echo, none
+    }
+
+    @Argument(help: "The socket file to listen on (or @name for a Linux abstract name).")
+    var path: String
+
+    @Option(help: "What to answer: ack (the byte count and a newline), echo (the message), none (just close).")
+    var reply: ReplyMode = .ack
+
+    @Option(
+        help: ArgumentHelp(
+            "Run COMMAND with /bin/sh for each message, the message on its standard input; reply with its output.",
+            discussion: "A command that exits non-zero gets the client an error reply. Overrides --reply.",
+            valueName: "COMMAND"))
+    var exec: String?
+
+    @Option(help: ArgumentHelp("Permissions of the socket file, in octal.", valueName: "octal"))
+    var mode: String = "0600"
+
+    @Option(help: ArgumentHelp("Largest message accepted (64MiB, 1G, 4096…).", valueName: "size"))
+    var maxSize: ByteCount = ByteCount(64 * 1024 * 1024)
+
+    @Option(help: ArgumentHelp("Seconds that messages in flight get to finish at shutdown.", valueName: "seconds"))
+    var grace: Double = 10
+
+    @Flag(name: .shortAndLong, help: "Do not print messages on standard output.")
+    var quiet = false
+
+    @Flag(name: .short, help: "Log each connection (same as --log-level debug).")
+    var verbose = false
+
+    @Option(help: "Least severe log level written to standard error: trace, debug, info, notice, warning, error.")
+    var logLevel: Logger.Level = .info
+
+    func validate() throws {
+        guard parsedMode != nil else { throw ValidationError("--mode must be octal permissions such as 0600 or 0660") }
+        guard maxSize.value > 0 else { throw ValidationError("--max-size must be positive") }
+        guard grace >= 0 else { throw ValidationError("--grace must not be negative") }
+    }
+
+    private var parsedMode: FilePermissions? {
+        guard let bits = UInt16(mode, radix: 8), bits <= 0o777 else { return nil }
+        return FilePermissions(rawValue: CModeT(bits))
+    }
+
+    func run() async throws {
+        let level = verbose ? min(logLevel, .debug) : logLevel
+        let logger = Logger(label: "uds") { _ in StandardErrorLogHandler(logLevel: level) }
+        do {
+            let address = try UnixSocketAddress(path)
+            var configuration = MessageServer.Configuration()
+            configuration.socketPermissions = parsedMode!
+            configuration.maximumMessageSize = maxSize.value
+            configuration.shutdownGracePeriod = .milliseconds(Int64(grace * 1000))
+            let server = MessageServer(
+                address: address, configuration: configuration, logger: logger, handler: makeHandler())
+            try await server.start()
+            let group = ServiceGroup(
+                services: [server], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+                logger: Logger(label: "uds.lifecycle") { _ in SwiftLogNoOpLogHandler() })
+            try await group.run()
+        } catch {
+            exitFailing(error)
+        }
+    }
+
+    private func makeHandler() -> MessageHandler {
+        let printer = quiet ? nil : MessagePrinter()
+        if let exec {
+            let command = ShellCommand(exec)
+            return .buffered { message, context in
+                printer?.print(message)
+                return try await command.run(input: message, logger: context.logger)
+            }
+        }
+        guard let printer else {
+            switch reply {
+            case .ack: return .acknowledge
+            case .echo: return .echo
+            case .none: return .discard
+            }
+        }
+        let reply = self.reply
+        return .buffered { message, _ in
+            printer.print(message)
+            switch reply {
+            case .ack: return Acknowledgement.reply(forByteCount: message.count)
+            case .echo: return message
+            case .none: return .empty
+            }
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import ArgumentParser
+
+@main
+struct UDS: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "uds",
+        abstract: "Send and serve messages over Unix domain sockets.",
+        discussion: """
+            A server listens on a socket file; a client connects, sends one message (every byte until it \
+            closes its side), and gets one reply. By default the reply is an acknowledgement: the number of \
+            bytes received, then a newline, so the sender knows the whole message arrived.
+
+              uds serve /tmp/app.sock                  # print each message, acknowledge it
+              uds send /tmp/app.sock 'hello'           # prints 5, exits 0 once acknowledged
+              uds serve /tmp/up.sock --exec 'tr a-z A-Z' --reply echo
+              uds send /tmp/up.sock --expect any hi    # prints HI
+
+            Exit codes:
+              0   success (the message was acknowledged, or the server shut down cleanly)
+              1   any other failure
+              2   the message was not acknowledged: the server replied with an error or another count
+              3   no server is listening on the path (no socket file, or a stale one)
+              4   permission denied on the socket or its directory
+              5   timed out
+              6   the path is taken: a live server listens there, or it is not a socket
+              64  the command line is wrong
+            """,
+        version: "0.1.0",
+        subcommands: [Serve.self, Send.self]
+    )
+}

@@ -1,0 +1,38 @@
+import Foundation
+import UDSKit
+
+/// Waits until a server accepts connections at `path`; throws after `timeout` seconds.
+public func waitForServer(at path: String, timeout: Double = 20) async throws {
+    let address = try UnixSocketAddress(path)
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        if let connection = try? UnixSocketConnection.connect(to: address) {
+            connection.close()
+            return
+        }
+        if Date() > deadline { throw TestFailure("no server came up on \(path) within \(timeout) s") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+/// Starts a `MessageServer` at `path`, runs `body`, then shuts the server down and waits for it.
+public func withRunningServer<T>(
+    at path: String,
+    configuration: MessageServer.Configuration = MessageServer.Configuration(),
+    handler: MessageHandler,
+    _ body: (MessageServer) async throws -> T
+) async throws -> T {
+    let server = MessageServer(address: try UnixSocketAddress(path), configuration: configuration, handler: handler)
+    try await server.start()
+    let running = Task { try await server.run() }
+    do {
+        let result = try await body(server)
+        await server.shutdown()
+        try await running.value
+        return result
+    } catch {
+        await server.shutdown()
+        _ = try? await running.value
+        throw error
+    }
+}
