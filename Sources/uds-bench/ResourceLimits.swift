@@ -1,5 +1,3 @@
-import Foundation
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,17 +16,5 @@ enum ResourceLimits {
         guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
         limit.rlim_cur = limit.rlim_max
         _ = setrlimit(resource, &limit)
-    }
-
-    /// The CPUs this process may run on (its affinity mask, which the runner pins), read from `Cpus_allowed` in
-    /// /proc/self/status since Glibc's module does not export `sched_getaffinity`; at least 1.
-    static var usableCPUCount: Int {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") })
-        else { return 1 }
-        let count = line.dropFirst("Cpus_allowed:".count).reduce(0) { total, character in
-            total + (character.hexDigitValue?.nonzeroBitCount ?? 0)
-        }
-        return max(1, count)
     }
 }

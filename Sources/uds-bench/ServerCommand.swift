@@ -1,7 +1,5 @@
 import ArgumentParser
 import Logging
-import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import UDSKit
 import UnixSignals
@@ -18,9 +16,7 @@ struct ServerCommand: AsyncParsableCommand {
             throw ValidationError("protocol \(`protocol`) is not implemented by uds-bench yet (only eof)")
         }
         ResourceLimits.raiseOpenFileLimit()
-        var configuration = MessageServer.Configuration()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: ResourceLimits.usableCPUCount)
-        configuration.eventLoopGroup = group
+        let configuration = MessageServer.Configuration()
         let logger = Logger(label: "uds-bench") { _ in StreamLogHandler.standardError(label: "uds-bench") }
         let server = MessageServer(
             address: try UnixSocketAddress(socket), configuration: configuration, logger: logger, handler: .acknowledge)
@@ -30,6 +26,5 @@ struct ServerCommand: AsyncParsableCommand {
         try await ServiceGroup(
             services: [server], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: quiet
         ).run()
-        try await group.shutdownGracefully()
     }
 }

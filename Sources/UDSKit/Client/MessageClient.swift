@@ -95,30 +95,36 @@ public struct MessageClient: Sendable {
     }
 
     /// Connects, writes, half-closes, and reads the reply unless `readsReply` is false.
+    ///
+    /// Whatever the server sends while the message is still being written is collected as it comes, so a server
+    /// that answers as it reads cannot deadlock the exchange.
     func exchange(_ message: OutgoingMessage, readsReply: Bool) async throws -> (sent: Int, reply: Message) {
         let (address, configuration) = (self.address, self.configuration)
         let connection = try await Self.blocking {
             try UnixSocketConnection.connect(to: address, timeout: configuration.connectTimeout)
         }
         defer { connection.close() }
+        let reply = ReplyCollector(maximumSize: configuration.maximumReplySize)
         var sent = 0
         var writeFailure: UnixSocketError?
         do {
             switch message.source {
             case .bytes(let bytes):
                 try await Self.blocking {
-                    try bytes.buffer.withUnsafeReadableBytes { raw in try connection.write(raw) }
+                    try bytes.buffer.withUnsafeReadableBytes { raw in try reply.write(raw, on: connection) }
                     try connection.closeWrite()
                 }
                 sent = bytes.count
             case .file(let path):
                 sent = try await Self.blocking {
-                    let count = try Self.writeFile(path, to: connection, chunkSize: configuration.fileChunkSize)
+                    let count = try Self.writeFile(path, chunkSize: configuration.fileChunkSize) { chunk in
+                        try reply.write(chunk, on: connection)
+                    }
                     try connection.closeWrite()
                     return count
                 }
             case .chunks(let produce):
-                let writer = ChunkWriter(connection: connection)
+                let writer = ChunkWriter(connection: connection, reply: reply)
                 try await produce(writer)
                 try await Self.blocking { try connection.closeWrite() }
                 sent = writer.count
@@ -128,11 +134,11 @@ public struct MessageClient: Sendable {
             writeFailure = error
         }
         guard readsReply else { return (sent, .empty) }
-        let reply = try await Self.blocking {
+        let bytes = try await Self.blocking {
             if let timeout = configuration.replyTimeout { try connection.setReadTimeout(timeout) }
-            return try connection.readToEnd(maximumSize: configuration.maximumReplySize)
+            return try reply.readToEnd(on: connection)
         }
-        let message = Message(bytes: reply)
+        let message = Message(bytes: bytes)
         if var writeFailure {
             if let reason = Acknowledgement.errorReason(in: message) {
                 throw UnixSocketError(.serverError, operation: "write", socket: address.description, detail: reason)
@@ -143,15 +149,17 @@ public struct MessageClient: Sendable {
         return (sent, message)
     }
 
-    /// Streams the file at `path` into `connection`; returns the number of bytes sent.
-    static func writeFile(_ path: FilePath, to connection: UnixSocketConnection, chunkSize: Int) throws -> Int {
+    /// Streams the file at `path` through `write` in chunks; returns the number of bytes.
+    static func writeFile(
+        _ path: FilePath, chunkSize: Int, _ write: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> Int {
         let file: SystemPackage.FileDescriptor
         do {
             file = try SystemPackage.FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
         } catch let errno as Errno {
             throw UnixSocketError(
-                errno == .permissionDenied ? .permissionDenied : .system, operation: "open",
-                socket: connection.address.description, systemError: errno, detail: "cannot read \(path)")
+                errno == .permissionDenied ? .permissionDenied : .system, operation: "open", socket: path.string,
+                systemError: errno, detail: "cannot read the file to send")
         }
         return try file.closeAfter {
             var total = 0
@@ -159,7 +167,7 @@ public struct MessageClient: Sendable {
             while true {
                 let count = try buffer.withUnsafeMutableBytes { raw in try file.read(into: raw) }
                 if count == 0 { return total }
-                try buffer.withUnsafeBytes { raw in try connection.write(UnsafeRawBufferPointer(rebasing: raw[..<count])) }
+                try buffer.withUnsafeBytes { raw in try write(UnsafeRawBufferPointer(rebasing: raw[..<count])) }
                 total += count
             }
         }

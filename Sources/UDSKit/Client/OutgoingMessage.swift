@@ -1,5 +1,6 @@
 public import NIOCore
 public import SystemPackage
+import Synchronization
 
 /// A message to send: bytes in memory, a file, or chunks produced as you go.
 ///
@@ -44,24 +45,36 @@ public struct OutgoingMessage: Sendable {
 /// Writes the chunks of an ``OutgoingMessage`` on a connection, counting them.
 final class ChunkWriter: Sendable {
     let connection: UnixSocketConnection
-    private let counter = ByteCounter()
+    let reply: ReplyCollector
+    private let counter = Atomic<Int>(0)
 
-    init(connection: UnixSocketConnection) { self.connection = connection }
-
-    func write(_ chunk: Message) async throws {
-        try await MessageClient.blocking { [connection] in
-            try chunk.buffer.withUnsafeReadableBytes { raw in try connection.write(raw) }
-        }
-        counter.add(chunk.count)
+    init(connection: UnixSocketConnection, reply: ReplyCollector) {
+        self.connection = connection
+        self.reply = reply
     }
 
-    var count: Int { counter.value }
+    func write(_ chunk: Message) async throws {
+        try await MessageClient.blocking { [connection, reply] in
+            try chunk.buffer.withUnsafeReadableBytes { raw in try reply.write(raw, on: connection) }
+        }
+        counter.add(chunk.count, ordering: .relaxed)
+    }
+
+    var count: Int { counter.load(ordering: .relaxed) }
 }
 
-import Synchronization
+/// The reply of one exchange, collected while writing and after; used from one blocking call at a time.
+final class ReplyCollector: @unchecked Sendable {
+    private var buffer: ReplyBuffer
 
-final class ByteCounter: Sendable {
-    private let atomic = Atomic<Int>(0)
-    func add(_ count: Int) { atomic.add(count, ordering: .relaxed) }
-    var value: Int { atomic.load(ordering: .relaxed) }
+    init(maximumSize: Int) { buffer = ReplyBuffer(maximumSize: maximumSize) }
+
+    func write(_ bytes: UnsafeRawBufferPointer, on connection: UnixSocketConnection) throws(UnixSocketError) {
+        try connection.write(bytes, collectingReplyInto: &buffer)
+    }
+
+    func readToEnd(on connection: UnixSocketConnection) throws(UnixSocketError) -> [UInt8] {
+        try connection.readToEnd(into: &buffer)
+        return buffer.bytes
+    }
 }

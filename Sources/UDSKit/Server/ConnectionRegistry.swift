@@ -1,53 +1,45 @@
-import NIOCore
 import Synchronization
 
-/// The connections a server has open, so that a shutdown can wait for them and then close the rest.
+/// Counts a server's open connections, so that a shutdown can wait until none is left.
 final class ConnectionRegistry: Sendable {
     private struct State {
         var nextID = 0
-        var open: [Int: any Channel] = [:]
+        var open = 0
         var drained: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
 
-    /// Registers `channel` until it closes and returns its connection ID.
-    func add(_ channel: any Channel) -> Int {
-        let id = state.withLock { state in
+    /// Counts a new connection and returns its ID.
+    func add() -> Int {
+        state.withLock { state in
             state.nextID += 1
-            state.open[state.nextID] = channel
+            state.open += 1
             return state.nextID
         }
-        channel.closeFuture.whenComplete { _ in self.remove(id) }
-        return id
     }
 
-    private func remove(_ id: Int) {
+    /// Counts a connection as closed.
+    func remove() {
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.open[id] = nil
-            guard state.open.isEmpty else { return [] }
+            state.open -= 1
+            guard state.open == 0 else { return [] }
             defer { state.drained = [] }
             return state.drained
         }
         for waiter in waiters { waiter.resume() }
     }
 
-    var count: Int { state.withLock { $0.open.count } }
+    var count: Int { state.withLock { $0.open } }
 
     /// Returns once no connection is open.
     func waitUntilDrained() async {
         await withCheckedContinuation { continuation in
             let isEmpty = state.withLock { state in
-                if state.open.isEmpty { return true }
+                if state.open == 0 { return true }
                 state.drained.append(continuation)
                 return false
             }
             if isEmpty { continuation.resume() }
         }
-    }
-
-    /// Closes every open connection.
-    func closeAll() {
-        let channels = state.withLock { Array($0.open.values) }
-        for channel in channels { channel.close(promise: nil) }
     }
 }

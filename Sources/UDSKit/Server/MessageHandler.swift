@@ -17,12 +17,14 @@ public import NIOCore
 /// A handler that throws gets its connection an error reply (`error: …`, see ``Acknowledgement``); other connections
 /// are not affected. An empty reply means no reply: the server just closes.
 public struct MessageHandler: Sendable {
+    typealias Buffered = @Sendable (Message, MessageContext) async throws -> Message
+    typealias Streaming = @Sendable (MessageBody, MessageContext) async throws -> Message
     enum Kind: Sendable {
         case acknowledge
         case echo
         case discard
-        case buffered(@Sendable (Message, MessageContext) async throws -> Message)
-        case streaming(@Sendable (MessageBody, MessageContext) async throws -> Message)
+        case buffered(Buffered)
+        case streaming(Streaming)
     }
     let kind: Kind
 

@@ -1,4 +1,3 @@
-public import NIOCore
 public import SystemPackage
 
 extension MessageServer {
@@ -24,8 +23,9 @@ extension MessageServer {
         public var acceptBackoff: Duration = .milliseconds(100)
         /// Bytes read from a socket at most at once. Default 256 KiB.
         public var maximumReadSize: Int = 256 * 1024
-        /// The event loops that run connections. Default `nil`: NIO's shared `MultiThreadedEventLoopGroup.singleton`.
-        public var eventLoopGroup: (any EventLoopGroup)? = nil
+        /// Event-loop threads that run connections. Default `nil`: one per CPU this process may run on (its affinity
+        /// mask, so a server pinned to one CPU runs one loop).
+        public var eventLoopCount: Int? = nil
 
         public init() {}
     }

@@ -1,6 +1,4 @@
 public import Logging
-import NIOCore
-import NIOPosix
 public import ServiceLifecycle
 import Synchronization
 import SystemPackage
@@ -25,31 +23,42 @@ import SystemPackage
 ///
 /// As a swift-service-lifecycle `Service`, `run()` ends with a graceful shutdown: accepting stops, messages in flight
 /// get ``Configuration/shutdownGracePeriod`` to finish, then the socket file is removed.
+///
+/// Connections run on UDSKit's own event loops (``Configuration/eventLoopCount`` threads, one per usable CPU by
+/// default); custom handlers run as Swift tasks.
 public final class MessageServer: Service, Sendable {
     /// The socket this server listens on.
     public let address: UnixSocketAddress
-    public let configuration: Configuration
-    public let handler: MessageHandler
-    let logger: Logger
-    let connections = ConnectionRegistry()
+    public var configuration: Configuration { core.configuration }
+    public var handler: MessageHandler { core.handler }
+    let core: ServerCore
 
-    private enum State {
+    private struct Listening: Sendable {
+        let group: ReactorGroup
+        let descriptor: CInt
+        let file: SocketFileOwnership?
+    }
+    private enum Phase {
         case idle
-        case listening(any Channel, SocketFileOwnership?)
+        case starting(stopRequested: Bool)
+        case listening(Listening)
         case stopping
         case stopped
     }
-    private let state = Mutex(State.idle)
-    private let stopped: EventLoopPromise<Void>
-    let group: any EventLoopGroup
+    private struct State {
+        var phase = Phase.idle
+        var waitingForStop: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
 
     /// Creates a server; nothing happens until ``start()`` or ``run()``.
     ///
     /// - Parameters:
     ///   - address: Where to listen.
-    ///   - configuration: Permissions, limits, event loops.
-    ///   - logger: Where the server logs: connection errors at `debug`, refused messages and accept trouble at
-    ///     `warning`. Default: a logger labelled `UDSKit.MessageServer`.
+    ///   - configuration: Permissions, limits, threads.
+    ///   - logger: Where the server logs: connection errors at `debug`, the start and stop at `info`, refused
+    ///     messages, failed handlers and accept trouble at `warning`. Default: a logger labelled
+    ///     `UDSKit.MessageServer`.
     ///   - handler: What to do with each message.
     public init(
         address: UnixSocketAddress,
@@ -58,13 +67,9 @@ public final class MessageServer: Service, Sendable {
         handler: MessageHandler
     ) {
         self.address = address
-        self.configuration = configuration
-        self.handler = handler
         var logger = logger
         logger[metadataKey: "uds.socket"] = "\(address)"
-        self.logger = logger
-        self.group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
-        self.stopped = group.any().makePromise(of: Void.self)
+        core = ServerCore(configuration: configuration, handler: handler, logger: logger)
     }
 
     /// Creates a server whose handler is `body`, run with each whole message (see ``MessageHandler/buffered(_:)``).
@@ -83,47 +88,60 @@ public final class MessageServer: Service, Sendable {
     ///   the path, ``UnixSocketError/Code/notASocket`` when something else is there (it is left alone),
     ///   ``UnixSocketError/Code/pathTooLong``, ``UnixSocketError/Code/permissionDenied``.
     public func start() async throws {
-        let canStart = state.withLock { state in
-            if case .idle = state { state = .stopping; return true }
-            return false
-        }
-        guard canStart else { throw UnixSocketError(.system, operation: "start", socket: "\(address)", detail: "the server was already started") }
-        let listener: ListeningSocket
-        let channel: any Channel
-        do {
-            listener = try ListeningSocket.bind(
-                to: address, permissions: configuration.socketPermissions, backlog: configuration.backlog)
-            do {
-                channel = try await makeBootstrap().withBoundSocket(listener.descriptor).get()
-            } catch {
-                Syscall.close(listener.descriptor)
-                listener.file?.removeIfOurs()
-                throw error
+        try state.withLock { (state) throws(UnixSocketError) in
+            guard case .idle = state.phase else {
+                throw UnixSocketError(.system, operation: "start", socket: "\(address)", detail: "already started")
             }
+            state.phase = .starting(stopRequested: false)
+        }
+        let listening: Listening
+        do {
+            listening = try bindAndStartLoops()
         } catch {
-            state.withLock { $0 = .stopped }
-            stopped.succeed()
+            finishStopping()
             throw error
         }
-        let stopNow = state.withLock { state in
-            if case .stopping = state { state = .listening(channel, listener.file); return false }
-            return true
+        let core = self.core
+        await listening.group.onEach { reactor in
+            Acceptor(descriptor: listening.descriptor, reactor: reactor, core: core).start()
         }
-        logger.info("listening on \(address)", metadata: address.isAbstract ? [:] : ["uds.mode": "0\(String(configuration.socketPermissions.rawValue, radix: 8))"])
-        if stopNow { await shutdown() }
+        let stopRequested = state.withLock { state in
+            guard case .starting(let stopRequested) = state.phase else { return true }
+            state.phase = stopRequested ? .stopping : .listening(listening)
+            return stopRequested
+        }
+        let mode = "0" + String(configuration.socketPermissions.rawValue, radix: 8)
+        core.logger.info("listening on \(address)", metadata: address.isAbstract ? [:] : ["uds.mode": "\(mode)"])
+        if stopRequested { await stop(listening) }
+    }
+
+    private func bindAndStartLoops() throws -> Listening {
+        let listener = try ListeningSocket.bind(
+            to: address, permissions: configuration.socketPermissions, backlog: configuration.backlog)
+        do {
+            try Syscall.setNonBlocking(listener.descriptor, true)
+            let group = try ReactorGroup(
+                count: configuration.eventLoopCount ?? ReactorGroup.usableCPUCount,
+                readBufferSize: configuration.maximumReadSize)
+            return Listening(group: group, descriptor: listener.descriptor, file: listener.file)
+        } catch {
+            Syscall.close(listener.descriptor)
+            listener.file?.removeIfOurs()
+            throw UnixSocketError.from(error, operation: "start", socket: "\(address)")
+        }
     }
 
     /// Starts the server if it is not running, and returns after it has shut down: when ``shutdown()`` is called,
     /// when the task is cancelled, or on a `ServiceGroup`'s graceful shutdown (SIGTERM, SIGINT).
     public func run() async throws {
         let isIdle = state.withLock { state in
-            if case .idle = state { return true }
+            if case .idle = state.phase { return true }
             return false
         }
         if isIdle { try await start() }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                try? await stopped.futureResult.get()
+                await waitUntilStopped()
             } onCancel: {
                 Task { await self.shutdown() }
             }
@@ -136,30 +154,45 @@ public final class MessageServer: Service, Sendable {
     /// ``Configuration/shutdownGracePeriod``, closes what is left, and removes the socket file if it is still ours.
     /// Returns when all of that is done; calling it again waits for the same.
     public func shutdown() async {
-        let listening: (any Channel, SocketFileOwnership?)? = state.withLock { state in
-            switch state {
-            case .listening(let channel, let file):
-                state = .stopping
-                return (channel, file)
+        enum Next { case stop(Listening), finish, wait }
+        let next: Next = state.withLock { state in
+            switch state.phase {
+            case .listening(let listening):
+                state.phase = .stopping
+                return .stop(listening)
             case .idle:
-                state = .stopped
-                stopped.succeed()
-                return nil
+                return .finish
+            case .starting:
+                state.phase = .starting(stopRequested: true)  // start() stops what it started
+                return .wait
             case .stopping, .stopped:
-                return nil
+                return .wait
             }
         }
-        guard let (channel, file) = listening else {
-            try? await stopped.futureResult.get()
-            return
+        switch next {
+        case .stop(let listening): await stop(listening)
+        case .finish: finishStopping()
+        case .wait: await waitUntilStopped()
         }
-        try? await channel.close()
-        let open = connections.count
-        if open > 0 { logger.info("shutting down: waiting for connections in flight", metadata: ["uds.open": "\(open)"]) }
+    }
+
+    private func stop(_ listening: Listening) async {
+        // Stop accepting everywhere; take in what already waits in the backlog, then close the listener.
+        await listening.group.onEach { $0.releaseOpen(listening.descriptor) }
+        let core = self.core
+        await listening.group.onEach { reactor in
+            if reactor === listening.group.reactors.first {
+                let drain = Acceptor(descriptor: listening.descriptor, reactor: reactor, core: core)
+                drain.acceptPending(limit: Int.max)
+            }
+        }
+        Syscall.close(listening.descriptor)
+        let open = core.connections.count
+        if open > 0 { core.logger.info("shutting down: waiting for messages in flight", metadata: ["uds.open": "\(open)"]) }
         let grace = configuration.shutdownGracePeriod
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                await self.connections.waitUntilDrained()
+                await core.connections.waitUntilDrained()
                 return true
             }
             group.addTask {
@@ -167,20 +200,40 @@ public final class MessageServer: Service, Sendable {
                 return false
             }
             if await group.next() == false {
-                let left = connections.count
+                let left = core.connections.count
                 if left > 0 {
-                    logger.warning("shutdown grace period over: closing connections in flight", metadata: ["uds.open": "\(left)"])
+                    core.logger.warning("shutdown grace period over: closing connections in flight", metadata: ["uds.open": "\(left)"])
                 }
-                connections.closeAll()
+                await listening.group.onEach { $0.forceCloseAll() }
             }
             group.cancelAll()
         }
-        file?.removeIfOurs()
-        logger.info("stopped")
-        state.withLock { $0 = .stopped }
-        stopped.succeed()
+        listening.group.stop()
+        listening.file?.removeIfOurs()
+        core.logger.info("stopped")
+        finishStopping()
+    }
+
+    private func finishStopping() {
+        let waiters = state.withLock { state in
+            state.phase = .stopped
+            defer { state.waitingForStop = [] }
+            return state.waitingForStop
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func waitUntilStopped() async {
+        await withCheckedContinuation { continuation in
+            let isStopped = state.withLock { state in
+                if case .stopped = state.phase { return true }
+                state.waitingForStop.append(continuation)
+                return false
+            }
+            if isStopped { continuation.resume() }
+        }
     }
 
     /// The number of connections open now.
-    public var openConnectionCount: Int { connections.count }
+    public var openConnectionCount: Int { core.connections.count }
 }

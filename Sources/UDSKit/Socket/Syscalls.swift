@@ -9,6 +9,7 @@ import Darwin
 #else
 #error("UDSKit supports Linux and Darwin")
 #endif
+import CUDSKit
 import SystemPackage
 
 #if canImport(Darwin)
@@ -92,6 +93,26 @@ enum Syscall {
         }
     }
 
+    /// Waits until `fd` is readable or writable (as asked), forever; returns (readable, writable).
+    static func waitReady(_ fd: CInt, readable: Bool, writable: Bool) throws(Errno) -> (readable: Bool, writable: Bool) {
+        var entry = pollfd(fd: fd, events: Int16((readable ? POLLIN : 0) | (writable ? POLLOUT : 0)), revents: 0)
+        _ = try retryingInterrupts { poll(&entry, 1, -1) }
+        let hangUp = entry.revents & Int16(POLLHUP | POLLERR) != 0
+        return (entry.revents & Int16(POLLIN) != 0 || (readable && hangUp),
+                entry.revents & Int16(POLLOUT) != 0 || (writable && hangUp))
+    }
+
+    /// Writes what fits now, without blocking a blocking socket: the byte count, 0 when the buffer is full.
+    static func sendAvailable(_ fd: CInt, _ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
+        do {
+            return try retryingInterrupts {
+                send(fd, buffer.baseAddress, buffer.count, sysSendFlags | CInt(MSG_DONTWAIT))
+            }
+        } catch .resourceTemporarilyUnavailable {
+            return 0
+        }
+    }
+
     /// Reads at most `buffer.count` bytes; 0 means end of file.
     static func read(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
         try retryingInterrupts { sysRead(fd, buffer.baseAddress, buffer.count) }
@@ -117,6 +138,35 @@ enum Syscall {
         let flags = try retryingInterrupts { fcntl(fd, F_GETFL) }
         let wanted = nonBlocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK
         if wanted != flags { _ = try retryingInterrupts { fcntl(fd, F_SETFL, wanted) } }
+    }
+
+    // MARK: Non-blocking I/O for the reactor
+
+    /// Reads without blocking: the byte count (0 at end of stream), or `nil` when nothing is there yet.
+    static func readNonBlocking(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int? {
+        do {
+            return try retryingInterrupts { sysRead(fd, buffer.baseAddress, buffer.count) }
+        } catch .resourceTemporarilyUnavailable {
+            return nil
+        }
+    }
+
+    /// Writes what fits without blocking: the byte count, or 0 when the buffer is full. Never raises SIGPIPE.
+    static func sendNonBlocking(_ fd: CInt, _ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
+        do {
+            return try retryingInterrupts { send(fd, buffer.baseAddress, buffer.count, sysSendFlags) }
+        } catch .resourceTemporarilyUnavailable {
+            return 0
+        }
+    }
+
+    /// Accepts a connection as a non-blocking, close-on-exec descriptor, or `nil` when none is waiting.
+    static func acceptNonBlocking(_ fd: CInt) throws(Errno) -> CInt? {
+        do {
+            return try retryingInterrupts { cudskit_accept_nonblocking(fd) }
+        } catch .resourceTemporarilyUnavailable {
+            return nil
+        }
     }
 
     // MARK: Files

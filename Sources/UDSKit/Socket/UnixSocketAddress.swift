@@ -108,7 +108,7 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
         }
         withUnsafeMutableBytes(of: &address.sun_path) { raw in
             raw.initializeMemory(as: UInt8.self, repeating: 0)
-            _ = UnsafeMutableRawBufferPointer(rebasing: raw[prefix...]).copyBytes(from: bytes)
+            UnsafeMutableRawBufferPointer(rebasing: raw[prefix...]).copyBytes(from: bytes)
         }
         let offset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
         // A path is passed with its NUL; an abstract name is exactly as long as it is.

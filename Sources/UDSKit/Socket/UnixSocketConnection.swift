@@ -109,6 +109,30 @@ public final class UnixSocketConnection: Sendable {
         }
     }
 
+    /// Writes every byte of `bytes` while taking whatever the peer sends meanwhile into `reply`.
+    ///
+    /// A server that answers as it reads (an echo) stops reading when its answer is not taken; a client that only
+    /// writes would then wait forever. This write never does: whenever the socket is full, it reads.
+    ///
+    /// - Throws: ``UnixSocketError/Code/replyTooLarge`` when `reply` would pass its limit; as ``write(_:)-7ktw0``.
+    public func write(_ bytes: UnsafeRawBufferPointer, collectingReplyInto reply: inout ReplyBuffer)
+        throws(UnixSocketError)
+    {
+        var offset = 0
+        while offset < bytes.count {
+            let readable: Bool
+            do throws(Errno) {
+                let written = try Syscall.sendAvailable(descriptor, UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+                offset += written
+                if offset == bytes.count || written > 0 { continue }
+                readable = try Syscall.waitReady(descriptor, readable: !reply.isComplete, writable: true).readable
+            } catch {
+                throw failure(error, "write")
+            }
+            if readable { try reply.read(from: self) }
+        }
+    }
+
     /// Writes every byte of `bytes`.
     public func write(_ bytes: [UInt8]) throws(UnixSocketError) {
         var failure: UnixSocketError?
@@ -129,30 +153,19 @@ public final class UnixSocketConnection: Sendable {
         }
     }
 
+    /// Reads until the peer closes its side, and adds everything read to `reply`.
+    public func readToEnd(into reply: inout ReplyBuffer) throws(UnixSocketError) {
+        while !reply.isComplete { try reply.read(from: self) }
+    }
+
     /// Reads until the peer closes its side, and returns everything read.
     ///
     /// - Parameter maximumSize: The most bytes accepted; one more makes this throw
     ///   ``UnixSocketError/Code/replyTooLarge``.
     public func readToEnd(maximumSize: Int) throws(UnixSocketError) -> [UInt8] {
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            var failure: UnixSocketError?
-            let count = chunk.withUnsafeMutableBytes { raw in
-                do throws(UnixSocketError) { return try read(into: raw) } catch { failure = error; return 0 }
-            }
-            if let failure { throw failure }
-            if count == 0 { return result }
-            guard result.count + count <= maximumSize else {
-                throw UnixSocketError(
-                    .replyTooLarge, operation: "read", socket: address.description,
-                    detail: "more than the limit of \(maximumSize) bytes")
-            }
-            result.append(contentsOf: chunk[..<count])
-            if count == chunk.count && chunk.count < 256 * 1024 {
-                chunk = [UInt8](repeating: 0, count: chunk.count * 4)
-            }
-        }
+        var reply = ReplyBuffer(maximumSize: maximumSize)
+        try readToEnd(into: &reply)
+        return reply.bytes
     }
 
     /// Half-closes the connection: the peer reads end of stream, and this side can still read its reply.

@@ -1,0 +1,52 @@
+// C declarations that Swift's Glibc module does not export: epoll, eventfd, accept4 and peer credentials.
+// epoll_event is packed on x86_64, so Swift never touches it: these wrappers take and return plain values.
+#ifndef CUDSKIT_H
+#define CUDSKIT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Whether this platform has epoll (Linux). Elsewhere the functions below fail with ENOSYS.
+int cudskit_has_epoll(void);
+
+int cudskit_epoll_create(void);
+/// op: 1 add, 2 delete, 3 modify. events: bits as below.
+int cudskit_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// Waits for events; fills data[i] and events[i] for each ready descriptor; returns how many, or -1.
+int cudskit_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms);
+
+extern const uint32_t cudskit_epollin;
+extern const uint32_t cudskit_epollout;
+extern const uint32_t cudskit_epollerr;
+extern const uint32_t cudskit_epollhup;
+extern const uint32_t cudskit_epollrdhup;
+extern const uint32_t cudskit_epollexclusive;
+
+/// A non-blocking event descriptor for waking a loop (eventfd on Linux).
+int cudskit_eventfd(void);
+int cudskit_eventfd_signal(int fd);
+int cudskit_eventfd_drain(int fd);
+
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC.
+int cudskit_accept_nonblocking(int fd);
+
+/// The peer's pid, uid and gid (SO_PEERCRED on Linux; getpeereid on Darwin, pid -1).
+int cudskit_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/// The number of CPUs in this process's affinity mask (sched_getaffinity), or 0 if unknown.
+int cudskit_usable_cpus(void);
+#ifdef __cplusplus
+}
+#endif

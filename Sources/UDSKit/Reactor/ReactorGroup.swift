@@ -1,0 +1,70 @@
+import CUDSKit
+import SystemPackage
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A fixed set of reactors, each on a thread of its own, started together and stopped together.
+final class ReactorGroup: Sendable {
+    let reactors: [Reactor]
+
+    /// Starts `count` reactors.
+    init(count: Int, readBufferSize: Int) throws(Errno) {
+        var reactors: [Reactor] = []
+        for _ in 0..<max(1, count) { reactors.append(try Reactor(readBufferSize: readBufferSize)) }
+        self.reactors = reactors
+        for reactor in reactors {
+            startThread { reactor.run() }
+        }
+    }
+
+    /// Runs `body` on every reactor's thread and returns once all have.
+    func onEach(_ body: @escaping @Sendable (Reactor) -> Void) async {
+        await withTaskGroup(of: Void.self) { group in
+            for reactor in reactors {
+                group.addTask {
+                    await withCheckedContinuation { continuation in
+                        reactor.execute {
+                            body(reactor)
+                            continuation.resume()
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops every reactor's thread after the work queued so far.
+    func stop() {
+        for reactor in reactors { reactor.stop() }
+    }
+
+    /// The CPUs this process may run on (its affinity mask), at least 1.
+    static var usableCPUCount: Int {
+        #if os(Linux)
+        return max(1, Int(cudskit_usable_cpus()))
+        #else
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        #endif
+    }
+}
+
+/// Starts a detached thread that runs `body`. Threads, not tasks: a reactor blocks in `epoll_wait`.
+private func startThread(_ body: @escaping @Sendable () -> Void) {
+    final class Box: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    var thread = pthread_t()
+    let result = pthread_create(&thread, nil, { raw in
+        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+        box.body()
+        return nil
+    }, box)
+    precondition(result == 0, "pthread_create failed: \(result)")
+    pthread_detach(thread)
+}

@@ -1,0 +1,78 @@
+import Logging
+import SystemPackage
+
+/// Accepts connections from the shared listening socket on one reactor and starts an ``EOFConnection`` for each.
+///
+/// Every reactor watches the listener with `EPOLLEXCLUSIVE`, so a new connection wakes one of them. When the system
+/// runs out of descriptors or buffers, this reactor stops watching for ``MessageServer/Configuration/acceptBackoff``
+/// and then resumes: an accept error never stops the server.
+final class Acceptor: ReactorSource {
+    private let descriptor: CInt
+    private let reactor: Reactor
+    private let core: ServerCore
+    private var isOpen = true
+
+    init(descriptor: CInt, reactor: Reactor, core: ServerCore) {
+        self.descriptor = descriptor
+        self.reactor = reactor
+        self.core = core
+    }
+
+    /// Starts watching the listener.
+    func start() {
+        reactor.adopt(descriptor, self)
+        resume()
+    }
+
+    func handle(_ events: Epoll.Events) {
+        acceptPending(limit: 64)
+    }
+
+    /// Accepts up to `limit` waiting connections.
+    func acceptPending(limit: Int) {
+        for _ in 0..<limit where isOpen {
+            let accepted: CInt?
+            do {
+                accepted = try Syscall.acceptNonBlocking(descriptor)
+            } catch {
+                handleAcceptError(error)
+                return
+            }
+            guard let accepted else { return }
+            let connection = EOFConnection(descriptor: accepted, reactor: reactor, core: core)
+            reactor.adopt(accepted, connection)
+            connection.start()
+        }
+    }
+
+    private func handleAcceptError(_ error: Errno) {
+        switch error {
+        case .connectionAbort, .interrupted, .protocolError:
+            return  // that client is gone; the next one is fine
+        case .tooManyOpenFiles, .tooManyOpenFilesInSystem, .noBufferSpace, .noMemory:
+            core.warnAcceptFailed(error)
+            reactor.unwatch(descriptor)
+            reactor.schedule(after: core.configuration.acceptBackoff) { [weak self] in self?.resume() }
+        default:
+            core.logger.error("accept failed; this event loop stops accepting", metadata: ["uds.error": "\(error)"])
+            stop()
+        }
+    }
+
+    private func resume() {
+        guard isOpen else { return }
+        do {
+            try reactor.watch(descriptor, [.readable, .exclusive])
+        } catch {
+            core.logger.error("cannot watch the listening socket", metadata: ["uds.error": "\(error)"])
+        }
+    }
+
+    /// Stops accepting on this reactor; the listening descriptor stays open for the others.
+    func stop() {
+        isOpen = false
+        reactor.releaseOpen(descriptor)
+    }
+
+    func forceClose() { stop() }
+}

@@ -1,0 +1,38 @@
+import Logging
+import Synchronization
+
+/// What every acceptor and connection of one ``MessageServer`` shares: read-only settings and the counters.
+final class ServerCore: Sendable {
+    let configuration: MessageServer.Configuration
+    let handler: MessageHandler
+    let logger: Logger
+    let connections = ConnectionRegistry()
+    private let lastAcceptWarning = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(configuration: MessageServer.Configuration, handler: MessageHandler, logger: Logger) {
+        self.configuration = configuration
+        self.handler = handler
+        self.logger = logger
+    }
+
+    /// Logs an accept failure, at most once a second.
+    func warnAcceptFailed(_ error: any Error) {
+        let now = ContinuousClock.now
+        let due = lastAcceptWarning.withLock { last in
+            if let previous = last, now - previous < .seconds(1) { return false }
+            last = now
+            return true
+        }
+        guard due else { return }
+        logger.warning(
+            "accept failed; pausing before accepting again",
+            metadata: ["uds.error": "\(error)", "uds.pause": "\(configuration.acceptBackoff)"])
+    }
+
+    /// The context handed to a handler for connection `id`.
+    func context(forConnection id: Int) -> MessageContext {
+        var logger = self.logger
+        logger[metadataKey: "uds.connection"] = "\(id)"
+        return MessageContext(connectionID: id, logger: logger)
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+import UDSKitTestSupport
+
+/// The peer programs' sources, `Tests/UDSKitInteropTests/Peers`, found from this file's path.
+let peersDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Peers").path
+
+/// Runs a server program for the length of `body`: starts `executable` with `arguments(path)` on a fresh socket path,
+/// waits until it accepts connections, runs `body`, then stops it with SIGTERM and checks that it exits 0 and removes
+/// its socket file.
+///
+/// The readiness probe is a connection that sends nothing, so a server that prints messages prints an empty one first.
+func withServerProcess<T>(
+    _ executable: String,
+    _ arguments: (String) -> [String],
+    _ body: (_ server: ChildProcess, _ path: String) async throws -> T
+) async throws -> T {
+    try await withTemporaryDirectory { directory in
+        let path = directory + "/server.sock"
+        let arguments = arguments(path)
+        let server = try await startWithNoSignalsBlocked { try ChildProcess(executable, arguments) }
+        do {
+            try await waitForServer(at: path)
+        } catch {
+            throw TestFailure("\(error); its stderr: \(server.stderr)")
+        }
+        let result = try await body(server, path)
+        server.signal(SIGTERM)
+        let status = try await server.waitForExit()
+        #expect(status == 0, "\(executable) exited with \(status) on SIGTERM; stderr: \(server.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: path), "\(executable) left its socket file behind")
+        return result
+    }
+}
+
+/// Runs `start` on a thread of its own that blocks no signals, so that the child process it starts can be stopped with
+/// SIGTERM like one started from a shell.
+///
+/// Foundation's `Process` on Linux passes the spawning thread's signal mask on to the child, and the threads that run
+/// Swift concurrency (libdispatch workers) block nearly every signal: a child started from them ignores SIGTERM unless
+/// it unblocks it itself (swift-corelibs-foundation issue 4772).
+func startWithNoSignalsBlocked(
+    _ start: @escaping @Sendable () throws -> ChildProcess
+) async throws -> ChildProcess {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            var none = sigset_t()
+            sigemptyset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)
+            continuation.resume(with: Result { try start() })
+        }
+    }
+}
+
+/// Runs `uds serve PATH arguments…` for the length of `body` (see ``withServerProcess(_:_:_:)``).
+func withUDSServe<T>(
+    _ arguments: [String] = [],
+    _ body: (_ server: ChildProcess, _ path: String) async throws -> T
+) async throws -> T {
+    try await withServerProcess(udsExecutable, { ["serve", $0] + arguments }, body)
+}
+
+/// Waits until `condition` holds; throws `failure` after `timeout` seconds.
+func waitUntil(
+    _ failure: @autoclosure () -> String,
+    timeout: Double = 10,
+    _ condition: () -> Bool
+) async throws {
+    let deadline = Date().addingTimeInterval(timeout)
+    while !condition() {
+        if Date() > deadline { throw TestFailure(failure()) }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+/// Runs a program to its end and requires exit status 0; returns its standard output.
+func runSucceeding(
+    _ executable: String,
+    _ arguments: [String],
+    stdin: Data? = nil,
+    timeout: Double = 60
+) async throws -> String {
+    let result = try await ChildProcess.run(executable, arguments, stdin: stdin, timeout: timeout)
+    guard result.status == 0 else {
+        let name = URL(fileURLWithPath: executable).lastPathComponent
+        let command = ([name] + arguments).joined(separator: " ")
+        throw TestFailure("\(command) exited with \(result.status); stderr: \(result.stderr)")
+    }
+    return result.stdout
+}
+
+/// `count` bytes of a fixed pattern (0, 1, …, 255, 0, …), as the Python client's `--size` makes them.
+func patternBytes(_ count: Int) -> Data {
+    Data((0..<count).map { UInt8(truncatingIfNeeded: $0) })
+}
+
+/// Go's build cache, shared by every test and kept between runs like `~/.cache/go-build`, so that only the first
+/// build compiles the standard library.
+private let goCache = NSTemporaryDirectory() + "/udskit-interop-gocache"
+
+/// Builds the Go peer `Peers/go/<name>.go` into `directory` with `go build` and returns the executable's path.
+func buildGoPeer(_ name: String, into directory: String) async throws -> String {
+    let go = try requireExecutable("go")
+    let output = directory + "/go-" + name
+    let result = try await ChildProcess.run(
+        go, ["build", "-o", output, peersDirectory + "/go/\(name).go"],
+        environment: ["GO111MODULE": "off", "GOPATH": directory + "/gopath", "GOCACHE": goCache, "GOFLAGS": ""],
+        timeout: 300)
+    guard result.status == 0 else { throw TestFailure("go build \(name).go failed: \(result.stderr)") }
+    return output
+}
+
+/// The Python interpreter and the path of the Python peer `Peers/python/<name>.py`.
+func pythonPeer(_ name: String) throws -> (python: String, script: String) {
+    (try requireExecutable("python3"), peersDirectory + "/python/\(name).py")
+}
