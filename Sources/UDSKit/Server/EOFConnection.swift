@@ -203,7 +203,7 @@ final class EOFConnection: ReactorSource {
 
     private func startBufferedHandler(_ message: Message) {
         guard case .buffered(let handler) = core.handler.kind else { return }
-        let context = core.context(forConnection: id)
+        let context = core.context(forConnection: id, descriptor: descriptor)
         let connection = ReactorBound(self, on: reactor)
         runHandler(context: context, connection: connection) { try await handler(message, context) }
     }
@@ -214,7 +214,7 @@ final class EOFConnection: ReactorSource {
             backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: true,
             delegate: StreamingBodyDelegate(connection: connection))
         body = .stream(sequence.source)
-        let context = core.context(forConnection: id)
+        let context = core.context(forConnection: id, descriptor: descriptor)
         let message = MessageBody(producer: sequence.sequence)
         runHandler(context: context, connection: connection) { try await handler(message, context) }
     }

@@ -64,6 +64,8 @@ public struct MessageContext: Sendable {
     public let connectionID: Int
     /// The server's logger, with the connection ID as metadata `uds.connection`.
     public let logger: Logger
+    /// The connecting process's IDs, as the kernel reported them at accept; `nil` if they could not be read.
+    public let peer: PeerCredentials?
 }
 
 /// The bytes of a message as they arrive, in chunks: an `AsyncSequence` with backpressure.

@@ -29,10 +29,15 @@ final class ServerCore: Sendable {
             metadata: ["uds.error": "\(error)", "uds.pause": "\(configuration.acceptBackoff)"])
     }
 
-    /// The context handed to a handler for connection `id`.
-    func context(forConnection id: Int) -> MessageContext {
+    /// The context handed to a handler for connection `id` on `descriptor`; reads the peer's credentials.
+    func context(forConnection id: Int, descriptor: CInt) -> MessageContext {
         var logger = self.logger
         logger[metadataKey: "uds.connection"] = "\(id)"
-        return MessageContext(connectionID: id, logger: logger)
+        let peer = try? PeerCredentials.of(descriptor: descriptor)
+        if let peer {
+            logger[metadataKey: "uds.peer_pid"] = "\(peer.processID)"
+            logger[metadataKey: "uds.peer_uid"] = "\(peer.userID)"
+        }
+        return MessageContext(connectionID: id, logger: logger, peer: peer)
     }
 }

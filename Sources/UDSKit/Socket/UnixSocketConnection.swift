@@ -79,6 +79,15 @@ public final class UnixSocketConnection: Sendable {
         }
     }
 
+    /// The server's process, user and group IDs, as the kernel reports them (`SO_PEERCRED`).
+    public func peerCredentials() throws(UnixSocketError) -> PeerCredentials {
+        do {
+            return try PeerCredentials.of(descriptor: descriptor)
+        } catch {
+            throw failure(error, "getsockopt")
+        }
+    }
+
     /// Sets how long a read may wait for data; `nil` waits forever. The corresponding option is `SO_RCVTIMEO`.
     public func setReadTimeout(_ timeout: Duration?) throws(UnixSocketError) {
         do {
