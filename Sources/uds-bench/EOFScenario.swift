@@ -59,7 +59,7 @@ struct EOFScenario: Sendable {
         var connections: [UnixSocketConnection] = []
         connections.reserveCapacity(concurrency)
         for _ in 0..<concurrency {
-            connections.append(try UnixSocketConnection.connect(to: address, timeout: .seconds(60)))
+            connections.append(try UnixSocketConnection.connect(to: address))
         }
         for connection in connections {
             try connection.write(payload)
@@ -73,7 +73,7 @@ struct EOFScenario: Sendable {
     }
 
     private func exchange(_ write: (UnixSocketConnection) throws -> Void) throws {
-        let connection = try UnixSocketConnection.connect(to: address, timeout: .seconds(60))
+        let connection = try UnixSocketConnection.connect(to: address)
         defer { connection.close() }
         try write(connection)
         try connection.closeWrite()

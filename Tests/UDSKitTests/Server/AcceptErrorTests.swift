@@ -16,8 +16,9 @@ import UDSKitTestSupport
 
             // More connections than the server has descriptors: it accepts until EMFILE, the rest wait in the backlog.
             let address = try UnixSocketAddress(path)
-            var held: [UnixSocketConnection] = []
-            for _ in 0..<100 { held.append(try UnixSocketConnection.connect(to: address, timeout: .seconds(30))) }
+            var held = try await onThread {
+                try (0..<100).map { _ in try UnixSocketConnection.connect(to: address, timeout: .seconds(30)) }
+            }
             try await waitUntil("the server logs that accept failed; stderr: \(server.stderr)") {
                 server.stderr.contains("accept failed")
             }

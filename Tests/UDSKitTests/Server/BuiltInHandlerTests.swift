@@ -26,7 +26,7 @@ import UDSKitTestSupport
             let path = directory + "/app.sock"
             try await withRunningServer(at: path, configuration: configuration, handler: .echo) { server in
                 // Should the exchange stall, shutting the server down closes its connection and ends it.
-                let reply = try await withWatchdog(seconds: 60, onTimeout: { await server.shutdown() }) {
+                let reply = try await withWatchdog(seconds: 20, onTimeout: { await server.shutdown() }) {
                     try await makeClient(path).send(Message(bytes: message))
                 }
                 #expect(reply.count == message.count)

@@ -30,6 +30,30 @@ import UDSKitTestSupport
         }
     }
 
+    /// `post` writes, half-closes and closes at once, without waiting for a reply; so does any client that does not
+    /// care for the acknowledgement. Its message is still in flight while the handler works on it.
+    @Test func postedMessageIsHandledBeforeShutdownReturns() async throws {
+        let started = Flag()
+        let finished = Flag()
+        let handler = MessageHandler.buffered { message, _ in
+            started.set()
+            try await Task.sleep(for: .seconds(1))
+            finished.set()
+            return Acknowledgement.reply(forByteCount: message.count)
+        }
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/app.sock"
+            let server = MessageServer(address: try UnixSocketAddress(path), handler: handler)
+            try await server.start()
+            try await makeClient(path).post("fire and forget")
+            try await waitUntil("the handler has the message") { started.isSet }
+
+            await server.shutdown()
+            #expect(finished.isSet, "shutdown returned while the handler was still working on a message")
+            #expect(!fileExists(path))
+        }
+    }
+
     @Test func handlerOutlastingTheGracePeriodIsCutOffAndTheClientGetsAnError() async throws {
         let started = Flag()
         let release = Flag()

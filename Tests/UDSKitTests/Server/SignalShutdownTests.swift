@@ -11,7 +11,11 @@ import UDSKitTestSupport
             let server = try ChildProcess(udsExecutable, ["serve", path, "--quiet", "--exec", "sleep 1; wc -c"])
             defer { server.signal(SIGKILL) }
             try await waitForServer(at: path)
-            // waitForServer's own empty connection runs the command too; let that run end first.
+            // waitForServer's connection is an empty message, and it runs the command too: let that run start and
+            // end first, so that the next command the server runs is the one for our message.
+            try await waitUntil("the server runs the command for the readiness probe") {
+                !childProcessIDs(of: server.pid).isEmpty
+            }
             try await waitUntil("the readiness probe's command has finished") { childProcessIDs(of: server.pid).isEmpty }
 
             let send = try ChildProcess(udsExecutable, ["send", path, "hello", "--expect", "any", "--timeout", "60"])
@@ -22,7 +26,7 @@ import UDSKitTestSupport
             server.signal(SIGTERM)
 
             #expect(try await send.waitForExit(timeout: 60) == 0, "stderr: \(send.stderr)")
-            #expect(send.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5")
+            #expect(send.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "5", "stderr: \(send.stderr); server: \(server.stderr)")
             #expect(try await server.waitForExit(timeout: 60) == 0, "stderr: \(server.stderr)")
             #expect(!fileExists(path))
         }

@@ -72,16 +72,22 @@ import UDSKitTestSupport
         try await withTemporaryDirectory { directory in
             let path = directory + "/app.sock"
             try await withRunningServer(at: path, handler: handler) { _ in
-                let connection = try UnixSocketConnection.connect(to: UnixSocketAddress(path))
+                let connection = try await onThread {
+                    let connection = try UnixSocketConnection.connect(to: UnixSocketAddress(path))
+                    try connection.setReadTimeout(.seconds(120))
+                    try connection.write(Array("first".utf8))
+                    return connection
+                }
                 defer { connection.close() }
-                try connection.setReadTimeout(.seconds(120))
-                try connection.write(Array("first".utf8))
                 // The message has not ended (no half-close yet), and the handler already has its first bytes.
                 try await waitUntil("the handler got the first chunk") { firstChunk.value != nil }
                 #expect(firstChunk.value == "first")
-                try connection.write(Array(" and the rest".utf8))
-                try connection.closeWrite()
-                #expect(try connection.readToEnd(maximumSize: 100) == Array("18\n".utf8))
+                let reply = try await onThread {
+                    try connection.write(Array(" and the rest".utf8))
+                    try connection.closeWrite()
+                    return try connection.readToEnd(maximumSize: 100)
+                }
+                #expect(reply == Array("18\n".utf8))
             }
         }
     }

@@ -54,7 +54,7 @@ import UDSKitTestSupport
                             spinner.result.connects > 0
                         }
                     }
-                    spinner.stop()
+                    try await spinner.stop()
                     let result = spinner.result
                     #expect(result.violations.isEmpty, "round \(round): connected while the mode was \(result.violations)")
                     if result.sawOtherMode { sawUmaskMode += 1 }
@@ -102,8 +102,8 @@ private final class ModeSpinner: Sendable {
     }
 
     /// Stops the thread and waits for it to finish its last round.
-    func stop() {
+    func stop() async throws {
         stopped.set()
-        while !finished.isSet { usleep(1000) }
+        try await waitUntil("the spinner thread has stopped") { finished.isSet }
     }
 }

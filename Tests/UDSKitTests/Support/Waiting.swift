@@ -83,6 +83,12 @@ func runOnThreads<T: Sendable>(
     return (0..<count).map { all[$0]! }
 }
 
+/// Runs blocking `body` on a thread of its own, never on one of the few threads that run Swift tasks (the server's
+/// handlers need those).
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await runOnThreads(1) { _ in Result { try body() } }[0].get()
+}
+
 /// Holds threads until `count` of them have arrived, so that they then act at once.
 final class ThreadBarrier: @unchecked Sendable {
     private let condition = NSCondition()
