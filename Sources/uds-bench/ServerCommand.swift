@@ -12,14 +12,18 @@ struct ServerCommand: AsyncParsableCommand {
     @Option var socket: String
 
     func run() async throws {
-        guard `protocol` == "eof" else {
-            throw ValidationError("protocol \(`protocol`) is not implemented by uds-bench yet (only eof)")
+        guard `protocol` == "eof" || `protocol` == "framed" else {
+            throw ValidationError("--protocol must be eof or framed")
         }
         ResourceLimits.raiseOpenFileLimit()
-        let configuration = MessageServer.Configuration()
         let logger = Logger(label: "uds-bench") { _ in StreamLogHandler.standardError(label: "uds-bench") }
-        let server = MessageServer(
-            address: try UnixSocketAddress(socket), configuration: configuration, logger: logger, handler: .acknowledge)
+        var configuration = MessageServer.Configuration()
+        configuration.maximumFrameSize = 64 * 1024 * 1024  // the contract's largest payload
+        let address = try UnixSocketAddress(socket)
+        let server =
+            `protocol` == "eof"
+            ? MessageServer(address: address, configuration: configuration, logger: logger, handler: .acknowledge)
+            : MessageServer(address: address, configuration: configuration, logger: logger, framedHandler: .echo)
         try await server.start()
         var quiet = Logger(label: "uds-bench.lifecycle")
         quiet.logLevel = .error

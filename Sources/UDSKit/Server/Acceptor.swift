@@ -1,7 +1,8 @@
 import Logging
 import SystemPackage
 
-/// Accepts connections from the shared listening socket on one reactor and starts an ``EOFConnection`` for each.
+/// Accepts connections from the shared listening socket on one reactor and starts an ``EOFConnection`` or a
+/// ``FramedConnection`` for each.
 ///
 /// Every reactor watches the listener with `EPOLLEXCLUSIVE`, so a new connection wakes one of them. When the system
 /// runs out of descriptors or buffers, this reactor stops watching for ``MessageServer/Configuration/acceptBackoff``
@@ -39,9 +40,16 @@ final class Acceptor: ReactorSource {
                 return
             }
             guard let accepted else { return }
-            let connection = EOFConnection(descriptor: accepted, reactor: reactor, core: core)
-            reactor.adopt(accepted, connection)
-            connection.start()
+            switch core.wireProtocol {
+            case .endOfStream(let handler):
+                let connection = EOFConnection(descriptor: accepted, reactor: reactor, core: core, handler: handler)
+                reactor.adopt(accepted, connection)
+                connection.start()
+            case .framed(let handler):
+                let connection = FramedConnection(descriptor: accepted, reactor: reactor, core: core)
+                reactor.adopt(accepted, connection)
+                connection.start(handler)
+            }
         }
     }
 

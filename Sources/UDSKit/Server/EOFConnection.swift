@@ -18,6 +18,7 @@ final class EOFConnection: ReactorSource {
         case buffer(ByteBuffer)
         case stream(MessageBody.Producer.Source?)
     }
+    private let handler: MessageHandler
     private var body: Body
     private var received = 0
     /// Still reading the message (false after end of stream, a refusal, or the handler's early reply).
@@ -29,12 +30,13 @@ final class EOFConnection: ReactorSource {
     private var closesAfterWrite = false
     private var isClosed = false
 
-    init(descriptor: CInt, reactor: Reactor, core: ServerCore) {
+    init(descriptor: CInt, reactor: Reactor, core: ServerCore, handler: MessageHandler) {
         self.descriptor = descriptor
         self.reactor = reactor
         self.core = core
+        self.handler = handler
         self.id = core.connections.add()
-        switch core.handler.kind {
+        switch handler.kind {
         case .acknowledge: body = .count(replies: true)
         case .discard: body = .count(replies: false)
         case .echo: body = .echo
@@ -45,7 +47,7 @@ final class EOFConnection: ReactorSource {
 
     /// Starts the handler if it streams, then reads what the client has sent already.
     func start() {
-        if case .streaming(let handler) = core.handler.kind { startStreamingHandler(handler) }
+        if case .streaming(let handler) = handler.kind { startStreamingHandler(handler) }
         readAvailable()
     }
 
@@ -202,7 +204,7 @@ final class EOFConnection: ReactorSource {
     // MARK: Handlers
 
     private func startBufferedHandler(_ message: Message) {
-        guard case .buffered(let handler) = core.handler.kind else { return }
+        guard case .buffered(let handler) = handler.kind else { return }
         let context = core.context(forConnection: id, descriptor: descriptor)
         let connection = ReactorBound(self, on: reactor)
         runHandler(context: context, connection: connection) { try await handler(message, context) }

@@ -12,6 +12,12 @@ extension MessageServer {
         /// ``MessageHandler/discard``, ``MessageHandler/streaming(_:)``) accept. Default `nil`: no limit, since they
         /// need no memory in proportion to the message. Past it the client gets an error reply.
         public var maximumStreamedMessageSize: Int? = nil
+        /// Largest frame payload a framed server accepts. Default 16 MiB; a longer length field closes that
+        /// connection, with a log line naming the peer.
+        public var maximumFrameSize: Int = 16 * 1024 * 1024
+        /// Bytes a framed connection queues for a client that is not reading. Default 1 MiB; past it the server
+        /// stops reading from that client, and ``FramedServerConnection/send(_:)`` waits.
+        public var maximumOutboundBytes: Int = 1024 * 1024
         /// Connections waiting in the kernel to be accepted (`listen(2)`'s backlog). Default 4096 (Linux caps it at
         /// `net.core.somaxconn`). Past it a client's connect waits, or fails with `EAGAIN` if it does not block.
         public var backlog: Int32 = 4096

@@ -30,7 +30,6 @@ public final class MessageServer: Service, Sendable {
     /// The socket this server listens on.
     public let address: UnixSocketAddress
     public var configuration: Configuration { core.configuration }
-    public var handler: MessageHandler { core.handler }
     let core: ServerCore
 
     private struct Listening: Sendable {
@@ -69,7 +68,23 @@ public final class MessageServer: Service, Sendable {
         self.address = address
         var logger = logger
         logger[metadataKey: "uds.socket"] = "\(address)"
-        core = ServerCore(configuration: configuration, handler: handler, logger: logger)
+        core = ServerCore(configuration: configuration, wireProtocol: .endOfStream(handler), logger: logger)
+    }
+
+    /// Creates a server of persistent framed connections; nothing happens until ``start()`` or ``run()``.
+    ///
+    /// Each connection carries any number of frames (a 4-byte big-endian length, then the payload) in both
+    /// directions, until the client closes it.
+    public init(
+        address: UnixSocketAddress,
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "UDSKit.MessageServer"),
+        framedHandler: FramedHandler
+    ) {
+        self.address = address
+        var logger = logger
+        logger[metadataKey: "uds.socket"] = "\(address)"
+        core = ServerCore(configuration: configuration, wireProtocol: .framed(framedHandler), logger: logger)
     }
 
     /// Creates a server whose handler is `body`, run with each whole message (see ``MessageHandler/buffered(_:)``).

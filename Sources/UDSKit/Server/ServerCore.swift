@@ -3,15 +3,20 @@ import Synchronization
 
 /// What every acceptor and connection of one ``MessageServer`` shares: read-only settings and the counters.
 final class ServerCore: Sendable {
+    /// What the server speaks: one message per connection, or frames on persistent connections.
+    enum WireProtocol: Sendable {
+        case endOfStream(MessageHandler)
+        case framed(FramedHandler)
+    }
     let configuration: MessageServer.Configuration
-    let handler: MessageHandler
+    let wireProtocol: WireProtocol
     let logger: Logger
     let connections = ConnectionRegistry()
     private let lastAcceptWarning = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(configuration: MessageServer.Configuration, handler: MessageHandler, logger: Logger) {
+    init(configuration: MessageServer.Configuration, wireProtocol: WireProtocol, logger: Logger) {
         self.configuration = configuration
-        self.handler = handler
+        self.wireProtocol = wireProtocol
         self.logger = logger
     }
 

@@ -1,0 +1,243 @@
+import Logging
+import NIOCore
+import SystemPackage
+
+/// One persistent framed connection on a reactor: decodes frames as they arrive, answers them on the loop (echo,
+/// acknowledge) or hands them to a handler's task, and writes what is queued, replies of one read burst in one write.
+final class FramedConnection: ReactorSource {
+    private let descriptor: CInt
+    private let reactor: Reactor
+    private let core: ServerCore
+    private let id: Int
+    private var decoder: FrameDecoder
+    private let outboundLimit: Int
+
+    private enum Mode {
+        case echo, acknowledge, discard
+        case handler(FrameSequence.Producer.Source, Outbox)
+    }
+    private var mode: Mode = .discard
+    private var isReading = true
+    /// Reading waits: for the handler to take frames, or for the client to take what we wrote.
+    private var isPausedForHandler = false
+    /// Bytes waiting for room in the socket's send buffer.
+    private var outbound = ByteBuffer()
+    private var closesWhenFlushed = false
+    private var isClosed = false
+
+    init(descriptor: CInt, reactor: Reactor, core: ServerCore) {
+        self.descriptor = descriptor
+        self.reactor = reactor
+        self.core = core
+        self.id = core.connections.add()
+        self.decoder = FrameDecoder(maximumFrameSize: core.configuration.maximumFrameSize)
+        self.outboundLimit = core.configuration.maximumOutboundBytes
+    }
+
+    func start(_ handler: FramedHandler) {
+        switch handler.kind {
+        case .echo: mode = .echo
+        case .acknowledge: mode = .acknowledge
+        case .discard: mode = .discard
+        case .connection(let body): startHandler(body)
+        }
+        readAvailable()
+    }
+
+    func handle(_ events: Epoll.Events) {
+        if events.contains(.writable) || !events.isDisjoint(with: [.error, .hangUp]) && outbound.readableBytes > 0 {
+            flush()
+        }
+        if canRead { readAvailable() }
+    }
+
+    func forceClose() { close() }
+
+    private var canRead: Bool {
+        isReading && !isPausedForHandler && outbound.readableBytes < outboundLimit && !isClosed
+    }
+
+    // MARK: Reading
+
+    private func readAvailable() {
+        var reads = 0
+        while canRead {
+            let count: Int?
+            do {
+                count = try Syscall.readNonBlocking(descriptor, into: reactor.readBuffer)
+            } catch {
+                return fail(error)
+            }
+            guard let count else { break }
+            if count == 0 { return endOfStream() }
+            do {
+                try decode(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count]))
+            } catch {
+                return refuse(error)
+            }
+            reads += 1
+            if reads == 16 { break }
+        }
+        flush()
+    }
+
+    private func decode(_ bytes: UnsafeRawBufferPointer) throws {
+        switch mode {
+        case .echo:
+            try decoder.feed(bytes) { payload in
+                outbound.writeInteger(UInt32(payload.count))
+                outbound.writeBytes(payload)
+            }
+        case .acknowledge:
+            try decoder.feed(bytes) { payload in
+                let count = String(payload.count)
+                outbound.writeInteger(UInt32(count.utf8.count + 1))
+                outbound.writeString(count)
+                outbound.writeInteger(UInt8(ascii: "\n"))
+            }
+        case .discard:
+            try decoder.feed(bytes) { _ in }
+        case .handler(let source, _):
+            try decoder.feed(bytes) { payload in
+                if source.yield(Message(buffer: ByteBuffer(bytes: payload))) != .produceMore {
+                    isPausedForHandler = true
+                }
+            }
+        }
+    }
+
+    /// The client closed its side: a frame cut short is logged; the connection closes once replies are out.
+    private func endOfStream() {
+        isReading = false
+        if decoder.hasPartialFrame {
+            core.logger.warning(
+                "client closed inside a frame; the partial frame is dropped",
+                metadata: peerMetadata())
+        }
+        if case .handler(let source, _) = mode {
+            source.finish()  // the handler's task ends and closes the connection
+            flush()
+        } else {
+            closeWhenFlushed()
+        }
+    }
+
+    /// A malformed frame: log it with the peer, and close this connection only.
+    private func refuse(_ error: any Error) {
+        var metadata = peerMetadata()
+        metadata["uds.error"] = "\(error)"
+        core.logger.warning("closing connection: bad frame", metadata: metadata)
+        if case .handler(let source, _) = mode { source.finish(error) }
+        close()
+    }
+
+    private func peerMetadata() -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["uds.connection": "\(id)"]
+        if let peer = try? PeerCredentials.of(descriptor: descriptor) {
+            metadata["uds.peer_pid"] = "\(peer.processID)"
+            metadata["uds.peer_uid"] = "\(peer.userID)"
+        }
+        return metadata
+    }
+
+    /// The handler took enough frames: read again.
+    func resumeReading() {
+        guard isPausedForHandler, !isClosed else { return }
+        isPausedForHandler = false
+        readAvailable()
+    }
+
+    // MARK: Writing
+
+    /// Writes what is queued, as far as the socket takes it, and watches for what is needed next.
+    private func flush() {
+        guard !isClosed else { return }
+        if case .handler(_, let outbox) = mode, outbound.readableBytes < outboundLimit {
+            var queued = outbox.take()
+            if queued.readableBytes > 0 { outbound.writeBuffer(&queued) }
+        }
+        if outbound.readableBytes > 0 {
+            let written: Int
+            do {
+                written = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
+                    try Syscall.sendNonBlocking(descriptor, raw)
+                }
+            } catch {
+                return fail(error)
+            }
+            outbound.moveReaderIndex(forwardBy: written)
+            if outbound.readableBytes == 0 {
+                outbound.clear()
+            } else if outbound.readerIndex > outbound.readableBytes {
+                outbound.discardReadBytes()
+            }
+        }
+        if outbound.readableBytes == 0 && closesWhenFlushed { return close() }
+        var interest: Epoll.Events = []
+        if canRead { interest.insert(.readable) }
+        if outbound.readableBytes > 0 { interest.insert(.writable) }
+        if interest.isEmpty {
+            reactor.unwatch(descriptor)
+        } else {
+            do {
+                try reactor.watch(descriptor, interest)
+            } catch {
+                fail(error)
+            }
+        }
+    }
+
+    /// A handler's task queued frames.
+    func drainOutbox() { flush() }
+
+    /// Closes once everything queued has been written.
+    func closeWhenFlushed() {
+        guard !isClosed else { return }
+        closesWhenFlushed = true
+        isReading = false
+        flush()
+    }
+
+    // MARK: Handler
+
+    private func startHandler(_ body: @escaping FramedHandler.Connection) {
+        let connection = ReactorBound(self, on: reactor)
+        let sequence = FrameSequence.Producer.makeSequence(
+            backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16), finishOnDeinit: true,
+            delegate: FramedInboundDelegate(connection: connection))
+        let outbox = Outbox(limit: outboundLimit)
+        mode = .handler(sequence.source, outbox)
+        let server = FramedServerConnection(
+            inbound: FrameSequence(producer: sequence.sequence),
+            context: core.context(forConnection: id, descriptor: descriptor), outbox: outbox, connection: connection)
+        Task {
+            do {
+                try await body(server)
+            } catch {
+                server.context.logger.debug("connection handler ended", metadata: ["uds.error": "\(error)"])
+            }
+            server.close()
+        }
+    }
+
+    // MARK: Closing
+
+    private func fail(_ error: Errno) {
+        core.logger.debug("connection failed", metadata: ["uds.connection": "\(id)", "uds.error": "\(error)"])
+        close()
+    }
+
+    private func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        if case .handler(let source, let outbox) = mode {
+            source.finish(UnixSocketError(.connectionClosed, operation: "read", detail: "the connection is closed"))
+            outbox.close()
+        }
+        mode = .discard
+        outbound = ByteBuffer()
+        reactor.release(descriptor)
+        Syscall.close(descriptor)
+        core.connections.remove()
+    }
+}

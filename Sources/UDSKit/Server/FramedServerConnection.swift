@@ -1,0 +1,135 @@
+import NIOCore
+import Synchronization
+
+/// One persistent framed connection, as a ``FramedHandler/connection(_:)`` handler sees it: frames in as an
+/// `AsyncSequence`, frames out with ``send(_:)``.
+///
+/// Backpressure works both ways. While the handler does not take inbound frames, the server stops reading from the
+/// client; while the client does not read, ``send(_:)`` waits once
+/// ``MessageServer/Configuration/maximumOutboundBytes`` are queued.
+public final class FramedServerConnection: Sendable {
+    /// The frames the client sends, in order. Iteration ends when the client closes the connection and throws if
+    /// it fails (for example a frame longer than ``MessageServer/Configuration/maximumFrameSize``).
+    public let inbound: FrameSequence
+    /// The connection's ID, logger and peer credentials.
+    public let context: MessageContext
+    let outbox: Outbox
+    private let connection: ReactorBound<FramedConnection>
+
+    init(inbound: FrameSequence, context: MessageContext, outbox: Outbox, connection: ReactorBound<FramedConnection>) {
+        self.inbound = inbound
+        self.context = context
+        self.outbox = outbox
+        self.connection = connection
+    }
+
+    /// Queues `message` as one frame to the client; waits while the client is behind on reading.
+    ///
+    /// - Throws: ``UnixSocketError/Code/connectionClosed`` once the connection is closed.
+    public func send(_ message: Message) async throws {
+        var frame = ByteBuffer()
+        frame.reserveCapacity(FrameDecoder.headerSize + message.count)
+        FrameEncoder.append(message.buffer, to: &frame)
+        switch outbox.enqueue(frame) {
+        case .closed:
+            throw UnixSocketError(.connectionClosed, operation: "send", detail: "the connection is closed")
+        case .queued(let schedulesDrain):
+            if schedulesDrain { connection.execute { $0.drainOutbox() } }
+        }
+        try await outbox.waitForSpace()
+    }
+
+    /// Closes the connection once the frames queued so far are written.
+    public func close() {
+        connection.execute { $0.closeWhenFlushed() }
+    }
+}
+
+/// Frames queued by a handler's task for the reactor to write, with a bound that makes senders wait.
+final class Outbox: Sendable {
+    enum EnqueueResult { case queued(schedulesDrain: Bool), closed }
+    private struct State {
+        var frames = ByteBuffer()
+        var isDrainScheduled = false
+        var isClosed = false
+        var waiting: [CheckedContinuation<Void, any Error>] = []
+    }
+    private let state = Mutex(State())
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func enqueue(_ frame: ByteBuffer) -> EnqueueResult {
+        state.withLock { state in
+            if state.isClosed { return .closed }
+            var frame = frame
+            state.frames.writeBuffer(&frame)
+            defer { state.isDrainScheduled = true }
+            return .queued(schedulesDrain: !state.isDrainScheduled)
+        }
+    }
+
+    /// Returns at once while the queue is under the limit; otherwise when the reactor has taken it below.
+    func waitForSpace() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let result: Result<Void, any Error>? = state.withLock { state in
+                if state.isClosed {
+                    return .failure(UnixSocketError(.connectionClosed, operation: "send", detail: "the connection is closed"))
+                }
+                if state.frames.readableBytes <= limit { return .success(()) }
+                state.waiting.append(continuation)
+                return nil
+            }
+            if let result { continuation.resume(with: result) }
+        }
+    }
+
+    /// Takes everything queued (called on the reactor), and lets waiting senders go on.
+    func take() -> ByteBuffer {
+        let (frames, waiting) = state.withLock { state in
+            let frames = state.frames
+            state.frames = ByteBuffer()
+            state.isDrainScheduled = false
+            defer { state.waiting = [] }
+            return (frames, state.waiting)
+        }
+        for waiter in waiting { waiter.resume() }
+        return frames
+    }
+
+    /// Refuses further frames and fails waiting senders.
+    func close() {
+        let waiting = state.withLock { state in
+            state.isClosed = true
+            state.frames = ByteBuffer()
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for waiter in waiting {
+            waiter.resume(throwing: UnixSocketError(.connectionClosed, operation: "send", detail: "the connection is closed"))
+        }
+    }
+}
+
+/// The inbound frames of a ``FramedServerConnection``, with backpressure.
+public struct FrameSequence: AsyncSequence, Sendable {
+    public typealias Element = Message
+    typealias Producer = NIOThrowingAsyncSequenceProducer<
+        Message, any Error, NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark, FramedInboundDelegate
+    >
+    let producer: Producer
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Producer.AsyncIterator
+        public mutating func next() async throws -> Message? { try await base.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: producer.makeAsyncIterator()) }
+}
+
+/// Resumes reading on the connection's reactor when the handler has taken enough frames.
+struct FramedInboundDelegate: NIOAsyncSequenceProducerDelegate {
+    let connection: ReactorBound<FramedConnection>
+    func produceMore() { connection.execute { $0.resumeReading() } }
+    func didTerminate() {}
+}
