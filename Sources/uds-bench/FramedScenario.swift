@@ -50,21 +50,28 @@ struct FramedScenario: Sendable {
     private func pipe(frames: Int, seed: Int) throws {
         let connection = try UnixSocketConnection.connect(to: address)
         defer { connection.close() }
-        // Frame i carries bytes (i + seed + k) mod 251: the reader checks every echo byte for byte.
-        @Sendable func payloadByte(_ frame: Int, _ offset: Int) -> UInt8 { UInt8((frame + seed + offset) % 251) }
+        // Frame i carries pattern[(i + seed) % 251 ..< that + size]: every echo is checked byte for byte, cheaply.
+        let pattern = (0..<(251 + size)).map { UInt8($0 % 251) }
         let writerFailure = Mutex<(any Error)?>(nil)
         let done = DispatchSemaphore(value: 0)
+        // Payloads repeat every 251 frames: build those frames once and write them over and over.
+        var cycle = [UInt8]()
+        for frame in 0..<251 {
+            let start = (frame + seed) % 251
+            withUnsafeBytes(of: UInt32(size).bigEndian) { cycle.append(contentsOf: $0) }
+            cycle.append(contentsOf: pattern[start..<start + size])
+        }
+        let cycles = max(1, (64 * 1024) / cycle.count)
+        let batch = Array([[UInt8]](repeating: cycle, count: cycles).joined())
         Thread.detachNewThread {
             defer { done.signal() }
-            var batch = [UInt8]()
-            batch.reserveCapacity(64 * 1024 + size + 4)
             do {
-                for frame in 0..<frames {
-                    withUnsafeBytes(of: UInt32(size).bigEndian) { batch.append(contentsOf: $0) }
-                    for offset in 0..<size { batch.append(payloadByte(frame, offset)) }
-                    if batch.count >= 64 * 1024 || frame == frames - 1 {
-                        try connection.write(batch)
-                        batch.removeAll(keepingCapacity: true)
+                var left = frames
+                try batch.withUnsafeBytes { batch in
+                    while left > 0 {
+                        let count = min(left, 251 * cycles)  // frames in this write; always starts a cycle
+                        try connection.write(UnsafeRawBufferPointer(rebasing: batch[..<(count * (size + 4))]))
+                        left -= count
                     }
                 }
             } catch {
@@ -73,16 +80,21 @@ struct FramedScenario: Sendable {
         }
         let reader = FrameReader(connection: connection, maximumFrameSize: max(size, 1 << 20))
         var received = 0
-        while received < frames {
-            let more = try reader.read { echo in
-                guard echo.count == size,
-                    echo.indices.allSatisfy({ echo[$0] == payloadByte(received, $0) })
-                else {
-                    throw ScenarioFailure(description: "echo of frame \(received) differs from the frame sent")
+        try pattern.withUnsafeBytes { pattern in
+            while received < frames {
+                let more = try reader.read { echo in
+                    let start = (received + seed) % 251
+                    guard echo.count == size,
+                        size == 0 || memcmp(echo.baseAddress!, pattern.baseAddress! + start, size) == 0
+                    else {
+                        throw ScenarioFailure(description: "echo of frame \(received) differs from the frame sent")
+                    }
+                    received += 1
                 }
-                received += 1
+                if !more {
+                    throw ScenarioFailure(description: "the server closed after \(received) of \(frames) echoes")
+                }
             }
-            if !more { throw ScenarioFailure(description: "the server closed after \(received) of \(frames) echoes") }
         }
         done.wait()
         if let error = writerFailure.withLock({ $0 }) { throw error }

@@ -38,16 +38,27 @@ public struct FrameDecoder: Sendable {
         _ bytes: UnsafeRawBufferPointer,
         _ onFrame: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
+        try feed(bytes) { payload, _ in try onFrame(payload) }
+    }
+
+    /// As ``feed(_:_:)``, also telling where each whole frame (header and payload) lies in `bytes`; `nil` for a
+    /// frame completed from bytes of an earlier feed.
+    mutating func feed(
+        _ bytes: UnsafeRawBufferPointer,
+        _ onFrame: (UnsafeRawBufferPointer, Range<Int>?) throws -> Void
+    ) throws {
         var rest = bytes
         if hasPartialFrame {
-            guard try completePartial(&rest, onFrame) else { return }
+            guard try completePartial(&rest, { try onFrame($0, nil) }) else { return }
         }
+        var offset = bytes.count - rest.count
         while rest.count >= Self.headerSize {
             let length = try Self.length(of: rest, limit: maximumFrameSize)
             let end = Self.headerSize + length
             guard rest.count >= end else { break }
-            try onFrame(UnsafeRawBufferPointer(rebasing: rest[Self.headerSize..<end]))
+            try onFrame(UnsafeRawBufferPointer(rebasing: rest[Self.headerSize..<end]), offset..<offset + end)
             rest = UnsafeRawBufferPointer(rebasing: rest[end...])
+            offset += end
         }
         if !rest.isEmpty {
             partial.writeBytes(rest)

@@ -84,10 +84,17 @@ final class FramedConnection: ReactorSource {
     private func decode(_ bytes: UnsafeRawBufferPointer) throws {
         switch mode {
         case .echo:
-            try decoder.feed(bytes) { payload in
-                outbound.writeInteger(UInt32(payload.count))
-                outbound.writeBytes(payload)
+            // Frames that lie whole in this read go back as one slice of the read buffer, without a copy.
+            var inPlace: Range<Int>?
+            try decoder.feed(bytes) { (payload: UnsafeRawBufferPointer, frame: Range<Int>?) in
+                if let frame {
+                    inPlace = (inPlace?.lowerBound ?? frame.lowerBound)..<frame.upperBound
+                } else {
+                    outbound.writeInteger(UInt32(payload.count))
+                    outbound.writeBytes(payload)
+                }
             }
+            if let inPlace { try send(UnsafeRawBufferPointer(rebasing: bytes[inPlace])) }
         case .acknowledge:
             try decoder.feed(bytes) { payload in
                 let count = String(payload.count)
@@ -148,6 +155,16 @@ final class FramedConnection: ReactorSource {
     }
 
     // MARK: Writing
+
+    /// Sends `bytes` now if nothing is queued before them, and queues what the socket does not take.
+    private func send(_ bytes: UnsafeRawBufferPointer) throws(Errno) {
+        var rest = bytes
+        if outbound.readableBytes == 0 {
+            let written = try Syscall.sendNonBlocking(descriptor, bytes)
+            rest = UnsafeRawBufferPointer(rebasing: bytes[written...])
+        }
+        if !rest.isEmpty { outbound.writeBytes(rest) }
+    }
 
     /// Writes what is queued, as far as the socket takes it, and watches for what is needed next.
     private func flush() {

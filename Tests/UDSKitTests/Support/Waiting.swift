@@ -40,6 +40,7 @@ func withWatchdog<T>(
 ) async throws -> T {
     let fired = Flag()
     let watchdog = Task {
+        print("DEBUG watchdog task started \(Date())")
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
         fired.set()
         await onTimeout()
