@@ -221,7 +221,7 @@ final class FramedConnection: ReactorSource {
         let connection = ReactorBound(self, on: reactor)
         let sequence = FrameSequence.Producer.makeSequence(
             backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16), finishOnDeinit: true,
-            delegate: FramedInboundDelegate(connection: connection))
+            delegate: FramedInboundDelegate { connection.execute { $0.resumeReading() } })
         let outbox = Outbox(limit: outboundLimit)
         mode = .handler(sequence.source, outbox)
         let server = FramedServerConnection(

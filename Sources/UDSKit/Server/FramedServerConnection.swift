@@ -127,9 +127,9 @@ public struct FrameSequence: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: producer.makeAsyncIterator()) }
 }
 
-/// Resumes reading on the connection's reactor when the handler has taken enough frames.
+/// Resumes reading from the connection when the consumer has taken enough frames.
 struct FramedInboundDelegate: NIOAsyncSequenceProducerDelegate {
-    let connection: ReactorBound<FramedConnection>
-    func produceMore() { connection.execute { $0.resumeReading() } }
+    let resume: @Sendable () -> Void
+    func produceMore() { resume() }
     func didTerminate() {}
 }

@@ -42,22 +42,29 @@ public final class UnixSocketConnection: Sendable {
     public static func connect(to address: UnixSocketAddress, timeout: Duration? = nil) throws(UnixSocketError)
         -> UnixSocketConnection
     {
+        UnixSocketConnection(descriptor: try connectedDescriptor(to: address, timeout: timeout), address: address)
+    }
+
+    /// A blocking socket connected to `address`, for whoever takes ownership of it.
+    static func connectedDescriptor(to address: UnixSocketAddress, timeout: Duration?) throws(UnixSocketError)
+        -> CInt
+    {
         let fd: CInt
         do {
             fd = try Syscall.makeStreamSocket()
         } catch {
             throw UnixSocketError.from(error, operation: "socket", socket: address.description)
         }
-        let connection = UnixSocketConnection(descriptor: fd, address: address)
         do {
             // On Linux a blocking connect waits while the backlog is full, for at most SO_SNDTIMEO.
             if let timeout { try Syscall.setTimeout(fd, option: Syscall.sendTimeoutOption, timeout) }
             try Syscall.connect(fd, to: address)
             if timeout != nil { try Syscall.setTimeout(fd, option: Syscall.sendTimeoutOption, nil) }
         } catch {
+            Syscall.close(fd)
             throw connectError(error, address: address)
         }
-        return connection
+        return fd
     }
 
     private static func connectError(_ error: Errno, address: UnixSocketAddress) -> UnixSocketError {

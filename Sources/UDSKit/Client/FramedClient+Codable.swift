@@ -1,0 +1,37 @@
+public import Foundation
+
+extension FramedClient {
+    /// Sends `request` encoded as JSON and decodes the reply as `Reply`.
+    ///
+    /// ```swift
+    /// let pong = try await client.request(Ping(), as: Pong.self)
+    /// ```
+    public func request<Request: Encodable, Reply: Decodable>(
+        _ request: Request, as replyType: Reply.Type = Reply.self
+    ) async throws -> Reply {
+        let reply = try await self.request(Message(bytes: try JSONEncoder().encode(request)))
+        if let reason = Acknowledgement.errorReason(in: reply) {
+            throw UnixSocketError(.serverError, operation: "request", socket: "\(address)", detail: reason)
+        }
+        return try JSONDecoder().decode(Reply.self, from: Data(reply.bytes))
+    }
+}
+
+extension FramedHandler {
+    /// Decodes each frame as a JSON `Request`, runs `body`, and replies with its result encoded as JSON. A frame
+    /// that does not decode gets an error reply naming the expected type.
+    public static func requests<Request: Decodable, Reply: Encodable>(
+        decoding requestType: Request.Type,
+        _ body: @escaping @Sendable (Request, MessageContext) async throws -> Reply
+    ) -> FramedHandler {
+        .requests { message, context in
+            let request: Request
+            do {
+                request = try JSONDecoder().decode(Request.self, from: Data(message.bytes))
+            } catch {
+                throw MessageRejection("the request is not a JSON \(Request.self)")
+            }
+            return Message(bytes: try JSONEncoder().encode(try await body(request, context)))
+        }
+    }
+}

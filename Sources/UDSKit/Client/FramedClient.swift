@@ -1,0 +1,220 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+import SystemPackage
+
+/// A persistent framed connection to a server: requests and replies, pipelined, from any number of tasks; one-way
+/// frames; and frames the server pushes.
+///
+/// ```swift
+/// let client = try await FramedClient.connect(to: UnixSocketAddress("/tmp/app.sock"))
+/// let reply = try await client.request("ping")          // safe to call from many tasks at once
+/// for try await note in client.incoming { print(note) } // frames that answer no request
+/// ```
+///
+/// Replies are matched to requests in order, so the server must answer every request, in order (as
+/// ``FramedHandler/requests(_:)`` does). A frame that arrives while no request waits is a pushed frame and goes to
+/// ``incoming``. With ``Configuration/reconnect`` set, a broken connection is replaced on the next use, with backoff,
+/// so that a server restart does not take the client down; requests in flight when it broke fail with
+/// ``UnixSocketError/Code/connectionClosed``.
+public final class FramedClient: Sendable {
+    /// Timeouts, limits and reconnection.
+    public struct Configuration: Sendable {
+        /// How long a connect may wait while the server's backlog is full. Default 10 seconds.
+        public var connectTimeout: Duration? = .seconds(10)
+        /// How long a request waits for its reply; `nil`, the default, waits as long as the server takes.
+        public var requestTimeout: Duration? = nil
+        /// Largest frame accepted from the server. Default 16 MiB; a longer one closes the connection.
+        public var maximumFrameSize: Int = 16 * 1024 * 1024
+        /// Reconnect when the connection breaks; `nil`, the default, does not.
+        public var reconnect: ReconnectPolicy? = nil
+
+        public init() {}
+    }
+
+    /// How a ``FramedClient`` reconnects: waits doubling from `initialDelay` to `maximumDelay`, for at most
+    /// `giveUpAfter` per attempt to reach the server.
+    public struct ReconnectPolicy: Sendable {
+        public var initialDelay: Duration = .milliseconds(20)
+        public var maximumDelay: Duration = .seconds(1)
+        public var giveUpAfter: Duration = .seconds(30)
+        public init() {}
+    }
+
+    public let address: UnixSocketAddress
+    public let configuration: Configuration
+    /// Frames the server sent that answer no request (server push), in order. Reading from the server pauses while
+    /// they are not taken.
+    public let incoming: FrameSequence
+    private let pushed: FrameSequence.Producer.Source
+
+    private struct Connection: Sendable {
+        let queue: RequestQueue
+        let source: ReactorBound<FramedClientSource>
+    }
+    private struct State {
+        var connection: Connection?
+        var nextRequestID = 0
+        var isClosed = false
+    }
+    private let state = Mutex(State())
+
+    private init(address: UnixSocketAddress, configuration: Configuration) {
+        self.address = address
+        self.configuration = configuration
+        let box = ResumeBox()
+        let sequence = FrameSequence.Producer.makeSequence(
+            backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16), finishOnDeinit: true,
+            delegate: FramedInboundDelegate { box.resume() })
+        self.incoming = FrameSequence(producer: sequence.sequence)
+        self.pushed = sequence.source
+        box.client = self
+    }
+
+    /// Connects to the server at `address`.
+    ///
+    /// - Throws: ``UnixSocketError`` as ``UnixSocketConnection/connect(to:timeout:)`` does.
+    public static func connect(
+        to address: UnixSocketAddress, configuration: Configuration = Configuration()
+    ) async throws -> FramedClient {
+        let client = FramedClient(address: address, configuration: configuration)
+        _ = try await client.connection()
+        return client
+    }
+
+    /// Sends `message` as a request and returns the server's reply.
+    ///
+    /// - Throws: ``UnixSocketError``: ``UnixSocketError/Code/connectionClosed`` when the connection broke before the
+    ///   reply came, ``UnixSocketError/Code/timedOut`` past ``Configuration/requestTimeout``.
+    public func request(_ message: Message) async throws -> Message {
+        let connection = try await connection()
+        let id = state.withLock { state in
+            state.nextRequestID += 1
+            return state.nextRequestID
+        }
+        let frame = FrameEncoder.frame(message)
+        let timeout = configuration.requestTimeout
+        return try await withCheckedThrowingContinuation { continuation in
+            let waiter = RequestQueue.Waiter(id: id, continuation: continuation)
+            switch connection.queue.enqueue(.init(frame: frame, waiter: waiter)) {
+            case .failure(let error):
+                continuation.resume(throwing: error)
+            case .success(let schedulesDrain):
+                if schedulesDrain || timeout != nil {
+                    connection.source.execute { source in
+                        source.drain()
+                        if let timeout { source.scheduleTimeout(id, after: timeout) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `message` as one frame that expects no reply (a notification).
+    public func send(_ message: Message) async throws {
+        let connection = try await connection()
+        switch connection.queue.enqueue(.init(frame: FrameEncoder.frame(message), waiter: nil)) {
+        case .failure(let error): throw error
+        case .success(let schedulesDrain): if schedulesDrain { connection.source.execute { $0.drain() } }
+        }
+    }
+
+    /// Closes the connection; requests in flight fail, ``incoming`` ends.
+    public func close() {
+        let connection = state.withLock { state in
+            state.isClosed = true
+            return state.connection
+        }
+        connection?.source.execute {
+            $0.close(UnixSocketError(.connectionClosed, operation: "close", detail: "the client closed the connection"))
+        }
+        pushed.finish()
+    }
+
+    // MARK: Connecting
+
+    /// The live connection, made (or remade, with a reconnect policy) if there is none.
+    private func connection() async throws -> Connection {
+        let (current, isClosed) = state.withLock { ($0.connection, $0.isClosed) }
+        if let current { return current }
+        if isClosed {
+            throw UnixSocketError(.connectionClosed, operation: "request", socket: "\(address)", detail: "the client is closed")
+        }
+        guard let policy = configuration.reconnect else { return try await makeConnection() }
+        var delay = policy.initialDelay
+        let deadline = ContinuousClock.now + policy.giveUpAfter
+        while true {
+            do {
+                return try await makeConnection()
+            } catch let error as UnixSocketError
+                where [.noSocketFile, .staleSocketFile, .timedOut].contains(error.code) && .now + delay < deadline
+            {
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, policy.maximumDelay)
+            }
+        }
+    }
+
+    private func makeConnection() async throws -> Connection {
+        let (address, configuration) = (self.address, self.configuration)
+        let descriptor = try await NIOThreadPool.singleton.runIfActive {
+            let fd = try UnixSocketConnection.connectedDescriptor(to: address, timeout: configuration.connectTimeout)
+            try Syscall.setNonBlocking(fd, true)
+            return fd
+        }
+        let reactor = try ClientReactor.shared.get()
+        let queue = RequestQueue()
+        let pushed = self.pushed
+        let owner = WeakClient(self)
+        let connection: Connection = await withCheckedContinuation { continuation in
+            reactor.execute {
+                let source = FramedClientSource(
+                    descriptor: descriptor, reactor: reactor, queue: queue, pushed: pushed,
+                    maximumFrameSize: configuration.maximumFrameSize, address: "\(address)",
+                    onClose: { owner.client?.connectionClosed(queue) })
+                source.start()
+                continuation.resume(returning: Connection(queue: queue, source: ReactorBound(source, on: reactor)))
+            }
+        }
+        let winner = state.withLock { state -> Connection in
+            if let existing = state.connection { return existing }  // another task connected first
+            state.connection = connection
+            return connection
+        }
+        if winner.queue !== connection.queue {
+            connection.source.execute { $0.close(UnixSocketError(.connectionClosed, operation: "connect")) }
+        }
+        return winner
+    }
+
+    fileprivate func connectionClosed(_ queue: RequestQueue) {
+        let finishes = state.withLock { state in
+            if state.connection?.queue === queue { state.connection = nil }
+            return configuration.reconnect == nil || state.isClosed
+        }
+        if finishes { pushed.finish() }
+    }
+
+    fileprivate func resumeReading() {
+        state.withLock { $0.connection }?.source.execute { $0.resumeReading() }
+    }
+}
+
+/// A client reference that does not keep the client alive, for callbacks from its connection.
+private struct WeakClient: @unchecked Sendable {
+    weak var client: FramedClient?
+    init(_ client: FramedClient) { self.client = client }
+}
+
+/// Lets the pushed-frame sequence's delegate reach its client once the client exists.
+private final class ResumeBox: @unchecked Sendable {
+    weak var client: FramedClient?
+    func resume() { client?.resumeReading() }
+}
+
+/// The reactor thread that runs every ``FramedClient`` connection of this process, started on first use.
+enum ClientReactor {
+    static let shared: Result<Reactor, Errno> = Result { () throws(Errno) in
+        try ReactorGroup(count: 1, readBufferSize: 256 * 1024).reactors[0]
+    }
+}

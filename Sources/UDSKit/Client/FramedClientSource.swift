@@ -1,0 +1,196 @@
+import NIOCore
+import Synchronization
+import SystemPackage
+
+/// What a ``FramedClient`` hands its connection: frames to write, each with the waiter for its reply, if any.
+final class RequestQueue: Sendable {
+    struct Entry: Sendable {
+        var frame: ByteBuffer
+        var waiter: Waiter?
+    }
+    struct Waiter: Sendable {
+        let id: Int
+        let continuation: CheckedContinuation<Message, any Error>
+    }
+    private struct State {
+        var entries: [Entry] = []
+        var isDrainScheduled = false
+        var closedWith: UnixSocketError?
+    }
+    private let state = Mutex(State())
+
+    /// Queues an entry; returns whether the caller must schedule a drain, or the error if the connection is gone.
+    func enqueue(_ entry: Entry) -> Result<Bool, UnixSocketError> {
+        state.withLock { state in
+            if let error = state.closedWith { return .failure(error) }
+            state.entries.append(entry)
+            defer { state.isDrainScheduled = true }
+            return .success(!state.isDrainScheduled)
+        }
+    }
+
+    func take() -> [Entry] {
+        state.withLock { state in
+            state.isDrainScheduled = false
+            defer { state.entries = [] }
+            return state.entries
+        }
+    }
+
+    /// Refuses new entries; returns the ones not yet taken.
+    func close(_ error: UnixSocketError) -> [Entry] {
+        state.withLock { state in
+            state.closedWith = state.closedWith ?? error
+            defer { state.entries = [] }
+            return state.entries
+        }
+    }
+}
+
+/// A client's persistent framed connection on the client reactor: writes queued requests, matches replies to them
+/// in order, and passes frames nobody waits for on as pushed messages.
+final class FramedClientSource: ReactorSource {
+    private let descriptor: CInt
+    private let reactor: Reactor
+    private let queue: RequestQueue
+    private let pushed: FrameSequence.Producer.Source
+    private let onClose: @Sendable () -> Void
+    private let address: String
+    private var decoder: FrameDecoder
+    private var outbound = ByteBuffer()
+    /// Requests written, oldest first, whose replies have not come; a timed-out one stays with no continuation, so
+    /// that its late reply is recognised and dropped.
+    private var waiting: [RequestQueue.Waiter?] = []
+    private var waitingIDs: [Int] = []
+    private var firstWaiting = 0
+    private var isPausedForConsumer = false
+    private var isClosed = false
+
+    init(
+        descriptor: CInt, reactor: Reactor, queue: RequestQueue, pushed: FrameSequence.Producer.Source,
+        maximumFrameSize: Int, address: String, onClose: @escaping @Sendable () -> Void
+    ) {
+        self.descriptor = descriptor
+        self.reactor = reactor
+        self.queue = queue
+        self.pushed = pushed
+        self.decoder = FrameDecoder(maximumFrameSize: maximumFrameSize)
+        self.address = address
+        self.onClose = onClose
+    }
+
+    func start() {
+        reactor.adopt(descriptor, self)
+        readAndWrite()
+    }
+
+    func handle(_ events: Epoll.Events) { readAndWrite() }
+
+    func forceClose() { close(UnixSocketError(.connectionClosed, operation: "read", socket: address)) }
+
+    /// Requests were queued.
+    func drain() { readAndWrite() }
+
+    private func readAndWrite() {
+        guard !isClosed else { return }
+        for entry in queue.take() {
+            var frame = entry.frame
+            outbound.writeBuffer(&frame)
+            if let waiter = entry.waiter {
+                waiting.append(waiter)
+                waitingIDs.append(waiter.id)
+            }
+        }
+        do {
+            try flush()
+            try read()
+            try watch()
+        } catch let error as UnixSocketError {
+            close(error)
+        } catch let error as FrameError {
+            close(UnixSocketError(.connectionClosed, operation: "read", socket: address, detail: "\(error)"))
+        } catch {
+            close(UnixSocketError.from(error as! Errno, operation: "read", socket: address))
+        }
+    }
+
+    private func flush() throws(Errno) {
+        guard outbound.readableBytes > 0 else { return }
+        let written = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
+            try Syscall.sendNonBlocking(descriptor, raw)
+        }
+        outbound.moveReaderIndex(forwardBy: written)
+        if outbound.readableBytes == 0 { outbound.clear() }
+    }
+
+    private func read() throws {
+        var reads = 0
+        while !isPausedForConsumer && !isClosed && reads < 16 {
+            guard let count = try Syscall.readNonBlocking(descriptor, into: reactor.readBuffer) else { return }
+            if count == 0 {
+                throw UnixSocketError(
+                    .connectionClosed, operation: "read", socket: address,
+                    detail: decoder.hasPartialFrame ? "the server closed inside a frame" : "the server closed the connection")
+            }
+            try decoder.feed(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count])) { payload in
+                deliver(Message(buffer: ByteBuffer(bytes: payload)))
+            }
+            reads += 1
+        }
+    }
+
+    private func deliver(_ frame: Message) {
+        if firstWaiting < waiting.count {
+            let waiter = waiting[firstWaiting]
+            waiting[firstWaiting] = nil
+            firstWaiting += 1
+            if firstWaiting == waiting.count {
+                waiting.removeAll(keepingCapacity: true)
+                waitingIDs.removeAll(keepingCapacity: true)
+                firstWaiting = 0
+            }
+            waiter?.continuation.resume(returning: frame)
+            return
+        }
+        if pushed.yield(frame) != .produceMore { isPausedForConsumer = true }
+    }
+
+    private func watch() throws(Errno) {
+        var interest: Epoll.Events = []
+        if !isPausedForConsumer { interest.insert(.readable) }
+        if outbound.readableBytes > 0 { interest.insert(.writable) }
+        if interest.isEmpty { reactor.unwatch(descriptor) } else { try reactor.watch(descriptor, interest) }
+    }
+
+    /// The consumer of pushed frames wants more.
+    func resumeReading() {
+        guard isPausedForConsumer else { return }
+        isPausedForConsumer = false
+        readAndWrite()
+    }
+
+    /// Fails request `id` after `timeout` unless its reply came.
+    func scheduleTimeout(_ id: Int, after timeout: Duration) {
+        reactor.schedule(after: timeout) { [weak self] in self?.timeOut(id, after: timeout) }
+    }
+
+    /// The request `id` gave up waiting: fail it now and drop its reply when it comes.
+    private func timeOut(_ id: Int, after timeout: Duration) {
+        guard let index = waitingIDs[firstWaiting...].firstIndex(of: id), let waiter = waiting[index] else { return }
+        waiting[index] = nil
+        waiter.continuation.resume(
+            throwing: UnixSocketError(
+                .timedOut, operation: "request", socket: address, detail: "no reply within \(timeout)"))
+    }
+
+    func close(_ error: UnixSocketError) {
+        guard !isClosed else { return }
+        isClosed = true
+        for entry in queue.close(error) { entry.waiter?.continuation.resume(throwing: error) }
+        for waiter in waiting[firstWaiting...] { waiter?.continuation.resume(throwing: error) }
+        waiting = []
+        reactor.release(descriptor)
+        Syscall.close(descriptor)
+        onClose()
+    }
+}
