@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 extension FramedClient {
     /// Sends `request` encoded as JSON and decodes the reply as `Reply`.
@@ -20,7 +20,7 @@ extension FramedClient {
 extension FramedHandler {
     /// Decodes each frame as a JSON `Request`, runs `body`, and replies with its result encoded as JSON. A frame
     /// that does not decode gets an error reply naming the expected type.
-    public static func requests<Request: Decodable, Reply: Encodable>(
+    public static func requests<Request: Decodable & Sendable, Reply: Encodable & Sendable>(
         decoding requestType: Request.Type,
         _ body: @escaping @Sendable (Request, MessageContext) async throws -> Reply
     ) -> FramedHandler {
