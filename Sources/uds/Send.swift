@@ -26,8 +26,11 @@ struct Send: AsyncParsableCommand {
     @Argument(help: "The server's socket file (or @name for a Linux abstract name).")
     var path: String
 
-    @Argument(help: "The message. Without it, --file or standard input is sent.")
-    var message: String?
+    @Argument(help: "The message. Without it, --file or standard input is sent. With --framed, each MESSAGE is a frame.")
+    var messages: [String] = []
+
+    @Flag(help: "Send frames on one persistent connection: each MESSAGE, or else each line of standard input, is a frame; each reply is printed on its own line.")
+    var framed = false
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Send the contents of this file.", valueName: "file"))
     var file: String?
@@ -45,11 +48,14 @@ struct Send: AsyncParsableCommand {
     var maxReply: ByteCount = ByteCount(64 * 1024 * 1024)
 
     func validate() throws {
-        if message != nil && file != nil { throw ValidationError("give MESSAGE or --file, not both") }
+        if !messages.isEmpty && file != nil { throw ValidationError("give MESSAGE or --file, not both") }
+        if messages.count > 1 && !framed { throw ValidationError("give one MESSAGE (quote it), or use --framed for several") }
+        if framed && file != nil { throw ValidationError("--file sends one message; with --framed, give MESSAGEs or lines on standard input") }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
 
     func run() async throws {
+        if framed { return await runFramed() }
         do {
             var configuration = MessageClient.Configuration()
             if let timeout {
@@ -59,7 +65,7 @@ struct Send: AsyncParsableCommand {
             configuration.maximumReplySize = maxReply.value
             let client = try MessageClient(path: path, configuration: configuration)
             let outgoing: OutgoingMessage
-            if let message {
+            if let message = messages.first {
                 outgoing = .bytes(Message(message))
             } else if let file {
                 outgoing = .file(FilePath(file))
@@ -82,6 +88,43 @@ struct Send: AsyncParsableCommand {
                 printReply(reply)
                 if let reason = Acknowledgement.errorReason(in: reply) {
                     throw UnixSocketError(.serverError, operation: "send", socket: path, detail: reason)
+                }
+            }
+        } catch {
+            exitFailing(error)
+        }
+    }
+
+    private func runFramed() async {
+        do {
+            var configuration = FramedClient.Configuration()
+            if let timeout {
+                configuration.connectTimeout = .milliseconds(Int64(timeout * 1000))
+                configuration.requestTimeout = .milliseconds(Int64(timeout * 1000))
+            }
+            configuration.maximumFrameSize = maxReply.value
+            let client = try await FramedClient.connect(to: UnixSocketAddress(path), configuration: configuration)
+            defer { client.close() }  // after the frames queued so far are written
+            let frames: AsyncStream<String> =
+                messages.isEmpty ? StandardInput.lines() : AsyncStream { continuation in
+                    for message in messages { continuation.yield(message) }
+                    continuation.finish()
+                }
+            for await text in frames {
+                let frame = Message(text)
+                if noReply {
+                    try await client.send(frame)
+                    continue
+                }
+                let reply = try await client.request(frame)
+                if let reason = Acknowledgement.errorReason(in: reply) {
+                    throw UnixSocketError(.serverError, operation: "request", socket: path, detail: reason)
+                }
+                var line = reply.buffer
+                if line.readableBytesView.last != UInt8(ascii: "\n") { line.writeInteger(UInt8(ascii: "\n")) }
+                _ = try? line.withUnsafeReadableBytes { try FileDescriptor.standardOutput.writeAll($0) }
+                if expect == .ack {
+                    try Acknowledgement.verify(reply, sentCount: frame.count, socket: path)
                 }
             }
         } catch {

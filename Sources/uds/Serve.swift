@@ -43,11 +43,14 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Permissions of the socket file, in octal.", valueName: "octal"))
     var mode: String = "0600"
 
-    @Option(help: ArgumentHelp("Largest message accepted (64MiB, 1G, 4096…).", valueName: "size"))
-    var maxSize: ByteCount = ByteCount(64 * 1024 * 1024)
+    @Option(help: ArgumentHelp("Largest message accepted (64MiB, 1G, 4096…); with --framed, largest frame (default 16MiB).", valueName: "size"))
+    var maxSize: ByteCount?
 
     @Option(help: ArgumentHelp("Seconds that messages in flight get to finish at shutdown.", valueName: "seconds"))
     var grace: Double = 10
+
+    @Flag(help: "Keep connections open for any number of frames (4-byte big-endian length, then the payload), each answered as --reply or --exec says.")
+    var framed = false
 
     @Flag(name: .shortAndLong, help: "Do not print messages on standard output.")
     var quiet = false
@@ -60,7 +63,7 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard parsedMode != nil else { throw ValidationError("--mode must be octal permissions such as 0600 or 0660") }
-        guard maxSize.value > 0 else { throw ValidationError("--max-size must be positive") }
+        if let maxSize, maxSize.value <= 0 { throw ValidationError("--max-size must be positive") }
         guard grace >= 0 else { throw ValidationError("--grace must not be negative") }
     }
 
@@ -76,10 +79,16 @@ struct Serve: AsyncParsableCommand {
             let address = try UnixSocketAddress(path)
             var configuration = MessageServer.Configuration()
             configuration.socketPermissions = parsedMode!
-            configuration.maximumMessageSize = maxSize.value
+            if let maxSize {
+                configuration.maximumMessageSize = maxSize.value
+                configuration.maximumFrameSize = maxSize.value
+            }
             configuration.shutdownGracePeriod = .milliseconds(Int64(grace * 1000))
-            let server = MessageServer(
-                address: address, configuration: configuration, logger: logger, handler: makeHandler())
+            let server =
+                framed
+                ? MessageServer(
+                    address: address, configuration: configuration, logger: logger, framedHandler: makeFramedHandler())
+                : MessageServer(address: address, configuration: configuration, logger: logger, handler: makeHandler())
             try await server.start()
             let group = ServiceGroup(
                 services: [server], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
@@ -91,24 +100,52 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func makeHandler() -> MessageHandler {
-        let printer = quiet ? nil : MessagePrinter()
-        if let exec {
-            let command = ShellCommand(exec)
-            return .buffered { message, context in
-                printer?.print(message)
-                return try await command.run(input: message, logger: context.logger)
-            }
-        }
-        guard let printer else {
+        guard exec != nil || !quiet else {
             switch reply {
             case .ack: return .acknowledge
             case .echo: return .echo
             case .none: return .discard
             }
         }
+        return .buffered(makeReply())
+    }
+
+    private func makeFramedHandler() -> FramedHandler {
+        guard exec != nil || !quiet else {
+            switch reply {
+            case .ack: return .acknowledge
+            case .echo: return .echo
+            case .none: return .discard
+            }
+        }
+        let answer = makeReply()
+        let replies = exec != nil || reply != .none
+        return .connection { connection in
+            for try await frame in connection.inbound {
+                let reply: Message
+                do {
+                    reply = try await answer(frame, connection.context)
+                } catch {
+                    reply = Acknowledgement.errorReply((error as? MessageRejection)?.reason ?? "the handler failed")
+                }
+                if replies { try await connection.send(reply) }
+            }
+        }
+    }
+
+    /// Prints the message (unless --quiet) and answers it as --exec or --reply says.
+    private func makeReply() -> @Sendable (Message, MessageContext) async throws -> Message {
+        let printer = quiet ? nil : MessagePrinter()
+        if let exec {
+            let command = ShellCommand(exec)
+            return { message, context in
+                printer?.print(message)
+                return try await command.run(input: message, logger: context.logger)
+            }
+        }
         let reply = self.reply
-        return .buffered { message, _ in
-            printer.print(message)
+        return { message, _ in
+            printer?.print(message)
             switch reply {
             case .ack: return Acknowledgement.reply(forByteCount: message.count)
             case .echo: return message

@@ -119,15 +119,14 @@ public final class FramedClient: Sendable {
         }
     }
 
-    /// Closes the connection; requests in flight fail, ``incoming`` ends.
+    /// Closes the connection once the frames queued so far are written; requests still waiting for replies fail,
+    /// and ``incoming`` ends.
     public func close() {
         let connection = state.withLock { state in
             state.isClosed = true
             return state.connection
         }
-        connection?.source.execute {
-            $0.close(UnixSocketError(.connectionClosed, operation: "close", detail: "the client closed the connection"))
-        }
+        connection?.source.execute { $0.closeWhenFlushed() }
         pushed.finish()
     }
 

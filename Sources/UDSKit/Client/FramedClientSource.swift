@@ -64,6 +64,7 @@ final class FramedClientSource: ReactorSource {
     private var waitingIDs: [Int] = []
     private var firstWaiting = 0
     private var isPausedForConsumer = false
+    private var closesWhenFlushed = false
     private var isClosed = false
 
     init(
@@ -103,6 +104,7 @@ final class FramedClientSource: ReactorSource {
         }
         do {
             try flush()
+            if closesWhenFlushed && outbound.readableBytes == 0 { return closeByClient() }
             try read()
             try watch()
         } catch let error as UnixSocketError {
@@ -181,6 +183,16 @@ final class FramedClientSource: ReactorSource {
         waiter.continuation.resume(
             throwing: UnixSocketError(
                 .timedOut, operation: "request", socket: address, detail: "no reply within \(timeout)"))
+    }
+
+    /// Closes after writing what is queued.
+    func closeWhenFlushed() {
+        closesWhenFlushed = true
+        readAndWrite()
+    }
+
+    private func closeByClient() {
+        close(UnixSocketError(.connectionClosed, operation: "close", socket: address, detail: "the client closed the connection"))
     }
 
     func close(_ error: UnixSocketError) {

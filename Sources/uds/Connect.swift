@@ -1,0 +1,55 @@
+import ArgumentParser
+import NIOCore
+import SystemPackage
+import UDSKit
+
+struct Connect: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Open an interactive framed session: each line typed is a frame, each frame received is printed.",
+        discussion: """
+            Like `nc -U`, but framed: every line you type is sent as one frame (4-byte big-endian length, \
+            then the bytes), and every frame the server sends, replies and pushed messages alike, is printed \
+            on its own line as it arrives. At the end of input uds waits --linger seconds for the last \
+            replies, then closes.
+
+              uds serve /tmp/app.sock --framed --reply echo &
+              uds connect /tmp/app.sock
+            """
+    )
+
+    @Argument(help: "The server's socket file (or @name for a Linux abstract name).")
+    var path: String
+
+    @Option(help: ArgumentHelp("Seconds to wait for frames after the end of input.", valueName: "seconds"))
+    var linger: Double = 0.5
+
+    @Option(help: ArgumentHelp("Largest frame accepted.", valueName: "size"))
+    var maxFrame: ByteCount = ByteCount(16 * 1024 * 1024)
+
+    func run() async throws {
+        do {
+            var configuration = FramedClient.Configuration()
+            configuration.maximumFrameSize = maxFrame.value
+            let client = try await FramedClient.connect(to: UnixSocketAddress(path), configuration: configuration)
+            let printer = Task {
+                for try await frame in client.incoming {
+                    var line = frame.buffer
+                    if line.readableBytesView.last != UInt8(ascii: "\n") { line.writeInteger(UInt8(ascii: "\n")) }
+                    _ = try? line.withUnsafeReadableBytes { try FileDescriptor.standardOutput.writeAll($0) }
+                }
+            }
+            for await line in StandardInput.lines() {
+                try await client.send(Message(line))
+            }
+            try await Task.sleep(for: .milliseconds(Int64(linger * 1000)))
+            client.close()
+            do {
+                try await printer.value
+            } catch let error as UnixSocketError where error.code == .connectionClosed {
+                // the server closed first; nothing was lost on our side
+            }
+        } catch {
+            exitFailing(error)
+        }
+    }
+}
