@@ -7,7 +7,10 @@ import UDSKit
 final class MessagePrinter: Sendable {
     private let lock = Mutex(())
 
+    /// Prints `message` and a newline if it lacks one; an empty message (a client that connected and closed without
+    /// sending, like a readiness probe) prints nothing.
     func print(_ message: Message) {
+        guard message.count > 0 else { return }
         var buffer = message.buffer
         if buffer.readableBytesView.last != UInt8(ascii: "\n") { buffer.writeInteger(UInt8(ascii: "\n")) }
         lock.withLock { _ in

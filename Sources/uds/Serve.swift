@@ -81,6 +81,7 @@ struct Serve: AsyncParsableCommand {
             configuration.socketPermissions = parsedMode!
             if let maxSize {
                 configuration.maximumMessageSize = maxSize.value
+                configuration.maximumStreamedMessageSize = maxSize.value
                 configuration.maximumFrameSize = maxSize.value
             }
             configuration.shutdownGracePeriod = .milliseconds(Int64(grace * 1000))

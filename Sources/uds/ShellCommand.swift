@@ -21,7 +21,7 @@ struct ShellCommand: Sendable {
         process.standardInput = stdin
         process.standardOutput = stdout
         do {
-            try process.run()
+            try await Self.runWithNoSignalsBlocked(process)
         } catch {
             logger.warning("command failed to start", metadata: ["uds.command": "\(command)", "uds.error": "\(error)"])
             throw MessageRejection("the command could not be started")
@@ -44,6 +44,20 @@ struct ShellCommand: Sendable {
             throw MessageRejection("the command \(how)")
         }
         return Message(bytes: data)
+    }
+
+    /// Starts `process` from a thread that blocks no signals. Foundation's `Process` passes the spawning thread's
+    /// signal mask to the child, and Swift concurrency threads block nearly all signals: a command started from one
+    /// would ignore SIGTERM and SIGINT (swift-corelibs-foundation issue 4772).
+    private static func runWithNoSignalsBlocked(_ process: Process) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            Thread.detachNewThread {
+                var none = sigset_t()
+                sigemptyset(&none)
+                pthread_sigmask(SIG_SETMASK, &none, nil)
+                continuation.resume(with: Result { try process.run() })
+            }
+        }
     }
 
     private static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {

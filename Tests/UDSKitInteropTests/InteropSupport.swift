@@ -18,7 +18,7 @@ func withServerProcess<T>(
     try await withTemporaryDirectory { directory in
         let path = directory + "/server.sock"
         let arguments = arguments(path)
-        let server = try await startWithNoSignalsBlocked { try ChildProcess(executable, arguments) }
+        let server = try ChildProcess(executable, arguments)
         do {
             try await waitForServer(at: path)
         } catch {
@@ -30,25 +30,6 @@ func withServerProcess<T>(
         #expect(status == 0, "\(executable) exited with \(status) on SIGTERM; stderr: \(server.stderr)")
         #expect(!FileManager.default.fileExists(atPath: path), "\(executable) left its socket file behind")
         return result
-    }
-}
-
-/// Runs `start` on a thread of its own that blocks no signals, so that the child process it starts can be stopped with
-/// SIGTERM like one started from a shell.
-///
-/// Foundation's `Process` on Linux passes the spawning thread's signal mask on to the child, and the threads that run
-/// Swift concurrency (libdispatch workers) block nearly every signal: a child started from them ignores SIGTERM unless
-/// it unblocks it itself (swift-corelibs-foundation issue 4772).
-func startWithNoSignalsBlocked(
-    _ start: @escaping @Sendable () throws -> ChildProcess
-) async throws -> ChildProcess {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread {
-            var none = sigset_t()
-            sigemptyset(&none)
-            pthread_sigmask(SIG_SETMASK, &none, nil)
-            continuation.resume(with: Result { try start() })
-        }
     }
 }
 

@@ -29,7 +29,7 @@ public final class ChildProcess: @unchecked Sendable {
         process.standardError = try FileHandle(forWritingTo: stderrURL)
         let input = Pipe()
         process.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try process.run()
+        try runWithNoSignalsBlocked(process)
         if let stdin {
             try input.fileHandleForWriting.write(contentsOf: stdin)
             try input.fileHandleForWriting.close()
@@ -79,6 +79,26 @@ public final class ChildProcess: @unchecked Sendable {
         let status = try await child.waitForExit(timeout: timeout)
         return (status, child.stdout, child.stderr)
     }
+}
+
+/// Starts `process` from a thread of its own that blocks no signals, so that the child can be stopped with SIGTERM
+/// like one started from a shell.
+///
+/// Foundation's `Process` on Linux passes the spawning thread's signal mask on to the child, and the threads that run
+/// Swift concurrency block nearly every signal: a child started from them ignores SIGTERM unless it unblocks it
+/// itself (swift-corelibs-foundation issue 4772).
+func runWithNoSignalsBlocked(_ process: Process) throws {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var failure: (any Error)?
+    Thread.detachNewThread {
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
+        do { try process.run() } catch { failure = error }
+        done.signal()
+    }
+    done.wait()
+    if let failure { throw failure }
 }
 
 /// A test's own failure with a message.

@@ -23,6 +23,22 @@ public func withRunningServer<T>(
     _ body: (MessageServer) async throws -> T
 ) async throws -> T {
     let server = MessageServer(address: try UnixSocketAddress(path), configuration: configuration, handler: handler)
+    return try await withRunning(server, body)
+}
+
+/// Starts a framed `MessageServer` at `path`, runs `body`, then shuts the server down and waits for it.
+public func withRunningServer<T>(
+    at path: String,
+    configuration: MessageServer.Configuration = MessageServer.Configuration(),
+    framedHandler: FramedHandler,
+    _ body: (MessageServer) async throws -> T
+) async throws -> T {
+    let server = MessageServer(
+        address: try UnixSocketAddress(path), configuration: configuration, framedHandler: framedHandler)
+    return try await withRunning(server, body)
+}
+
+private func withRunning<T>(_ server: MessageServer, _ body: (MessageServer) async throws -> T) async throws -> T {
     try await server.start()
     let running = Task { try await server.run() }
     do {

@@ -5,8 +5,14 @@ import SystemPackage
 protocol ReactorSource: AnyObject {
     /// The descriptor is ready as `events` says.
     func handle(_ events: Epoll.Events)
+    /// The server is shutting down gracefully: take no new work, finish what is in flight.
+    func beginGracefulClose()
     /// The reactor is shutting down: release the descriptor now.
     func forceClose()
+}
+
+extension ReactorSource {
+    func beginGracefulClose() {}
 }
 
 /// One thread that waits on epoll and runs the code for the descriptors that are ready: UDSKit's own event loop.
@@ -91,6 +97,11 @@ final class Reactor: @unchecked Sendable {
     func releaseOpen(_ fd: CInt) {
         unwatch(fd)
         release(fd)
+    }
+
+    /// Asks every source to finish what is in flight and take nothing new: the start of a graceful shutdown.
+    func beginGracefulCloseAll() {
+        for slot in slots { slot?.source.beginGracefulClose() }
     }
 
     /// Closes every source now: the end of a shutdown.

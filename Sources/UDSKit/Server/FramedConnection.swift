@@ -53,6 +53,19 @@ final class FramedConnection: ReactorSource {
 
     func forceClose() { close() }
 
+    /// Stops reading: a handler sees its inbound frames end (a request handler answers what it has and returns),
+    /// and the connection closes once its replies are written.
+    func beginGracefulClose() {
+        guard isReading, !isClosed else { return }
+        isReading = false
+        if case .handler(let source, _) = mode {
+            source.finish()
+            flush()
+        } else {
+            closeWhenFlushed()
+        }
+    }
+
     private var canRead: Bool {
         isReading && !isPausedForHandler && outbound.readableBytes < outboundLimit && !isClosed
     }

@@ -202,6 +202,7 @@ public final class MessageServer: Service, Sendable {
             }
         }
         Syscall.close(listening.descriptor)
+        await listening.group.onEach { $0.beginGracefulCloseAll() }
         let open = core.connections.count
         if open > 0 { core.logger.info("shutting down: waiting for messages in flight", metadata: ["uds.open": "\(open)"]) }
         let grace = configuration.shutdownGracePeriod

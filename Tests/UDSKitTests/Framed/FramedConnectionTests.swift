@@ -1,0 +1,157 @@
+import Foundation
+import NIOCore
+import Testing
+import UDSKit
+import UDSKitTestSupport
+
+@Suite("Framed connections: push, backpressure, timeouts, reconnection, Codable")
+struct FramedConnectionTests {
+    @Test func serverPushReachesTheClient() async throws {
+        try await withTemporaryDirectory { dir in
+            let handler = FramedHandler.connection { connection in
+                for index in 1...3 { try await connection.send(Message("notice \(index)")) }
+                for try await frame in connection.inbound { try await connection.send(Message("got " + frame.string)) }
+            }
+            try await withRunningServer(at: dir + "/p.sock", framedHandler: handler) { _ in
+                let client = try await FramedClient.connect(to: UnixSocketAddress(dir + "/p.sock"))
+                defer { client.close() }
+                var incoming = client.incoming.makeAsyncIterator()
+                for index in 1...3 { #expect(try await incoming.next()?.string == "notice \(index)") }
+                try await client.send("hello")
+                #expect(try await incoming.next()?.string == "got hello")
+            }
+        }
+    }
+
+    /// A client that writes and never reads must not make the server buffer without bound: the server stops
+    /// reading from it, so the client's writes stop going through.
+    @Test func aClientThatNeverReadsIsHeldBackNotBuffered() async throws {
+        var configuration = MessageServer.Configuration()
+        configuration.maximumOutboundBytes = 256 * 1024
+        try await withTemporaryDirectory { dir in
+            try await withRunningServer(at: dir + "/n.sock", configuration: configuration, framedHandler: .echo) {
+                _ in
+                let before = residentBytes()
+                let connection = try UnixSocketConnection.connect(to: UnixSocketAddress(dir + "/n.sock"))
+                try connection.setWriteTimeout(.seconds(2))
+                var frames = ByteBuffer()
+                for _ in 0..<64 { FrameEncoder.append(ByteBuffer(repeating: 7, count: 1020), to: &frames) }
+                let chunk = Array(frames.readableBytesView)  // 64 KiB of frames
+                var written = 0
+                do {
+                    while written < 512 * 1024 * 1024 {
+                        try connection.write(chunk)
+                        written += chunk.count
+                    }
+                    Issue.record("the server kept reading 512 MiB from a client that never reads")
+                } catch let error as UnixSocketError {
+                    #expect(error.code == .timedOut)
+                }
+                // What got through: the socket buffers both ways, the server's outbound limit, one read buffer.
+                #expect(written < 64 * 1024 * 1024, "\(written) bytes accepted")
+                let grown = residentBytes() - before
+                #expect(grown < 48 * 1024 * 1024, "resident memory grew by \(grown) bytes")
+                connection.close()
+            }
+        }
+    }
+
+    @Test func aRequestTimesOutAndTheNextOneGetsItsOwnReply() async throws {
+        try await withTemporaryDirectory { dir in
+            let handler = FramedHandler.requests { message, _ in
+                if message.string == "slow" { try await Task.sleep(for: .milliseconds(600)) }
+                return Message("re: " + message.string)
+            }
+            try await withRunningServer(at: dir + "/s.sock", framedHandler: handler) { _ in
+                var configuration = FramedClient.Configuration()
+                configuration.requestTimeout = .milliseconds(200)
+                let client = try await FramedClient.connect(
+                    to: UnixSocketAddress(dir + "/s.sock"), configuration: configuration)
+                defer { client.close() }
+                await #expect(throws: UnixSocketError.self) { try await client.request("slow") }
+                try await Task.sleep(for: .milliseconds(700))  // the late reply to "slow" arrives and is dropped
+                #expect(try await client.request("next").string == "re: next")
+            }
+        }
+    }
+
+    @Test func requestsInFlightWhenTheConnectionBreaksFailClearly() async throws {
+        var configuration = MessageServer.Configuration()
+        configuration.shutdownGracePeriod = .milliseconds(100)
+        try await withTemporaryDirectory { dir in
+            let handler = FramedHandler.requests { _, _ in
+                try await Task.sleep(for: .seconds(30))
+                return .empty
+            }
+            let server = MessageServer(
+                address: try UnixSocketAddress(dir + "/x.sock"), configuration: configuration, framedHandler: handler)
+            try await server.start()
+            let client = try await FramedClient.connect(to: UnixSocketAddress(dir + "/x.sock"))
+            async let reply = client.request("never answered")
+            try await Task.sleep(for: .milliseconds(100))
+            await server.shutdown()
+            do {
+                _ = try await reply
+                Issue.record("a request whose connection broke must fail")
+            } catch let error as UnixSocketError {
+                #expect(error.code == .connectionClosed)
+            }
+            client.close()
+        }
+    }
+
+    @Test func aRestartedServerIsReconnectedTo() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/re.sock"
+            let handler = FramedHandler.requests { message, _ in message }
+            var configuration = FramedClient.Configuration()
+            configuration.reconnect = FramedClient.ReconnectPolicy()
+            let first = MessageServer(address: try UnixSocketAddress(path), framedHandler: handler)
+            try await first.start()
+            let client = try await FramedClient.connect(to: UnixSocketAddress(path), configuration: configuration)
+            defer { client.close() }
+            #expect(try await client.request("one").string == "one")
+            await first.shutdown()
+            let restart = Task {
+                try await Task.sleep(for: .milliseconds(300))
+                let second = MessageServer(address: try UnixSocketAddress(path), framedHandler: handler)
+                try await second.start()
+                return second
+            }
+            // The connection broke; the next request reconnects once the new server is up.
+            var reply: Message?
+            for _ in 0..<3 where reply == nil {
+                do {
+                    reply = try await client.request("two")
+                } catch let error as UnixSocketError where error.code == .connectionClosed {
+                    continue  // the old connection's end was noticed by this request
+                }
+            }
+            #expect(reply?.string == "two")
+            try await restart.value.shutdown()
+        }
+    }
+
+    struct Ping: Codable, Sendable { var sequence: Int }
+    struct Pong: Codable, Sendable { var sequence: Int; var by: String }
+
+    @Test func codableRequestsRoundTrip() async throws {
+        try await withTemporaryDirectory { dir in
+            let handler = FramedHandler.requests(decoding: Ping.self) { ping, _ in Pong(sequence: ping.sequence, by: "server") }
+            try await withRunningServer(at: dir + "/c.sock", framedHandler: handler) { _ in
+                let client = try await FramedClient.connect(to: UnixSocketAddress(dir + "/c.sock"))
+                defer { client.close() }
+                let pong = try await client.request(Ping(sequence: 41), as: Pong.self)
+                #expect(pong.sequence == 41 && pong.by == "server")
+                await #expect(throws: UnixSocketError.self) { _ = try await client.request(["not": "a ping"], as: Pong.self) }
+            }
+        }
+    }
+}
+
+/// This process's resident memory, from /proc/self/statm.
+private func residentBytes() -> Int {
+    let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
+    let pages = Int(statm.split(separator: " ")[1]) ?? 0
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
