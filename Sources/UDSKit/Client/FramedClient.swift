@@ -84,16 +84,19 @@ public final class FramedClient: Sendable {
 
     /// Sends `message` as a request and returns the server's reply.
     ///
+    /// - Parameters:
+    ///   - timeout: How long to wait for the reply; default ``Configuration/requestTimeout``. A reply that comes
+    ///     later is dropped, so later requests still get their own replies.
     /// - Throws: ``UnixSocketError``: ``UnixSocketError/Code/connectionClosed`` when the connection broke before the
-    ///   reply came, ``UnixSocketError/Code/timedOut`` past ``Configuration/requestTimeout``.
-    public func request(_ message: Message) async throws -> Message {
+    ///   reply came, ``UnixSocketError/Code/timedOut`` past the timeout.
+    public func request(_ message: Message, timeout: Duration? = nil) async throws -> Message {
         let connection = try await connection()
         let id = state.withLock { state in
             state.nextRequestID += 1
             return state.nextRequestID
         }
         let frame = FrameEncoder.frame(message)
-        let timeout = configuration.requestTimeout
+        let timeout = timeout ?? configuration.requestTimeout
         return try await withCheckedThrowingContinuation { continuation in
             let waiter = RequestQueue.Waiter(id: id, continuation: continuation)
             switch connection.queue.enqueue(.init(frame: frame, waiter: waiter)) {
