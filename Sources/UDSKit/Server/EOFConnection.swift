@@ -15,12 +15,13 @@ final class EOFConnection: ReactorSource {
     private enum Body {
         case count(replies: Bool)
         case echo
-        case buffer(ByteBuffer)
+        case buffer
         case stream(MessageBody.Producer.Source?)
     }
     private let handler: MessageHandler
     private var body: Body
-    private var received = 0
+    /// Counts the message and enforces its limit; keeps its bytes for a buffered handler.
+    private var reader: EndOfStreamReader
     /// Still reading the message (false after end of stream, a refusal, or the handler's early reply).
     private var isReading = true
     /// Reading waits for the handler (streaming) or for the client to take its echo.
@@ -40,9 +41,13 @@ final class EOFConnection: ReactorSource {
         case .acknowledge: body = .count(replies: true)
         case .discard: body = .count(replies: false)
         case .echo: body = .echo
-        case .buffered: body = .buffer(ByteBuffer())
+        case .buffered: body = .buffer
         case .streaming: body = .stream(nil)
         }
+        let isBuffered = if case .buffer = body { true } else { false }
+        reader = EndOfStreamReader(
+            maximumSize: isBuffered ? core.configuration.maximumMessageSize : core.configuration.maximumStreamedMessageSize,
+            keepsBytes: isBuffered)
     }
 
     /// Starts the handler if it streams, then reads what the client has sent already.
@@ -81,38 +86,32 @@ final class EOFConnection: ReactorSource {
     }
 
     private func consume(_ bytes: UnsafeRawBufferPointer) {
-        received += bytes.count
-        if let limit = sizeLimit, received > limit { return refuse(limit: limit) }
+        do {
+            try reader.feed(bytes)
+        } catch {
+            return refuse(limit: reader.maximumSize ?? 0)
+        }
         switch body {
-        case .count:
+        case .count, .buffer:
             break
         case .echo:
             write(bytes)
-        case .buffer(var buffer):
-            body = .count(replies: false)  // keeps `buffer` uniquely referenced while it grows
-            buffer.writeBytes(bytes)
-            body = .buffer(buffer)
         case .stream(let source):
             guard let source else { return }
             if source.yield(ByteBuffer(bytes: bytes)) != .produceMore { pause() }
         }
     }
 
-    private var sizeLimit: Int? {
-        if case .buffer = body { return core.configuration.maximumMessageSize }
-        return core.configuration.maximumStreamedMessageSize
-    }
-
     private func endOfMessage() {
         stopReading()
         switch body {
         case .count(let replies):
-            if replies { writeAndClose(Acknowledgement.reply(forByteCount: received).buffer) } else { close() }
+            if replies { writeAndClose(Acknowledgement.reply(forByteCount: reader.count).buffer) } else { close() }
         case .echo:
             if outbound == nil { close() } else { closesAfterWrite = true }
-        case .buffer(let buffer):
+        case .buffer:
             body = .count(replies: false)
-            startBufferedHandler(Message(buffer: buffer))
+            startBufferedHandler(reader.finish())
         case .stream(let source):
             body = .stream(nil)
             source?.finish()
