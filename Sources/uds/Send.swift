@@ -86,9 +86,7 @@ struct Send: AsyncParsableCommand {
             case .any:
                 reply = try await client.send(outgoing)
                 printReply(reply)
-                if let reason = Acknowledgement.errorReason(in: reply) {
-                    throw UnixSocketError(.serverError, operation: "send", socket: path, detail: reason)
-                }
+                if let error = Acknowledgement.error(in: reply, socket: path) { throw error }
             }
         } catch {
             exitFailing(error)
@@ -117,9 +115,7 @@ struct Send: AsyncParsableCommand {
                     continue
                 }
                 let reply = try await client.request(frame)
-                if let reason = Acknowledgement.errorReason(in: reply) {
-                    throw UnixSocketError(.serverError, operation: "request", socket: path, detail: reason)
-                }
+                if let error = Acknowledgement.error(in: reply, socket: path) { throw error }
                 var line = reply.buffer
                 if line.readableBytesView.last != UInt8(ascii: "\n") { line.writeInteger(UInt8(ascii: "\n")) }
                 _ = try? line.withUnsafeReadableBytes { try FileDescriptor.standardOutput.writeAll($0) }

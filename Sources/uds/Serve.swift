@@ -5,6 +5,12 @@ import SystemPackage
 import UDSKit
 import UnixSignals
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Listen on a socket file and answer each message.",
@@ -46,6 +52,27 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Largest message accepted (64MiB, 1G, 4096…); with --framed, largest frame (default 16MiB).", valueName: "size"))
     var maxSize: ByteCount?
 
+    @Option(help: ArgumentHelp("Group of the socket file (a name or a number), so that with --mode 0660 its members may connect.", valueName: "group"))
+    var group: String?
+
+    @Option(help: ArgumentHelp("Also admit this user ID (repeatable). By default only the server's own user is admitted.", valueName: "uid"))
+    var allowUid: [UInt32] = []
+
+    @Option(help: ArgumentHelp("Also admit peers of this group ID (repeatable).", valueName: "gid"))
+    var allowGid: [UInt32] = []
+
+    @Flag(help: "Admit every peer that can reach the socket; the file's mode is then the only gate.")
+    var allowAny = false
+
+    @Option(help: ArgumentHelp("Connections open at once; past it new clients wait.", valueName: "count"))
+    var maxConnections: Int = 4096
+
+    @Option(help: ArgumentHelp("Seconds a client may send nothing while its message (or frame) is unfinished; 0 for no limit.", valueName: "seconds"))
+    var idleTimeout: Double = 30
+
+    @Option(help: ArgumentHelp("Seconds a client may take to send a whole message; 0 for no limit.", valueName: "seconds"))
+    var deadline: Double = 600
+
     @Option(help: ArgumentHelp("Seconds that messages in flight get to finish at shutdown.", valueName: "seconds"))
     var grace: Double = 10
 
@@ -65,6 +92,9 @@ struct Serve: AsyncParsableCommand {
         guard parsedMode != nil else { throw ValidationError("--mode must be octal permissions such as 0600 or 0660") }
         if let maxSize, maxSize.value <= 0 { throw ValidationError("--max-size must be positive") }
         guard grace >= 0 else { throw ValidationError("--grace must not be negative") }
+        guard idleTimeout >= 0, deadline >= 0 else { throw ValidationError("timeouts must not be negative") }
+        guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
+        if let group, resolveGroup(group) == nil { throw ValidationError("--group: no group named \(group)") }
     }
 
     private var parsedMode: FilePermissions? {
@@ -85,6 +115,12 @@ struct Serve: AsyncParsableCommand {
                 configuration.maximumFrameSize = maxSize.value
             }
             configuration.shutdownGracePeriod = .milliseconds(Int64(grace * 1000))
+            configuration.socketGroupID = group.flatMap(resolveGroup)
+            configuration.maximumConnections = maxConnections
+            configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
+            configuration.messageDeadline = deadline > 0 ? .milliseconds(Int64(deadline * 1000)) : nil
+            configuration.authorization =
+                allowAny ? .anyone : AuthorizationPolicy.sameUser.allowing(userIDs: allowUid).allowing(groupIDs: allowGid)
             let server =
                 framed
                 ? MessageServer(
@@ -98,6 +134,13 @@ struct Serve: AsyncParsableCommand {
         } catch {
             exitFailing(error)
         }
+    }
+
+    /// The group ID for a group name or number.
+    private func resolveGroup(_ name: String) -> UInt32? {
+        if let number = UInt32(name) { return number }
+        guard let entry = getgrnam(name) else { return nil }
+        return UInt32(entry.pointee.gr_gid)
     }
 
     private func makeHandler() -> MessageHandler {

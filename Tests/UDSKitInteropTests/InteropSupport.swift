@@ -91,7 +91,57 @@ func buildGoPeer(_ name: String, into directory: String) async throws -> String 
     return output
 }
 
+/// Builds the Go peer in the directory `Peers/<package>` (a `main` package of its own, such as `goframed/client`)
+/// into `directory` with `go build` and returns the executable's path.
+func buildGoPeer(package: String, into directory: String) async throws -> String {
+    let go = try requireExecutable("go")
+    let output = directory + "/go-" + package.replacingOccurrences(of: "/", with: "-")
+    // GOPATH mode builds a directory outside GOPATH only as a relative path, so build "." from inside it.
+    let build = try ChildProcess(
+        go, ["build", "-o", output, "."],
+        environment: ["GO111MODULE": "off", "GOPATH": directory + "/gopath", "GOCACHE": goCache, "GOFLAGS": ""],
+        currentDirectory: peersDirectory + "/" + package)
+    let status = try await build.waitForExit(timeout: 300)
+    guard status == 0 else { throw TestFailure("go build \(package) failed: \(build.stderr)") }
+    return output
+}
+
 /// The Python interpreter and the path of the Python peer `Peers/python/<name>.py`.
 func pythonPeer(_ name: String) throws -> (python: String, script: String) {
     (try requireExecutable("python3"), peersDirectory + "/python/\(name).py")
+}
+
+// MARK: Framed peers
+
+/// What a framed peer client (`Peers/goframed/client`, `Peers/python/framed_client.py`; both take these flags) sends:
+/// `count` generated binary frames, sizes taken from `sizes` in turn, each reply checked to be the frame's echo.
+struct FramedWorkload: Sendable, CustomTestStringConvertible {
+    /// `pingpong` (write one frame, read its reply) or `pipelined` (write all while another thread reads).
+    var mode: String
+    var count: Int
+    var sizes: [Int]
+
+    /// 100 frames of varied sizes from empty to 100 KiB, one at a time.
+    static let pingPong = FramedWorkload(mode: "pingpong", count: 100, sizes: [0, 1, 7, 255, 4096, 65_535, 65_536, 102_400])
+    /// 10,000 frames written back to back.
+    static let pipelined = FramedWorkload(mode: "pipelined", count: 10_000, sizes: [0, 1, 17, 300, 1000, 4096])
+
+    /// The client's arguments after `--path PATH`.
+    var arguments: [String] {
+        ["--mode", mode, "--count", "\(count)", "--sizes", sizes.map(String.init).joined(separator: ","), "--expect", "echo"]
+    }
+
+    /// The client's summary once every reply was the frame's echo.
+    var echoSummary: String {
+        "ok frames=\(count) bytes=\((0..<count).reduce(0) { $0 + sizes[$1 % sizes.count] })\n"
+    }
+
+    var testDescription: String { "\(mode), \(count) frames" }
+}
+
+/// Text frame `index` of `size` bytes, as the framed peer clients' `--text --sizes` make it: `"frame index "`
+/// repeated and cut to `size`.
+func framedTextFrame(_ index: Int, size: Int) -> String {
+    let base = "frame \(index) "
+    return String(String(repeating: base, count: size / base.utf8.count + 1).prefix(size))
 }

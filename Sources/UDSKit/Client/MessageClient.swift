@@ -141,7 +141,7 @@ public struct MessageClient: Sendable {
         let message = Message(bytes: bytes)
         if var writeFailure {
             if let reason = Acknowledgement.errorReason(in: message) {
-                throw UnixSocketError(.serverError, operation: "write", socket: address.description, detail: reason)
+                throw Acknowledgement.serverError(reason, operation: "write", socket: address.description)
             }
             writeFailure.detail = "the server closed the connection before reading the whole message"
             throw writeFailure

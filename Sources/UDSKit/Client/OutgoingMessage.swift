@@ -73,8 +73,17 @@ final class ReplyCollector: @unchecked Sendable {
         try connection.write(bytes, collectingReplyInto: &buffer)
     }
 
+    /// Reads the rest of the reply. A server that refuses a message replies with an error line and closes while
+    /// bytes of ours are still unread, which the kernel reports to us as a reset after that line: the line is the
+    /// reply then.
     func readToEnd(on connection: UnixSocketConnection) throws(UnixSocketError) -> [UInt8] {
-        try connection.readToEnd(into: &buffer)
+        do {
+            try connection.readToEnd(into: &buffer)
+        } catch where error.code == .connectionClosed && buffer.bytes.last == UInt8(ascii: "\n")
+            && Acknowledgement.errorReason(in: Message(bytes: buffer.bytes)) != nil
+        {
+            return buffer.bytes
+        }
         return buffer.bytes
     }
 }

@@ -16,6 +16,10 @@ public enum Acknowledgement {
         Message(errorPrefix + reason + "\n")
     }
 
+    /// What a server answers a peer its authorization policy refuses.
+    public static let notAuthorizedReply = errorReply(notAuthorizedReason)
+    static let notAuthorizedReason = "not authorized"
+
     /// The byte count an acknowledgement states, or `nil` if `reply` is not one.
     public static func byteCount(in reply: Message) -> Int? {
         let view = reply.buffer.readableBytesView
@@ -36,6 +40,22 @@ public enum Acknowledgement {
         return String(reason)
     }
 
+    /// The error an error reply states, or `nil` if `reply` is not an error reply.
+    public static func error(in reply: Message, socket: String?) -> UnixSocketError? {
+        errorReason(in: reply).map { serverError($0, operation: "reply", socket: socket) }
+    }
+
+    /// The error for an error reply: ``UnixSocketError/Code/permissionDenied`` when the server's policy refused us,
+    /// ``UnixSocketError/Code/serverError`` otherwise.
+    static func serverError(_ reason: String, operation: String, socket: String?) -> UnixSocketError {
+        if reason == notAuthorizedReason {
+            return UnixSocketError(
+                .permissionDenied, operation: operation, socket: socket,
+                detail: "the server's authorization policy does not admit this user")
+        }
+        return UnixSocketError(.serverError, operation: operation, socket: socket, detail: reason)
+    }
+
     /// Checks that `reply` acknowledges exactly `sentCount` bytes.
     ///
     /// - Throws: ``UnixSocketError`` with ``UnixSocketError/Code/serverError`` for an error reply, or
@@ -50,7 +70,7 @@ public enum Acknowledgement {
             return
         }
         if let reason = errorReason(in: reply) {
-            throw UnixSocketError(.serverError, operation: "acknowledge", socket: socket, detail: reason)
+            throw serverError(reason, operation: "acknowledge", socket: socket)
         }
         let shown = reply.count <= 60 ? reply.string.debugDescription : "\(reply.count) bytes"
         throw UnixSocketError(

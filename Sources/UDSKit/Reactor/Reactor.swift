@@ -9,10 +9,13 @@ protocol ReactorSource: AnyObject {
     func beginGracefulClose()
     /// The reactor is shutting down: release the descriptor now.
     func forceClose()
+    /// Time passes: a chance to enforce timeouts. Called about every tick interval (see `startTicking`).
+    func tick(now: ContinuousClock.Instant)
 }
 
 extension ReactorSource {
     func beginGracefulClose() {}
+    func tick(now: ContinuousClock.Instant) {}
 }
 
 /// One thread that waits on epoll and runs the code for the descriptors that are ready: UDSKit's own event loop.
@@ -123,6 +126,16 @@ final class Reactor: @unchecked Sendable {
     /// Runs `body` on this thread after `delay`. Call on the reactor's thread.
     func schedule(after delay: Duration, _ body: @escaping () -> Void) {
         timers.append((ContinuousClock.now + delay, body))
+    }
+
+    /// Calls every source's `tick(now:)` every `interval`, for timeouts. Call on the reactor's thread.
+    func startTicking(every interval: Duration) {
+        schedule(after: interval) { [weak self] in
+            guard let self else { return }
+            let now = ContinuousClock.now
+            for slot in slots { slot?.source.tick(now: now) }
+            startTicking(every: interval)
+        }
     }
 
     /// Ends ``run()`` after the work queued so far. Safe from any thread.

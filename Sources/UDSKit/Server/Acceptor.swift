@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import SystemPackage
 
 /// Accepts connections from the shared listening socket on one reactor and starts an ``EOFConnection`` or a
@@ -29,9 +30,10 @@ final class Acceptor: ReactorSource {
         acceptPending(limit: 64)
     }
 
-    /// Accepts up to `limit` waiting connections.
+    /// Accepts up to `limit` waiting connections, stopping at the server's connection limit.
     func acceptPending(limit: Int) {
         for _ in 0..<limit where isOpen {
+            if pauseIfFull() { return }
             let accepted: CInt?
             do {
                 accepted = try Syscall.acceptNonBlocking(descriptor)
@@ -40,6 +42,10 @@ final class Acceptor: ReactorSource {
                 return
             }
             guard let accepted else { return }
+            guard core.authorize(accepted) else {
+                refuse(accepted)
+                continue
+            }
             switch core.wireProtocol {
             case .endOfStream(let handler):
                 let connection = EOFConnection(descriptor: accepted, reactor: reactor, core: core, handler: handler)
@@ -51,6 +57,25 @@ final class Acceptor: ReactorSource {
                 connection.start(handler)
             }
         }
+    }
+
+    /// Closes a peer the authorization policy refused; a one-message client first gets `error: not authorized`.
+    private func refuse(_ descriptor: CInt) {
+        if case .endOfStream = core.wireProtocol {
+            Acknowledgement.notAuthorizedReply.buffer.withUnsafeReadableBytes { reply in
+                _ = try? Syscall.sendNonBlocking(descriptor, reply)
+            }
+        }
+        Syscall.close(descriptor)
+    }
+
+    /// At the connection limit: stops watching the listener until a connection closes. Returns whether it paused.
+    private func pauseIfFull() -> Bool {
+        guard core.connections.count >= core.connections.limit else { return false }
+        let acceptor = ReactorBound(self, on: reactor)
+        let paused = core.connections.pauseIfFull { acceptor.execute { $0.resume() } }
+        if paused { reactor.unwatch(descriptor) }
+        return paused
     }
 
     private func handleAcceptError(_ error: Errno) {

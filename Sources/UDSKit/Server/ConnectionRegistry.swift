@@ -6,8 +6,23 @@ final class ConnectionRegistry: Sendable {
         var nextID = 0
         var open = 0
         var drained: [CheckedContinuation<Void, Never>] = []
+        /// Acceptors that stopped at the connection limit, resumed when a connection closes.
+        var pausedAcceptors: [@Sendable () -> Void] = []
     }
     private let state = Mutex(State())
+    /// Connections open at once, at most.
+    let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// If the limit is reached, keeps `resume` to call once a connection closes, and returns true.
+    func pauseIfFull(resume: @escaping @Sendable () -> Void) -> Bool {
+        state.withLock { state in
+            guard state.open >= limit else { return false }
+            state.pausedAcceptors.append(resume)
+            return true
+        }
+    }
 
     /// Counts a new connection and returns its ID.
     func add() -> Int {
@@ -20,12 +35,15 @@ final class ConnectionRegistry: Sendable {
 
     /// Counts a connection as closed.
     func remove() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let (waiters, acceptors) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
             state.open -= 1
-            guard state.open == 0 else { return [] }
+            let acceptors = state.pausedAcceptors
+            state.pausedAcceptors = []
+            guard state.open == 0 else { return ([], acceptors) }
             defer { state.drained = [] }
-            return state.drained
+            return (state.drained, acceptors)
         }
+        for acceptor in acceptors { acceptor() }
         for waiter in waiters { waiter.resume() }
     }
 

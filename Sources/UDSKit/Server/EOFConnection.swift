@@ -30,6 +30,9 @@ final class EOFConnection: ReactorSource {
     private var outbound: ByteBuffer?
     private var closesAfterWrite = false
     private var isClosed = false
+    private let acceptedAt = ContinuousClock.now
+    /// When the client last sent bytes or took some of its echo: the idle timeout runs from here.
+    private var lastProgressAt = ContinuousClock.now
 
     init(descriptor: CInt, reactor: Reactor, core: ServerCore, handler: MessageHandler) {
         self.descriptor = descriptor
@@ -65,6 +68,29 @@ final class EOFConnection: ReactorSource {
 
     func forceClose() { close() }
 
+    /// Enforces the idle timeout and the message deadline while the client still owes its message (or has not
+    /// taken its echo); a handler that is slow is not the client's fault and is not timed out here.
+    func tick(now: ContinuousClock.Instant) {
+        guard isReading, !isClosed, !isPaused || outbound != nil else { return }
+        let configuration = core.configuration
+        if let idle = configuration.idleTimeout, now - lastProgressAt > idle {
+            timeOut("no data from the client for \(idle)")
+        } else if let deadline = configuration.messageDeadline, now - acceptedAt > deadline {
+            timeOut("the message took longer than \(deadline)")
+        }
+    }
+
+    private func timeOut(_ reason: String) {
+        core.logger.warning("closing connection: \(reason)", metadata: ["uds.connection": "\(id)"])
+        stopReading()
+        if case .stream(let source) = body {
+            source?.finish(UnixSocketError(.timedOut, operation: "read", detail: reason))
+        }
+        body = .count(replies: false)
+        outbound = nil
+        writeAndClose(Acknowledgement.errorReply(reason).buffer)
+    }
+
     // MARK: Reading
 
     private func readAvailable() {
@@ -79,6 +105,7 @@ final class EOFConnection: ReactorSource {
             }
             guard let count else { return watch([.readable]) }
             if count == 0 { return endOfMessage() }
+            if core.configuration.idleTimeout != nil { lastProgressAt = .now }
             consume(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count]))
             reads += 1
             if reads == 16 { return watch([.readable]) }  // let the other connections have a turn
@@ -182,6 +209,7 @@ final class EOFConnection: ReactorSource {
             return fail(error)
         }
         pending.moveReaderIndex(forwardBy: written)
+        if written > 0 { lastProgressAt = .now }
         guard pending.readableBytes == 0 else {
             outbound = pending
             return

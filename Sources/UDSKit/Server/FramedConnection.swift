@@ -24,6 +24,8 @@ final class FramedConnection: ReactorSource {
     private var outbound = ByteBuffer()
     private var closesWhenFlushed = false
     private var isClosed = false
+    /// When the client last sent bytes or took some of ours: the idle timeout runs from here.
+    private var lastProgressAt = ContinuousClock.now
 
     init(descriptor: CInt, reactor: Reactor, core: ServerCore) {
         self.descriptor = descriptor
@@ -52,6 +54,20 @@ final class FramedConnection: ReactorSource {
     }
 
     func forceClose() { close() }
+
+    /// Enforces the idle timeout while the client owes the rest of a frame or is not taking our frames. A quiet
+    /// connection between frames is left alone: persistent connections may idle.
+    func tick(now: ContinuousClock.Instant) {
+        guard !isClosed, let idle = core.configuration.idleTimeout, now - lastProgressAt > idle else { return }
+        let midFrame = isReading && decoder.hasPartialFrame
+        guard midFrame || outbound.readableBytes > 0 else { return }
+        var metadata = peerMetadata()
+        metadata["uds.idle"] = "\(idle)"
+        core.logger.warning(
+            midFrame ? "closing connection: the rest of a frame did not come" : "closing connection: the client does not read",
+            metadata: metadata)
+        close()
+    }
 
     /// Stops reading: a handler sees its inbound frames end (a request handler answers what it has and returns),
     /// and the connection closes once its replies are written.
@@ -83,6 +99,7 @@ final class FramedConnection: ReactorSource {
             }
             guard let count else { break }
             if count == 0 { return endOfStream() }
+            if core.configuration.idleTimeout != nil { lastProgressAt = .now }
             do {
                 try decode(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count]))
             } catch {
@@ -196,6 +213,7 @@ final class FramedConnection: ReactorSource {
                 return fail(error)
             }
             outbound.moveReaderIndex(forwardBy: written)
+            if written > 0 { lastProgressAt = .now }
             if outbound.readableBytes == 0 {
                 outbound.clear()
             } else if outbound.readerIndex > outbound.readableBytes {

@@ -5,6 +5,22 @@ extension MessageServer {
     public struct Configuration: Sendable {
         /// Permissions of the socket file. Default `0600`: only the owning user may connect.
         public var socketPermissions: FilePermissions = [.ownerRead, .ownerWrite]
+        /// Group of the socket file, as a group ID; `nil`, the default, keeps the group the file was created with.
+        /// With permissions `0660`, members of the group may connect (as with `docker.sock`).
+        public var socketGroupID: UInt32? = nil
+        /// Who may talk to the server, checked from the peer's credentials before a byte is read. Default
+        /// ``AuthorizationPolicy/sameUser``.
+        public var authorization: AuthorizationPolicy = .sameUser
+        /// Connections open at once. Default 4096; at the limit the server stops accepting until one closes (new
+        /// clients wait in the backlog), so it degrades by waiting, not by failing.
+        public var maximumConnections: Int = 4096
+        /// How long a client may send nothing while the server waits for (the rest of) its message or frame.
+        /// Default 30 seconds; past it the client gets an error reply and is closed. An idle persistent connection
+        /// between frames is not affected.
+        public var idleTimeout: Duration? = .seconds(30)
+        /// How long a client may take to send a whole message, from connect to end of stream. Default 10 minutes;
+        /// past it the client gets an error reply and is closed.
+        public var messageDeadline: Duration? = .seconds(600)
         /// Largest message a ``MessageHandler/buffered(_:)`` handler accepts. Default 64 MiB; past it the client gets
         /// an error reply, the connection is closed and one line is logged.
         public var maximumMessageSize: Int = 64 * 1024 * 1024
@@ -34,5 +50,13 @@ extension MessageServer {
         public var eventLoopCount: Int? = nil
 
         public init() {}
+    }
+}
+
+extension MessageServer.Configuration {
+    /// How often the event loops check timeouts: a quarter of the shortest, between 50 ms and 1 s; `nil` if none.
+    var tickInterval: Duration? {
+        guard let shortest = [idleTimeout, messageDeadline].compactMap({ $0 }).min() else { return nil }
+        return min(max(shortest / 4, .milliseconds(50)), .seconds(1))
     }
 }

@@ -117,8 +117,10 @@ public final class MessageServer: Service, Sendable {
             throw error
         }
         let core = self.core
+        let tick = configuration.tickInterval
         await listening.group.onEach { reactor in
             Acceptor(descriptor: listening.descriptor, reactor: reactor, core: core).start()
+            if let tick { reactor.startTicking(every: tick) }
         }
         let stopRequested = state.withLock { state in
             guard case .starting(let stopRequested) = state.phase else { return true }
@@ -132,7 +134,8 @@ public final class MessageServer: Service, Sendable {
 
     private func bindAndStartLoops() throws -> Listening {
         let listener = try ListeningSocket.bind(
-            to: address, permissions: configuration.socketPermissions, backlog: configuration.backlog)
+            to: address, permissions: configuration.socketPermissions, group: configuration.socketGroupID,
+            backlog: configuration.backlog)
         do {
             try Syscall.setNonBlocking(listener.descriptor, true)
             let group = try ReactorGroup(
@@ -249,6 +252,9 @@ public final class MessageServer: Service, Sendable {
             if isStopped { continuation.resume() }
         }
     }
+
+    /// The number of peers refused so far by ``Configuration/authorization``.
+    public var refusedConnectionCount: Int { core.refusedConnections.load(ordering: .relaxed) }
 
     /// The number of connections open now.
     public var openConnectionCount: Int { core.connections.count }

@@ -11,13 +11,37 @@ final class ServerCore: Sendable {
     let configuration: MessageServer.Configuration
     let wireProtocol: WireProtocol
     let logger: Logger
-    let connections = ConnectionRegistry()
+    let connections: ConnectionRegistry
+    /// The effective user ID of the server process, for ``AuthorizationPolicy/sameUser``.
+    let serverUserID = AuthorizationPolicy.processUserID
+    /// Peers refused by the authorization policy.
+    let refusedConnections = Atomic<Int>(0)
     private let lastAcceptWarning = Mutex<ContinuousClock.Instant?>(nil)
 
     init(configuration: MessageServer.Configuration, wireProtocol: WireProtocol, logger: Logger) {
         self.configuration = configuration
+        self.connections = ConnectionRegistry(limit: configuration.maximumConnections)
         self.wireProtocol = wireProtocol
         self.logger = logger
+    }
+
+    /// Whether the peer on `descriptor` may talk to this server; logs and counts a refusal.
+    func authorize(_ descriptor: CInt) -> Bool {
+        let policy = configuration.authorization
+        if policy.allowsAnyone { return true }
+        guard let peer = try? PeerCredentials.of(descriptor: descriptor) else {
+            refusedConnections.add(1, ordering: .relaxed)
+            logger.warning("refused a peer whose credentials could not be read")
+            return false
+        }
+        guard policy.admits(peer, serverUserID: serverUserID) else {
+            refusedConnections.add(1, ordering: .relaxed)
+            logger.warning(
+                "refused a peer the authorization policy does not admit",
+                metadata: ["uds.peer_pid": "\(peer.processID)", "uds.peer_uid": "\(peer.userID)", "uds.peer_gid": "\(peer.groupID)"])
+            return false
+        }
+        return true
     }
 
     /// Logs an accept failure, at most once a second.

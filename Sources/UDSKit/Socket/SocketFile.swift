@@ -33,6 +33,7 @@ struct ListeningSocket: Sendable {
     static func bind(
         to address: UnixSocketAddress,
         permissions: FilePermissions,
+        group: UInt32? = nil,
         backlog: Int32
     ) throws(UnixSocketError) -> ListeningSocket {
         guard let path = address.path else {
@@ -52,26 +53,46 @@ struct ListeningSocket: Sendable {
                 let fd = try openSocket(address)
                 do throws(Errno) {
                     try Syscall.bind(fd, to: address)
-                    let identity: FileStatus
-                    do throws(Errno) {
-                        try Syscall.chmod(path, permissions)
-                        guard let status = try Syscall.fileStatus(path) else { throw Errno.noSuchFileOrDirectory }
-                        identity = status
-                        try Syscall.listen(fd, backlog: backlog)
-                    } catch {
-                        _ = try? Syscall.unlink(path)
-                        throw error
-                    }
-                    return ListeningSocket(descriptor: fd, file: SocketFileOwnership(path: path, identity: identity))
                 } catch {
                     Syscall.close(fd)
                     throw bindError(error, address: address)
+                }
+                // Bound but not listening: every connect is refused until the file's group and mode are right.
+                do {
+                    let identity = try prepareFile(path, permissions: permissions, group: group)
+                    try Syscall.listen(fd, backlog: backlog)
+                    return ListeningSocket(descriptor: fd, file: SocketFileOwnership(path: path, identity: identity))
+                } catch {
+                    _ = try? Syscall.unlink(path)
+                    Syscall.close(fd)
+                    throw error as? UnixSocketError ?? UnixSocketError.from(error as! Errno, operation: "listen", socket: path)
                 }
             }
         } catch let error as UnixSocketError {
             throw error
         } catch {
             throw UnixSocketError.from(error as! Errno, operation: "lock", socket: path + SocketPathLock.suffix)
+        }
+    }
+
+    /// Gives the freshly bound socket file its group and permissions; returns its identity.
+    private static func prepareFile(_ path: String, permissions: FilePermissions, group: UInt32?) throws -> FileStatus {
+        if let group {
+            do {
+                try Syscall.changeGroup(path, group)
+            } catch {
+                throw UnixSocketError(
+                    error == .notPermitted ? .permissionDenied : .system, operation: "chown", socket: path,
+                    systemError: error,
+                    detail: "cannot give the socket file to group \(group): a process may choose only a group it is in, unless it is root")
+            }
+        }
+        do throws(Errno) {
+            try Syscall.chmod(path, permissions)
+            guard let status = try Syscall.fileStatus(path) else { throw Errno.noSuchFileOrDirectory }
+            return status
+        } catch {
+            throw UnixSocketError.from(error, operation: "chmod", socket: path)
         }
     }
 

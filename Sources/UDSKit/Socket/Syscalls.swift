@@ -192,6 +192,11 @@ enum Syscall {
         _ = try retryingInterrupts { sysUnlink(path) }
     }
 
+    /// Sets the group of the file at `path` (not following a symbolic link), keeping its owner.
+    static func changeGroup(_ path: String, _ group: UInt32) throws(Errno) {
+        _ = try retryingInterrupts { lchown(path, uid_t.max, gid_t(group)) }
+    }
+
     static func chmod(_ path: String, _ permissions: FilePermissions) throws(Errno) {
         _ = try retryingInterrupts { sysChmod(path, mode_t(permissions.rawValue)) }
     }

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Answers the framed protocol (a 4-byte big-endian length, then the payload) on a Unix-domain socket with the socket
+module and struct, the way Python programs usually do: a thread per connection reads frames and writes each one back
+(or, with --ack, its byte count in decimal and "\\n") until the client closes. SIGTERM or SIGINT closes the socket,
+removes its file and exits 0.
+
+    framed_server.py --path /tmp/app.sock
+    framed_server.py --path /tmp/app.sock --ack
+"""
+import argparse
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+
+MAX_FRAME = 64 << 20
+
+
+def recv_exactly(conn, count):
+    chunks = []
+    while count > 0:
+        chunk = conn.recv(min(count, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        count -= len(chunk)
+    return b"".join(chunks)
+
+
+def serve(conn, ack):
+    with conn:
+        try:
+            while True:
+                header = recv_exactly(conn, 4)
+                if len(header) < 4:
+                    if header:
+                        print("framed_server: the client closed inside a header", file=sys.stderr)
+                    return
+                (length,) = struct.unpack(">I", header)
+                if length > MAX_FRAME:
+                    print(f"framed_server: frame of {length} bytes is too large", file=sys.stderr)
+                    return
+                payload = recv_exactly(conn, length)
+                if len(payload) < length:
+                    print("framed_server: the client closed inside a frame", file=sys.stderr)
+                    return
+                reply = b"%d\n" % length if ack else payload
+                conn.sendall(struct.pack(">I", len(reply)) + reply)
+        except OSError:
+            pass  # the client went away
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--path", required=True, help="the socket file to create (it must not exist)")
+    parser.add_argument("--ack", action="store_true", help="reply with each frame's byte count instead of the frame")
+    args = parser.parse_args()
+
+    def stop(signum, frame):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(args.path)
+    try:
+        listener.listen(128)
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=serve, args=(conn, args.ack), daemon=True).start()
+    finally:
+        listener.close()
+        os.unlink(args.path)
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
