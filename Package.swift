@@ -86,6 +86,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "UDSKitHostileTests",
+            dependencies: ["UDSKit", "UDSKitTestSupport", "uds", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "udsTests",
             dependencies: ["UDSKit", "UDSKitTestSupport", "uds"],
             swiftSettings: strictSettings

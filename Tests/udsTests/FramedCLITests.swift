@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+import UDSKitTestSupport
+
+@Suite("uds serve --framed, uds send --framed and uds connect, through the built executable")
+struct FramedCLITests {
+    @Test func sendFramedPrintsEachAcknowledgementAndServePrintsEachFrame() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/a.sock"
+            try await withServe(path, ["--framed"]) { server in
+                let sent = try await uds("send", "--framed", path, "one", "two", "three")
+                #expect(sent.status == 0, "\(sent.stderr)")
+                #expect(sent.stdout == "3\n3\n5\n")
+                #expect(sent.stderr == "")
+                try await waitFor("uds serve printed \(server.stdout.debugDescription)") {
+                    server.stdout == "one\ntwo\nthree\n"
+                }
+            }
+        }
+    }
+
+    @Test func sendFramedSendsEachLineOfStandardInputAsAFrame() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/a.sock"
+            try await withServe(path, ["--framed"]) { server in
+                let sent = try await uds("send", "--framed", path, stdin: "alpha\nbeta\n\ngamma delta\n")
+                #expect(sent.status == 0, "\(sent.stderr)")
+                #expect(sent.stdout == "5\n4\n0\n11\n", "an empty line is an empty frame")
+                try await waitFor("uds serve printed \(server.stdout.debugDescription)") {
+                    server.stdout == "alpha\nbeta\ngamma delta\n"
+                }
+            }
+        }
+    }
+
+    @Test func sendFramedWithNoReplyExitsOnceTheFramesAreWritten() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/a.sock"
+            try await withServe(path, ["--framed"]) { server in
+                let sent = try await uds("send", "--framed", "--no-reply", path, "one", "two", "three")
+                #expect(sent.status == 0, "\(sent.stderr)")
+                #expect(sent.stdout == "")
+                try await waitFor("uds serve printed \(server.stdout.debugDescription) of the --no-reply frames") {
+                    server.stdout == "one\ntwo\nthree\n"
+                }
+            }
+        }
+    }
+
+    @Test func connectPrintsEachEchoedLine() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/e.sock"
+            try await withServe(path, ["--framed", "--quiet", "--reply", "echo"]) { _ in
+                // a generous linger: the replies must come back before uds connect closes, on a loaded machine too
+                let session = try await uds("connect", path, "--linger", "5", stdin: "hello\nworld\n")
+                #expect(session.status == 0, "\(session.stderr)")
+                #expect(session.stdout == "hello\nworld\n")
+                #expect(session.stderr == "")
+            }
+        }
+    }
+
+    @Test func sendFramedExpectingAnAcknowledgementFailsOnAnEchoWithOneLineNamingThePath() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/e.sock"
+            try await withServe(path, ["--framed", "--quiet", "--reply", "echo"]) { _ in
+                let sent = try await uds("send", "--framed", "--expect", "ack", path, "hello")
+                #expect(sent.status == 2, "stderr: \(sent.stderr)")
+                #expect(sent.stderr.hasPrefix("uds: "), "\(sent.stderr)")
+                #expect(sent.stderr.hasSuffix("\n"))
+                #expect(sent.stderr.split(separator: "\n").count == 1, "\(sent.stderr)")
+                #expect(sent.stderr.contains(path), "\(sent.stderr)")
+            }
+        }
+    }
+
+    @Test(arguments: [true, false])
+    func serveFramedExecUpperCasesEachFrame(quiet: Bool) async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/x.sock"
+            try await withServe(path, ["--framed", "--exec", "tr a-z A-Z"] + (quiet ? ["--quiet"] : [])) { server in
+                let sent = try await uds("send", "--framed", "--expect", "any", path, "shout", "Mixed Case", "x")
+                #expect(sent.status == 0, "\(sent.stderr)")
+                #expect(sent.stdout == "SHOUT\nMIXED CASE\nX\n")
+                if !quiet {
+                    try await waitFor("uds serve printed \(server.stdout.debugDescription)") {
+                        server.stdout == "shout\nMixed Case\nx\n"
+                    }
+                }
+            }
+        }
+    }
+
+    /// Waits until `condition` holds; fails with `failure` after `timeout` seconds.
+    private func waitFor(
+        _ failure: @autoclosure () -> String, timeout: Double = 20, _ condition: () -> Bool
+    ) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            if Date() > deadline { throw TestFailure(failure()) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
