@@ -26,11 +26,11 @@ import UDSKitTestSupport
             let path = directory + "/app.sock"
             try await withRunningServer(at: path, configuration: configuration, handler: .echo) { server in
                 // Should the exchange stall, shutting the server down closes its connection and ends it.
-                print("DEBUG echo: before send \(Date())")
-                let reply = try await withWatchdog(seconds: 20, onTimeout: { print("DEBUG echo: watchdog fired \(Date())"); await server.shutdown(); print("DEBUG echo: watchdog shutdown done \(Date())") }) {
+                debugLog("echo: before send")
+                let reply = try await withWatchdog(seconds: 20, onTimeout: { await server.shutdown() }) {
                     try await makeClient(path).send(Message(bytes: message))
                 }
-                print("DEBUG echo: after send \(Date())")
+                debugLog("echo: after send")
                 #expect(reply.count == message.count)
                 #expect(reply.bytes == message)
             }

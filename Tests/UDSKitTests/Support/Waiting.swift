@@ -10,10 +10,18 @@ func waitUntil(
     _ condition: () throws -> Bool
 ) async throws {
     let deadline = Date().addingTimeInterval(timeout)
+    debugLog("waitUntil begin: \(what())")
+    defer { debugLog("waitUntil end: \(what())") }
     while try !condition() {
         if Date() > deadline { throw TestFailure("timed out after \(timeout) s waiting until \(what())") }
         try await Task.sleep(for: .milliseconds(10))
     }
+}
+
+/// Diagnostics while chasing a hang: unbuffered, on standard error, when UDS_TEST_DEBUG is set.
+func debugLog(_ text: String) {
+    guard ProcessInfo.processInfo.environment["UDS_TEST_DEBUG"] != nil else { return }
+    FileHandle.standardError.write(Data("DEBUG \(Date()) \(text)\n".utf8))
 }
 
 /// A flag one task sets and others wait for.
@@ -40,10 +48,12 @@ func withWatchdog<T>(
 ) async throws -> T {
     let fired = Flag()
     let watchdog = Task {
-        print("DEBUG watchdog task started \(Date())")
+        debugLog("watchdog started \(seconds) s")
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
         fired.set()
+        debugLog("watchdog fired")
         await onTimeout()
+        debugLog("watchdog onTimeout done")
     }
     defer { watchdog.cancel() }
     let result: T
