@@ -59,6 +59,8 @@ int cudskit_eventfd_drain(int fd) {
     return got < 0 && errno != EAGAIN ? -1 : 0;
 }
 
+int cudskit_open_directory_path(const char *path) { return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC); }
+
 int cudskit_usable_cpus(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
@@ -90,6 +92,8 @@ int cudskit_eventfd_signal(int fd) { errno = ENOSYS; return -1; }
 int cudskit_eventfd_drain(int fd) { errno = ENOSYS; return -1; }
 
 int cudskit_usable_cpus(void) { return 0; }
+
+int cudskit_open_directory_path(const char *path) { return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC); }
 
 int cudskit_accept_nonblocking(int fd) {
     int accepted = accept(fd, NULL, NULL);

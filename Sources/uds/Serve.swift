@@ -64,6 +64,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Admit every peer that can reach the socket; the file's mode is then the only gate.")
     var allowAny = false
 
+    @Flag(help: "Take the listening socket from systemd socket activation (LISTEN_FDS) instead of binding PATH; PATH names it in logs.")
+    var systemd = false
+
+    @Option(help: ArgumentHelp("With --systemd, the socket's FileDescriptorName= to take (default: the first).", valueName: "name"))
+    var systemdName: String?
+
     @Option(help: ArgumentHelp("Connections open at once; past it new clients wait.", valueName: "count"))
     var maxConnections: Int = 4096
 
@@ -117,10 +123,12 @@ struct Serve: AsyncParsableCommand {
             configuration.shutdownGracePeriod = .milliseconds(Int64(grace * 1000))
             configuration.socketGroupID = group.flatMap(resolveGroup)
             configuration.maximumConnections = maxConnections
+            if systemd { configuration.systemdSocketName = systemdName ?? "" }
             configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
             configuration.messageDeadline = deadline > 0 ? .milliseconds(Int64(deadline * 1000)) : nil
             configuration.authorization =
                 allowAny ? .anyone : AuthorizationPolicy.sameUser.allowing(userIDs: allowUid).allowing(groupIDs: allowGid)
+            configuration.allowsUnprotectedAbstractSocket = allowAny  // --allow-any says it in so many words
             let server =
                 framed
                 ? MessageServer(

@@ -63,7 +63,7 @@ struct FailureTests {
         let result = try await uds("serve", path)
         #expect(result.status == 1)
         #expect(result.stderr.contains("160 bytes"), "\(result.stderr)")
-        #expect(result.stderr.contains("at most 107 bytes"))
+        #expect(result.stderr.contains("more than the 107"))
         let send = try await uds("send", path, "x")
         #expect(send.stderr.contains("160 bytes"))
     }

@@ -45,6 +45,10 @@ int cudskit_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid)
 #ifdef __cplusplus
 extern "C" {
 #endif
+/// Opens a directory for use as a path prefix only (O_PATH | O_DIRECTORY | O_CLOEXEC on Linux): no read
+/// permission on it is needed.
+int cudskit_open_directory_path(const char *path);
+
 /// The number of CPUs in this process's affinity mask (sched_getaffinity), or 0 if unknown.
 int cudskit_usable_cpus(void);
 #ifdef __cplusplus

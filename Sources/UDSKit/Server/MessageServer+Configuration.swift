@@ -11,6 +11,14 @@ extension MessageServer {
         /// Who may talk to the server, checked from the peer's credentials before a byte is read. Default
         /// ``AuthorizationPolicy/sameUser``.
         public var authorization: AuthorizationPolicy = .sameUser
+        /// Take the listening socket from systemd socket activation instead of binding one: the socket whose
+        /// `FileDescriptorName=` is this name, or with an empty name the first one passed. Default `nil`: bind
+        /// ``MessageServer/address``. systemd owns that socket file; the server never removes it.
+        public var systemdSocketName: String? = nil
+        /// Whether to listen on an abstract name (`@name`) with ``AuthorizationPolicy/anyone``. Abstract sockets have
+        /// no file permissions, so that would admit every process in the network namespace; default `false`, and
+        /// ``MessageServer/start()`` refuses.
+        public var allowsUnprotectedAbstractSocket = false
         /// Connections open at once. Default 4096; at the limit the server stops accepting until one closes (new
         /// clients wait in the backlog), so it degrades by waiting, not by failing.
         public var maximumConnections: Int = 4096

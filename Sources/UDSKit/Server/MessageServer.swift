@@ -128,14 +128,28 @@ public final class MessageServer: Service, Sendable {
             return stopRequested
         }
         let mode = "0" + String(configuration.socketPermissions.rawValue, radix: 8)
-        core.logger.info("listening on \(address)", metadata: address.isAbstract ? [:] : ["uds.mode": "\(mode)"])
+        let metadata: Logger.Metadata =
+            configuration.systemdSocketName != nil ? ["uds.from": "systemd"]
+            : address.isAbstract ? [:] : ["uds.mode": "\(mode)"]
+        core.logger.info("listening on \(address)", metadata: metadata)
         if stopRequested { await stop(listening) }
     }
 
     private func bindAndStartLoops() throws -> Listening {
-        let listener = try ListeningSocket.bind(
-            to: address, permissions: configuration.socketPermissions, group: configuration.socketGroupID,
-            backlog: configuration.backlog)
+        if address.isAbstract && configuration.authorization.allowsAnyone && !configuration.allowsUnprotectedAbstractSocket {
+            throw UnixSocketError(
+                .permissionDenied, operation: "listen", socket: "\(address)",
+                detail: "an abstract socket has no file permissions, so admitting anyone would let every process on the machine in; set an authorization policy, or allowsUnprotectedAbstractSocket to do it anyway")
+        }
+        let listener =
+            if let name = configuration.systemdSocketName {
+                ListeningSocket(
+                    descriptor: try SystemdActivation.takeListener(named: name.isEmpty ? nil : name), file: nil)
+            } else {
+                try ListeningSocket.bind(
+                    to: address, permissions: configuration.socketPermissions, group: configuration.socketGroupID,
+                    backlog: configuration.backlog)
+            }
         do {
             try Syscall.setNonBlocking(listener.descriptor, true)
             let group = try ReactorGroup(

@@ -5,6 +5,8 @@
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CUDSKit
+import SystemPackage
 
 /// The address of a Unix domain socket: a file system path or, on Linux, an abstract name.
 ///
@@ -38,6 +40,10 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// A path in the file system.
+    ///
+    /// On Linux a path longer than `sun_path` holds still works when its last component is short enough
+    /// (``maximumLongPathNameLength``): binding and connecting go through the directory, opened for the call, as
+    /// `/proc/self/fd/N/name`. Nothing process-wide (such as the working directory) changes.
     public init(path: String) throws(UnixSocketError) {
         let length = path.utf8.count
         guard length > 0, !path.utf8.contains(0) else {
@@ -45,12 +51,38 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
                 .invalidAddress, operation: "parse", socket: path,
                 detail: path.isEmpty ? "the path is empty" : "the path holds a NUL byte")
         }
-        guard length <= Self.maximumPathLength else {
+        guard length <= Self.maximumPathLength || Self.longPathParts(path) != nil else {
+            #if os(Linux)
+            let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+            throw UnixSocketError(
+                .pathTooLong, operation: "parse", socket: path,
+                detail: "\(length) bytes, more than the \(Self.maximumPathLength) a socket path holds; longer paths work "
+                    + "only when the file name is at most \(Self.maximumLongPathNameLength) bytes (this one has "
+                    + "\(name.utf8.count)) and the directory exists")
+            #else
             throw UnixSocketError(
                 .pathTooLong, operation: "parse", socket: path,
                 detail: "\(length) bytes, but a socket path holds at most \(Self.maximumPathLength) bytes on this system")
+            #endif
         }
         storage = .path(path)
+    }
+
+    /// The longest last path component of a path past ``maximumPathLength`` (Linux): what fits after
+    /// `/proc/self/fd/<descriptor>/`.
+    public static let maximumLongPathNameLength = maximumPathLength - "/proc/self/fd/2147483647/".utf8.count
+
+    /// The directory and file name of a path too long for `sun_path` that can be reached through its directory, or
+    /// `nil`.
+    static func longPathParts(_ path: String) -> (directory: String, name: String)? {
+        #if os(Linux)
+        guard path.utf8.count > maximumPathLength, let slash = path.lastIndex(of: "/") else { return nil }
+        let name = String(path[path.index(after: slash)...])
+        guard !name.isEmpty, name.utf8.count <= maximumLongPathNameLength else { return nil }
+        return (slash == path.startIndex ? "/" : String(path[..<slash]), name)
+        #else
+        return nil
+        #endif
     }
 
     /// An abstract name (Linux only), written `@name`. It has no file and no permissions: anyone on the machine
@@ -94,8 +126,23 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Calls `body` with this address as a `sockaddr_un` and its length.
-    func withSockAddr<Result, Failure: Error>(
+    /// Calls `body` with this address as a `sockaddr_un` and its length. A path too long for `sun_path` is passed
+    /// as `/proc/self/fd/N/name`, N a descriptor of its directory open for the call; if the directory cannot be
+    /// opened, `body` gets the path cut short and fails as the kernel says (`ENOENT`, `EACCES`).
+    func withSockAddr<Result>(
+        _ body: (UnsafePointer<sockaddr>, socklen_t) throws(Errno) -> Result
+    ) throws(Errno) -> Result {
+        guard case .path(let path) = storage, let (directory, name) = Self.longPathParts(path) else {
+            return try withShortSockAddr(body)
+        }
+        let fd = try retryingInterrupts { cudskit_open_directory_path(directory) }
+        defer { Syscall.close(fd) }
+        return try UnixSocketAddress(unchecked: "/proc/self/fd/\(fd)/\(name)").withShortSockAddr(body)
+    }
+
+    private init(unchecked path: String) { storage = .path(path) }
+
+    private func withShortSockAddr<Result, Failure: Error>(
         _ body: (UnsafePointer<sockaddr>, socklen_t) throws(Failure) -> Result
     ) throws(Failure) -> Result {
         var address = sockaddr_un()

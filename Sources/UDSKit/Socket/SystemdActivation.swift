@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SystemPackage
+
+/// Listening sockets handed over by systemd socket activation (`LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`), as
+/// `sd_listen_fds(3)` describes: descriptors 3, 4, … belong to this process when `LISTEN_PID` is its pid.
+enum SystemdActivation {
+    /// The first descriptor systemd passes.
+    static let firstDescriptor: CInt = 3
+
+    /// The listening socket systemd passed, the one named `name` if given (its `FileDescriptorName=`), else the
+    /// first. Clears the variables, so that child processes do not take the sockets for theirs.
+    static func takeListener(named name: String?) throws(UnixSocketError) -> CInt {
+        let environment = ProcessEnvironment()
+        guard let pid = environment["LISTEN_PID"].flatMap({ Int32($0) }), pid == getpid(),
+            let count = environment["LISTEN_FDS"].flatMap({ Int32($0) }), count > 0
+        else {
+            throw UnixSocketError(
+                .invalidAddress, operation: "adopt", socket: name,
+                detail: "no socket passed by systemd socket activation (LISTEN_PID and LISTEN_FDS are not set for this process)")
+        }
+        let names = environment["LISTEN_FDNAMES"].map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) } ?? []
+        for variable in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] { unsetenv(variable) }
+        var index: CInt = 0
+        if let name {
+            guard let position = names.firstIndex(of: name), position < count else {
+                throw UnixSocketError(
+                    .invalidAddress, operation: "adopt", socket: name,
+                    detail: "systemd passed no socket named \(name) (names: \(names.joined(separator: ", ")))")
+            }
+            index = CInt(position)
+        }
+        let descriptor = firstDescriptor + index
+        guard isListeningStreamSocket(descriptor) else {
+            throw UnixSocketError(
+                .notASocket, operation: "adopt", socket: name ?? "descriptor \(descriptor)",
+                detail: "the descriptor systemd passed is not a listening stream socket")
+        }
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        return descriptor
+    }
+
+    private static func isListeningStreamSocket(_ descriptor: CInt) -> Bool {
+        var accepting: CInt = 0
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        guard getsockopt(descriptor, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0 else { return false }
+        return accepting != 0
+    }
+}
+
+/// This process's environment variables.
+private struct ProcessEnvironment {
+    subscript(name: String) -> String? { getenv(name).map { String(cString: $0) } }
+}
