@@ -1,0 +1,97 @@
+import ArgumentParser
+import Foundation
+import UDSKit
+
+struct Probe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tell what is at a socket path: nothing, a file, a stale socket, or a live server and who runs it.",
+        discussion: """
+            One answer per line: what the path holds, its owner, group and mode, whether you may connect, and \
+            for a live server its pid, user, group and command line (from the kernel's peer credentials). A \
+            live server sees the probe as a connection that sends nothing.
+
+            Exit codes, for scripts:
+              0   a live server accepts connections
+              3   nothing is at the path
+              4   a socket is there but you may not connect (permission denied)
+              6   something that is not a socket is there
+              7   a stale socket file: nobody accepts connections on it
+            """
+    )
+
+    @Argument(help: "The socket path (or @name for a Linux abstract name).")
+    var path: String
+
+    func run() async throws {
+        let lines: [String]
+        let status: Int32
+        do {
+            (lines, status) = try probe()
+        } catch {
+            exitFailing(error)
+        }
+        print(lines.joined(separator: "\n"))
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    private func probe() throws -> ([String], Int32) {
+        let address = try UnixSocketAddress(path)
+        var lines = ["path: \(address)"]
+        if !address.isAbstract {
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+                return (lines + ["kind: nothing is there"], 3)
+            }
+            let type = attributes[.type] as? FileAttributeType
+            let mode = (attributes[.posixPermissions] as? Int).map { "0" + String($0, radix: 8) } ?? "?"
+            let owner = "\(attributes[.ownerAccountName] as? String ?? "?") (uid \(attributes[.ownerAccountID] as? Int ?? -1))"
+            let group = "\(attributes[.groupOwnerAccountName] as? String ?? "?") (gid \(attributes[.groupOwnerAccountID] as? Int ?? -1))"
+            guard type == .typeSocket else {
+                return (lines + ["kind: \(describe(type)), not a socket", "owner: \(owner)", "group: \(group)", "mode: \(mode)"], 6)
+            }
+            lines += ["owner: \(owner)", "group: \(group)", "mode: \(mode)"]
+        }
+        let connection: UnixSocketConnection
+        switch Result(catching: { () throws(UnixSocketError) in
+            try UnixSocketConnection.connect(to: address, timeout: .seconds(5))
+        }) {
+        case .success(let connected):
+            connection = connected
+        case .failure(let error) where error.code == .staleSocketFile:
+            lines.insert("kind: stale socket file: nobody accepts connections on it", at: 1)
+            return (lines, 7)
+        case .failure(let error) where error.code == .permissionDenied:
+            lines.insert("kind: socket", at: 1)
+            lines.append("you: uid \(geteuid()), may not connect (permission denied)")
+            return (lines, 4)
+        case .failure(let error) where error.code == .noSocketFile:
+            return (lines + ["kind: nothing is there"], 3)
+        case .failure(let error):
+            throw error
+        }
+        lines.insert("kind: live socket: a server accepts connections", at: 1)
+        lines.append("you: uid \(geteuid()), may connect")
+        if let server = try? connection.peerCredentials() {
+            lines.append("server: pid \(server.processID), uid \(server.userID), gid \(server.groupID)")
+            if let command = commandLine(of: server.processID) { lines.append("command: \(command)") }
+        }
+        connection.close()
+        return (lines, 0)
+    }
+
+    private func describe(_ type: FileAttributeType?) -> String {
+        switch type {
+        case .typeRegular?: return "regular file"
+        case .typeDirectory?: return "directory"
+        case .typeSymbolicLink?: return "symbolic link"
+        default: return "special file"
+        }
+    }
+
+    /// The command line of process `pid`, from /proc (Linux).
+    private func commandLine(of pid: Int32) -> String? {
+        guard pid > 0, let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else {
+            return nil
+        }
+        return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+    }
+}
