@@ -138,7 +138,15 @@ struct Serve: AsyncParsableCommand {
             let group = ServiceGroup(
                 services: [server], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
                 logger: Logger(label: "uds.lifecycle") { _ in SwiftLogNoOpLogHandler() })
+            // SIGUSR1 prints a one-line summary; so does the end.
+            let summaries = Task {
+                for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
+                    logger.notice("statistics: \(server.statistics)")
+                }
+            }
             try await group.run()
+            summaries.cancel()
+            logger.notice("statistics: \(server.statistics)")
         } catch {
             exitFailing(error)
         }

@@ -89,3 +89,23 @@ struct ServeSendTests {
         }
     }
 }
+
+@Suite("uds serve statistics")
+struct ServeStatisticsTests {
+    @Test func sigusr1PrintsASummaryLineAndSoDoesTheEnd() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/s.sock"
+            let stderr = try await withServe(path, ["--quiet"]) { server in
+                _ = try await uds("send", path, "hello")
+                server.signal(SIGUSR1)
+                let deadline = Date().addingTimeInterval(20)
+                while !server.stderr.contains("statistics:") && Date() < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return server.stderr
+            }
+            #expect(stderr.contains("statistics: connections 0 open"), "\(stderr)")
+            #expect(stderr.contains("bytes in 5, out 2"), "\(stderr)")
+        }
+    }
+}

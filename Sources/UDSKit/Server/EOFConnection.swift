@@ -40,6 +40,7 @@ final class EOFConnection: ReactorSource {
         self.core = core
         self.handler = handler
         self.id = core.connections.add()
+        core.counters.connectionOpened()
         switch handler.kind {
         case .acknowledge: body = .count(replies: true)
         case .discard: body = .count(replies: false)
@@ -131,6 +132,7 @@ final class EOFConnection: ReactorSource {
 
     private func endOfMessage() {
         stopReading()
+        core.counters.received(message: reader.count)
         switch body {
         case .count(let replies):
             if replies { writeAndClose(Acknowledgement.reply(forByteCount: reader.count).buffer) } else { close() }
@@ -186,6 +188,7 @@ final class EOFConnection: ReactorSource {
         } catch {
             return fail(error)
         }
+        core.counters.sent(written)
         guard written < bytes.count else { return }
         outbound = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[written...]))
         isPaused = true
@@ -209,6 +212,7 @@ final class EOFConnection: ReactorSource {
             return fail(error)
         }
         pending.moveReaderIndex(forwardBy: written)
+        core.counters.sent(written)
         if written > 0 { lastProgressAt = .now }
         guard pending.readableBytes == 0 else {
             outbound = pending
@@ -277,6 +281,7 @@ final class EOFConnection: ReactorSource {
         outbound = nil
         reactor.release(descriptor)
         Syscall.close(descriptor)
+        core.counters.connectionClosed()
         core.connections.remove()
     }
 }
@@ -289,12 +294,15 @@ private func runHandler(
 ) {
     Task {
         let reply: ByteBuffer
+        let started = ContinuousClock.now
         do {
             reply = try await handler().buffer
         } catch {
             context.logger.warning("handler failed", metadata: ["uds.error": "\(error)"])
+            context.counters.handlerFailed()
             reply = errorReply(for: error).buffer
         }
+        context.counters.handlerFinished(startedAt: started)
         connection.execute { $0.handlerReplied(reply) }
     }
 }

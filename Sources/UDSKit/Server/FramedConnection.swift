@@ -32,6 +32,7 @@ final class FramedConnection: ReactorSource {
         self.reactor = reactor
         self.core = core
         self.id = core.connections.add()
+        core.counters.connectionOpened()
         self.decoder = FrameDecoder(maximumFrameSize: core.configuration.maximumFrameSize)
         self.outboundLimit = core.configuration.maximumOutboundBytes
     }
@@ -112,11 +113,21 @@ final class FramedConnection: ReactorSource {
     }
 
     private func decode(_ bytes: UnsafeRawBufferPointer) throws {
+        // Counted once per read, not per frame: pipelined frames come by the thousand.
+        var frames = 0
+        var payloadBytes = 0
+        defer {
+            if frames > 0 {
+                core.counters.received(frames: frames, bytes: payloadBytes)
+            }
+        }
         switch mode {
         case .echo:
             // Frames that lie whole in this read go back as one slice of the read buffer, without a copy.
             var inPlace: Range<Int>?
             try decoder.feed(bytes) { (payload: UnsafeRawBufferPointer, frame: Range<Int>?) in
+                frames += 1
+                payloadBytes += payload.count
                 if let frame {
                     inPlace = (inPlace?.lowerBound ?? frame.lowerBound)..<frame.upperBound
                 } else {
@@ -127,15 +138,22 @@ final class FramedConnection: ReactorSource {
             if let inPlace { try send(UnsafeRawBufferPointer(rebasing: bytes[inPlace])) }
         case .acknowledge:
             try decoder.feed(bytes) { payload in
+                frames += 1
+                payloadBytes += payload.count
                 let count = String(payload.count)
                 outbound.writeInteger(UInt32(count.utf8.count + 1))
                 outbound.writeString(count)
                 outbound.writeInteger(UInt8(ascii: "\n"))
             }
         case .discard:
-            try decoder.feed(bytes) { _ in }
+            try decoder.feed(bytes) { payload in
+                frames += 1
+                payloadBytes += payload.count
+            }
         case .handler(let source, _):
             try decoder.feed(bytes) { payload in
+                frames += 1
+                payloadBytes += payload.count
                 if source.yield(Message(buffer: ByteBuffer(bytes: payload))) != .produceMore {
                     isPausedForHandler = true
                 }
@@ -191,6 +209,7 @@ final class FramedConnection: ReactorSource {
         var rest = bytes
         if outbound.readableBytes == 0 {
             let written = try Syscall.sendNonBlocking(descriptor, bytes)
+            core.counters.sent(written)
             rest = UnsafeRawBufferPointer(rebasing: bytes[written...])
         }
         if !rest.isEmpty { outbound.writeBytes(rest) }
@@ -213,6 +232,7 @@ final class FramedConnection: ReactorSource {
                 return fail(error)
             }
             outbound.moveReaderIndex(forwardBy: written)
+            core.counters.sent(written)
             if written > 0 { lastProgressAt = .now }
             if outbound.readableBytes == 0 {
                 outbound.clear()
@@ -286,6 +306,7 @@ final class FramedConnection: ReactorSource {
         outbound = ByteBuffer()
         reactor.release(descriptor)
         Syscall.close(descriptor)
+        core.counters.connectionClosed()
         core.connections.remove()
     }
 }

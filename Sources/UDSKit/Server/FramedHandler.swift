@@ -40,12 +40,15 @@ public struct FramedHandler: Sendable {
             kind: .connection { connection in
                 for try await request in connection.inbound {
                     let reply: Message
+                    let started = ContinuousClock.now
                     do {
                         reply = try await body(request, connection.context)
                     } catch {
                         connection.context.logger.warning("handler failed", metadata: ["uds.error": "\(error)"])
+                        connection.context.counters.handlerFailed()
                         reply = errorReply(for: error)
                     }
+                    connection.context.counters.handlerFinished(startedAt: started)
                     try await connection.send(reply)
                 }
             })

@@ -66,6 +66,7 @@ public struct MessageContext: Sendable {
     public let logger: Logger
     /// The connecting process's IDs, as the kernel reported them at accept; `nil` if they could not be read.
     public let peer: PeerCredentials?
+    let counters: ServerCounters
 }
 
 /// The bytes of a message as they arrive, in chunks: an `AsyncSequence` with backpressure.

@@ -68,7 +68,8 @@ public final class MessageServer: Service, Sendable {
         self.address = address
         var logger = logger
         logger[metadataKey: "uds.socket"] = "\(address)"
-        core = ServerCore(configuration: configuration, wireProtocol: .endOfStream(handler), logger: logger)
+        core = ServerCore(
+            configuration: configuration, wireProtocol: .endOfStream(handler), socket: "\(address)", logger: logger)
     }
 
     /// Creates a server of persistent framed connections; nothing happens until ``start()`` or ``run()``.
@@ -84,7 +85,8 @@ public final class MessageServer: Service, Sendable {
         self.address = address
         var logger = logger
         logger[metadataKey: "uds.socket"] = "\(address)"
-        core = ServerCore(configuration: configuration, wireProtocol: .framed(framedHandler), logger: logger)
+        core = ServerCore(
+            configuration: configuration, wireProtocol: .framed(framedHandler), socket: "\(address)", logger: logger)
     }
 
     /// Creates a server whose handler is `body`, run with each whole message (see ``MessageHandler/buffered(_:)``).
@@ -268,7 +270,10 @@ public final class MessageServer: Service, Sendable {
     }
 
     /// The number of peers refused so far by ``Configuration/authorization``.
-    public var refusedConnectionCount: Int { core.refusedConnections.load(ordering: .relaxed) }
+    public var refusedConnectionCount: Int { statistics.refusedConnections }
+
+    /// What the server has done so far: connections, messages, bytes, handler errors.
+    public var statistics: ServerStatistics { core.counters.snapshot }
 
     /// The number of connections open now.
     public var openConnectionCount: Int { core.connections.count }

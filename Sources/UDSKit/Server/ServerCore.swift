@@ -14,11 +14,12 @@ final class ServerCore: Sendable {
     let connections: ConnectionRegistry
     /// The effective user ID of the server process, for ``AuthorizationPolicy/sameUser``.
     let serverUserID = AuthorizationPolicy.processUserID
-    /// Peers refused by the authorization policy.
-    let refusedConnections = Atomic<Int>(0)
+    /// What the server has done, for ``MessageServer/statistics`` and swift-metrics.
+    let counters: ServerCounters
     private let lastAcceptWarning = Mutex<ContinuousClock.Instant?>(nil)
 
-    init(configuration: MessageServer.Configuration, wireProtocol: WireProtocol, logger: Logger) {
+    init(configuration: MessageServer.Configuration, wireProtocol: WireProtocol, socket: String, logger: Logger) {
+        self.counters = ServerCounters(socket: socket)
         self.configuration = configuration
         self.connections = ConnectionRegistry(limit: configuration.maximumConnections)
         self.wireProtocol = wireProtocol
@@ -30,12 +31,12 @@ final class ServerCore: Sendable {
         let policy = configuration.authorization
         if policy.allowsAnyone { return true }
         guard let peer = try? PeerCredentials.of(descriptor: descriptor) else {
-            refusedConnections.add(1, ordering: .relaxed)
+            counters.refusedPeer()
             logger.warning("refused a peer whose credentials could not be read")
             return false
         }
         guard policy.admits(peer, serverUserID: serverUserID) else {
-            refusedConnections.add(1, ordering: .relaxed)
+            counters.refusedPeer()
             logger.warning(
                 "refused a peer the authorization policy does not admit",
                 metadata: ["uds.peer_pid": "\(peer.processID)", "uds.peer_uid": "\(peer.userID)", "uds.peer_gid": "\(peer.groupID)"])
@@ -67,6 +68,6 @@ final class ServerCore: Sendable {
             logger[metadataKey: "uds.peer_pid"] = "\(peer.processID)"
             logger[metadataKey: "uds.peer_uid"] = "\(peer.userID)"
         }
-        return MessageContext(connectionID: id, logger: logger, peer: peer)
+        return MessageContext(connectionID: id, logger: logger, peer: peer, counters: counters)
     }
 }

@@ -1,0 +1,29 @@
+import Testing
+import UDSKit
+import UDSKitTestSupport
+
+@Suite("Server statistics: connections, messages, bytes, handler errors")
+struct StatisticsTests {
+    @Test func countersFollowTheTraffic() async throws {
+        try await withTemporaryDirectory { dir in
+            let handler = MessageHandler.buffered { message, _ in
+                if message.string == "fail" { throw MessageRejection("no") }
+                return "ok\n"
+            }
+            try await withRunningServer(at: dir + "/s.sock", handler: handler) { server in
+                let client = try MessageClient(path: dir + "/s.sock")
+                _ = try await client.send("hello")
+                _ = try await client.send("fail")
+                _ = try await client.send(Message(bytes: [UInt8](repeating: 1, count: 1000)))
+                let statistics = server.statistics
+                #expect(statistics.totalConnections >= 3)  // waitForServer's probe may count too
+                #expect(statistics.messages >= 3)
+                #expect(statistics.bytesIn >= 5 + 4 + 1000)
+                #expect(statistics.bytesOut == 3 + "error: no\n".utf8.count + 3)
+                #expect(statistics.handlerErrors == 1)
+                #expect(statistics.refusedConnections == 0)
+                #expect(server.statistics.openConnections == 0)
+            }
+        }
+    }
+}
