@@ -2,21 +2,28 @@
 import PackageDescription
 
 // libFuzzer targets for UDSKit's pure codecs, kept out of the main package so that its users never build them.
-// Build and run them with Scripts/fuzz.sh; each executable gets its `main` from libFuzzer (`-sanitize=fuzzer`).
+// Build and run them with Scripts/fuzz.sh.
+//
+// Each target is a static library, not an executable: SwiftPM links an executable with `main` aliased to
+// `<Module>_main`, which a fuzz target lacks, since its `main` comes from libFuzzer. Scripts/fuzz.sh links each
+// `lib<Target>.a` with `swiftc -sanitize=fuzzer,address` itself (the way swiftwasm/WasmKit's FuzzTesting does).
 let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+let fuzzTargets = ["FrameDecoderFuzz", "EndOfStreamReaderFuzz", "AcknowledgementFuzz"]
+
 let package = Package(
     name: "UDSKitFuzz",
+    products: fuzzTargets.map { .library(name: $0, type: .static, targets: [$0]) },
     dependencies: [
         .package(name: "UDSKit", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(name: "FuzzSupport", swiftSettings: strictSettings),
-        .executableTarget(
+        .target(
             name: "FrameDecoderFuzz",
             dependencies: [
                 "FuzzSupport",
@@ -25,12 +32,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        .executableTarget(
+        .target(
             name: "EndOfStreamReaderFuzz",
             dependencies: ["FuzzSupport", .product(name: "UDSKit", package: "UDSKit")],
             swiftSettings: strictSettings
         ),
-        .executableTarget(
+        .target(
             name: "AcknowledgementFuzz",
             dependencies: ["FuzzSupport", .product(name: "UDSKit", package: "UDSKit")],
             swiftSettings: strictSettings

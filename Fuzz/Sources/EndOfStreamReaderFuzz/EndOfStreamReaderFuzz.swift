@@ -27,7 +27,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard !threw else { return }
         sum += chunk.count
         let passesLimit = limit.map { sum > $0 } ?? false
-        do {
+        do throws(UnixSocketError) {
             try reader.feed(chunk)
             invariant(!passesLimit, "feed accepted \(sum) bytes, limit \(limit!)")
         } catch {
