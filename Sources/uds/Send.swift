@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NIOCore
 import SystemPackage
 import UDSKit
@@ -63,6 +64,8 @@ struct Send: AsyncParsableCommand {
                 configuration.replyTimeout = .milliseconds(Int64(timeout * 1000))
             }
             configuration.maximumReplySize = maxReply.value
+            let progress = ProgressLine(total: file.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int })
+            if let progress, messages.isEmpty { configuration.onProgress = { progress.update($0) } }
             let client = try MessageClient(path: path, configuration: configuration)
             let outgoing: OutgoingMessage
             if let message = messages.first {
@@ -74,17 +77,20 @@ struct Send: AsyncParsableCommand {
             }
             if noReply {
                 try await client.post(outgoing)
+                progress?.finish()
                 return
             }
             let reply: Message
             switch expect {
             case .ack:
                 let (sent, received) = try await client.exchange(outgoing)
+                progress?.finish()
                 reply = received
                 printReply(reply)
                 try Acknowledgement.verify(reply, sentCount: sent, socket: client.address.description)
             case .any:
                 reply = try await client.send(outgoing)
+                progress?.finish()
                 printReply(reply)
                 if let error = Acknowledgement.error(in: reply, socket: path) { throw error }
             }

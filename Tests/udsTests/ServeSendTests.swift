@@ -109,3 +109,26 @@ struct ServeStatisticsTests {
         }
     }
 }
+
+@Suite("uds send progress")
+struct SendProgressTests {
+    /// On a terminal (here a pseudo-terminal made by script(1)) a big file shows a progress line that ends cleared;
+    /// through a pipe nothing but the reply comes out.
+    @Test func aBigFileShowsProgressOnATerminalOnly() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/p.sock"
+            let file = dir + "/big"
+            FileManager.default.createFile(atPath: file, contents: Data(count: 64 * 1024 * 1024))
+            try await withServe(path, ["--quiet"]) { _ in
+                let script = try requireExecutable("script")
+                let tty = try await ChildProcess.run(script, ["-q", "-c", "\(udsExecutable) send \(path) --file \(file)", "/dev/null"])
+                #expect(tty.status == 0)
+                #expect(tty.stdout.contains("sent "), "a terminal shows progress: \(tty.stdout.debugDescription)")
+                #expect(tty.stdout.contains("67108864"))
+                let piped = try await uds("send", path, "--file", file)
+                #expect(piped.stdout == "67108864\n")
+                #expect(piped.stderr == "")
+            }
+        }
+    }
+}

@@ -25,6 +25,9 @@ public struct MessageClient: Sendable {
         public var maximumReplySize: Int = 64 * 1024 * 1024
         /// Bytes read from a file at once when sending one. Default 256 KiB.
         public var fileChunkSize: Int = 256 * 1024
+        /// Called, on a thread of the client's, with the bytes sent so far after each chunk of a file or of chunks
+        /// is written: for a progress display. Default `nil`.
+        public var onProgress: (@Sendable (_ bytesSent: Int) -> Void)? = nil
 
         public init() {}
     }
@@ -117,14 +120,17 @@ public struct MessageClient: Sendable {
                 sent = bytes.count
             case .file(let path):
                 sent = try await Self.blocking {
+                    var total = 0
                     let count = try Self.writeFile(path, chunkSize: configuration.fileChunkSize) { chunk in
                         try reply.write(chunk, on: connection)
+                        total += chunk.count
+                        configuration.onProgress?(total)
                     }
                     try connection.closeWrite()
                     return count
                 }
             case .chunks(let produce):
-                let writer = ChunkWriter(connection: connection, reply: reply)
+                let writer = ChunkWriter(connection: connection, reply: reply, onProgress: configuration.onProgress)
                 try await produce(writer)
                 try await Self.blocking { try connection.closeWrite() }
                 sent = writer.count

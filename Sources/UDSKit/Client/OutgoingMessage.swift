@@ -47,17 +47,20 @@ final class ChunkWriter: Sendable {
     let connection: UnixSocketConnection
     let reply: ReplyCollector
     private let counter = Atomic<Int>(0)
+    private let onProgress: (@Sendable (Int) -> Void)?
 
-    init(connection: UnixSocketConnection, reply: ReplyCollector) {
+    init(connection: UnixSocketConnection, reply: ReplyCollector, onProgress: (@Sendable (Int) -> Void)?) {
         self.connection = connection
         self.reply = reply
+        self.onProgress = onProgress
     }
 
     func write(_ chunk: Message) async throws {
         try await MessageClient.blocking { [connection, reply] in
             try chunk.buffer.withUnsafeReadableBytes { raw in try reply.write(raw, on: connection) }
         }
-        counter.add(chunk.count, ordering: .relaxed)
+        let total = counter.add(chunk.count, ordering: .relaxed).newValue
+        onProgress?(total)
     }
 
     var count: Int { counter.load(ordering: .relaxed) }
