@@ -5,7 +5,7 @@ import Synchronization
 /// terminal, so that nothing extra reaches a pipe or a log.
 final class ProgressLine: Sendable {
     private struct State {
-        var lastDrawn = ContinuousClock.now
+        var lastDrawn = ContinuousClock.now - .seconds(1)  // the first update draws at once
         var drawn = false
     }
     private let state = Mutex(State())
