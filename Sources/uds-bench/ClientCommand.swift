@@ -1,5 +1,6 @@
 import ArgumentParser
 import UDSKit
+import UDSLoad
 
 struct ClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,24 +14,21 @@ struct ClientCommand: ParsableCommand {
 
     func run() throws {
         ResourceLimits.raiseOpenFileLimit()
-        let address = try UnixSocketAddress(socket)
-        let eof = EOFScenario(address: address, count: count, size: size, concurrency: concurrency)
-        let framed = FramedScenario(address: address, count: count, size: size, concurrency: concurrency)
-        let seconds: Double
-        var percentiles = ""
-        switch scenario {
-        case "oneshot": seconds = try eof.oneshot()
-        case "bulk": seconds = try eof.bulk()
-        case "fanin": seconds = try eof.fanin()
-        case "pipeline": seconds = try framed.pipeline()
-        case "pingpong":
-            let (elapsed, latencies) = try framed.pingpong()
-            seconds = elapsed
-            let sorted = latencies.sorted()
-            func rank(_ p: Double) -> Double { sorted[max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1)] }
-            percentiles = " p50_us=\(format(rank(0.5))) p99_us=\(format(rank(0.99)))"
-        default: throw ValidationError("unknown scenario \(scenario)")
+        guard let scenario = LoadOptions.Scenario(rawValue: scenario) else {
+            throw ValidationError("unknown scenario \(self.scenario)")
         }
+        let options = LoadOptions(
+            scenario: scenario, address: try UnixSocketAddress(socket), count: count, size: size,
+            concurrency: concurrency)
+        let result = try Load.run(options)
+        var percentiles = ""
+        if scenario == .pingpong {
+            // nearest-rank percentiles of the round-trip times, in microseconds
+            let p50 = result.latency(atPercentile: 50)
+            let p99 = result.latency(atPercentile: 99)
+            percentiles = " p50_us=\(format(p50)) p99_us=\(format(p99))"
+        }
+        let seconds = result.seconds
         let rate = Double(count) / seconds
         let mbps = Double(count) * Double(size) / seconds / 1e6
         print(

@@ -26,6 +26,6 @@ struct UDS: AsyncParsableCommand {
               64  the command line is wrong
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Send.self, Connect.self, Probe.self]
+        subcommands: [Serve.self, Send.self, Connect.self, Probe.self, Bench.self]
     )
 }

@@ -1,50 +1,62 @@
+import Histogram
 import Foundation
 import Synchronization
 import UDSKit
 
-/// The framed protocol's client scenarios (pingpong, pipeline), on blocking connections and threads.
+/// The framed protocol's scenarios (pingpong, pipeline), on blocking connections and threads.
 struct FramedScenario: Sendable {
-    let address: UnixSocketAddress
-    let count: Int
-    let size: Int
-    let concurrency: Int
+    let options: LoadOptions
+    let progress: LoadProgress
+    private var address: UnixSocketAddress { options.address }
+    private var size: Int { options.size }
 
-    /// One connection; N round trips of one frame. Returns the seconds and the round-trip times in microseconds.
-    func pingpong() throws -> (seconds: Double, latencies: [Double]) {
+    func run() throws -> LoadResult {
+        options.scenario == .pipeline ? try pipeline() : try pingpong()
+    }
+
+    /// One connection; N round trips (or as many as fit in the duration) of one frame each.
+    private func pingpong() throws -> LoadResult {
         let payload = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        var latencies: [Double] = []
-        latencies.reserveCapacity(count)
+        var latencies = Load.makeHistogram()
         let start = ContinuousClock.now
+        let deadline = options.duration.map { start + $0 }
+        let count = options.duration == nil ? options.count : Int.max
         let connection = try UnixSocketConnection.connect(to: address)
         defer { connection.close() }
         let reader = FrameReader(connection: connection, maximumFrameSize: max(size, 1 << 20))
-        for _ in 0..<count {
+        var done = 0
+        while done < count {
             let sent = ContinuousClock.now
+            if let deadline, sent >= deadline { break }
             try connection.writeFrame(payload)
             guard let echo = try reader.readFrame() else {
-                throw ScenarioFailure(description: "the server closed the connection before echoing")
+                throw LoadFailure("the server closed the connection before echoing")
             }
-            latencies.append(sent.secondsSince * 1e6)
-            guard echo == payload else { throw ScenarioFailure(description: "an echo differs from the frame sent") }
+            _ = latencies.record(sent.nanosecondsSince)
+            guard echo == payload else { throw LoadFailure("an echo differs from the frame sent") }
+            done += 1
+            if done & 255 == 0 { progress.add(256) }
         }
-        return (start.secondsSince, latencies)
+        progress.add(done & 255)
+        return LoadResult(operations: done, seconds: start.secondsSince, latencies: latencies)
     }
 
     /// C connections; each writes its share of N frames back to back while a second thread reads the echoes.
-    func pipeline() throws -> Double {
-        let failure = Mutex<(any Error)?>(nil)
+    private func pipeline() throws -> LoadResult {
+        let (count, concurrency) = (options.count, options.concurrency)
+        let results = WorkerResults()
         let start = ContinuousClock.now
         runThreads(concurrency) { index in
             let frames = count / concurrency + (index < count % concurrency ? 1 : 0)
             do {
                 try pipe(frames: frames, seed: index)
             } catch {
-                failure.withLock { $0 = $0 ?? error }
+                results.fail(error)
             }
         }
         let seconds = start.secondsSince
-        if let error = failure.withLock({ $0 }) { throw error }
-        return seconds
+        _ = try results.get()
+        return LoadResult(operations: count, seconds: seconds, latencies: Load.makeHistogram())
     }
 
     private func pipe(frames: Int, seed: Int) throws {
@@ -82,17 +94,19 @@ struct FramedScenario: Sendable {
         var received = 0
         try pattern.withUnsafeBytes { pattern in
             while received < frames {
+                let before = received
                 let more = try reader.read { echo in
                     let start = (received + seed) % 251
                     guard echo.count == size,
                         size == 0 || memcmp(echo.baseAddress!, pattern.baseAddress! + start, size) == 0
                     else {
-                        throw ScenarioFailure(description: "echo of frame \(received) differs from the frame sent")
+                        throw LoadFailure("echo of frame \(received) differs from the frame sent")
                     }
                     received += 1
                 }
+                progress.add(received - before)
                 if !more {
-                    throw ScenarioFailure(description: "the server closed after \(received) of \(frames) echoes")
+                    throw LoadFailure("the server closed after \(received) of \(frames) echoes")
                 }
             }
         }
