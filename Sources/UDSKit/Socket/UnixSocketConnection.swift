@@ -130,7 +130,8 @@ public final class UnixSocketConnection: Sendable {
     /// A server that answers as it reads (an echo) stops reading when its answer is not taken; a client that only
     /// writes would then wait forever. This write never does: whenever the socket is full, it reads.
     ///
-    /// - Throws: ``UnixSocketError/Code/replyTooLarge`` when `reply` would pass its limit; as ``write(_:)-7ktw0``.
+    /// - Throws: ``UnixSocketError/Code/replyTooLarge`` when `reply` would pass its limit; otherwise as the plain
+    ///   `write`.
     public func write(_ bytes: UnsafeRawBufferPointer, collectingReplyInto reply: inout ReplyBuffer)
         throws(UnixSocketError)
     {

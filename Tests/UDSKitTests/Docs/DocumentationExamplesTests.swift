@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+import UDSKit
+import UDSKitTestSupport
+
+/// The code of the DocC articles (Sources/UDSKit/UDSKit.docc), run for real so that it keeps compiling and working.
+@Suite("Documentation examples")
+struct DocumentationExamplesTests {
+    @Test func gettingStartedServerAndClient() async throws {
+        try await withTemporaryDirectory { dir in
+            // GettingStarted.md: the server
+            let address = try UnixSocketAddress(dir + "/getting-started.sock")
+            let server = MessageServer(address: address) { message, context in
+                context.logger.info("received \(message.count) bytes from pid \(context.peer?.processID ?? -1)")
+                return Acknowledgement.reply(forByteCount: message.count)
+            }
+            let running = Task { try await server.run() }
+            try await waitForServer(at: dir + "/getting-started.sock")
+
+            // GettingStarted.md: the client
+            let client = try MessageClient(path: dir + "/getting-started.sock")
+            let delivered = try await client.deliver("hello")
+            #expect(delivered == 5)
+
+            await server.shutdown()
+            try await running.value
+            do {
+                try await client.deliver("hello")
+                Issue.record("the server is gone")
+            } catch let error as UnixSocketError where error.code == .staleSocketFile || error.code == .noSocketFile {
+                #expect("\(error)".contains("no server is listening on \(dir)/getting-started.sock"))
+            }
+        }
+    }
+
+    struct Ping: Codable, Sendable { var sequence: Int }
+    struct Pong: Codable, Sendable { var sequence: Int }
+
+    @Test func framedConnectionsArticle() async throws {
+        try await withTemporaryDirectory { dir in
+            let address = try UnixSocketAddress(dir + "/app.sock")
+            let server = MessageServer(address: address, framedHandler: .requests { request, _ in
+                Message("pong: \(request.string)")
+            })
+            try await server.start()
+            let client = try await FramedClient.connect(to: address)
+            #expect(try await client.request("ping").string == "pong: ping")
+            client.close()
+            await server.shutdown()
+
+            let typed = MessageServer(address: address, framedHandler: .requests(decoding: Ping.self) { ping, _ in
+                Pong(sequence: ping.sequence)
+            })
+            try await typed.start()
+            let typedClient = try await FramedClient.connect(to: address)
+            let pong = try await typedClient.request(Ping(sequence: 1), as: Pong.self)
+            #expect(pong.sequence == 1)
+            typedClient.close()
+            await typed.shutdown()
+        }
+    }
+
+    @Test func securityModelConfigurationCompiles() {
+        var configuration = MessageServer.Configuration()
+        configuration.socketPermissions = [.ownerReadWrite, .groupReadWrite]
+        configuration.socketGroupID = 998
+        configuration.authorization = AuthorizationPolicy.sameUser.allowing(groupIDs: [998])
+        #expect(configuration.authorization.admits(PeerCredentials(processID: 1, userID: 4242, groupID: 998), serverUserID: 0))
+        #expect(!configuration.authorization.admits(PeerCredentials(processID: 1, userID: 4242, groupID: 7), serverUserID: 0))
+    }
+}
