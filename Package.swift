@@ -73,6 +73,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "control-daemon",
+            dependencies: [
+                "UDSKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/ControlDaemon",
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "UDSKitTestSupport",
             dependencies: ["UDSKit"],

@@ -167,6 +167,9 @@ public final class MessageServer: Service, Sendable {
 
     /// Starts the server if it is not running, and returns after it has shut down: when ``shutdown()`` is called,
     /// when the task is cancelled, or on a `ServiceGroup`'s graceful shutdown (SIGTERM, SIGINT).
+    ///
+    /// In a `ServiceGroup`, stop the server with the group's `triggerGracefulShutdown()`: a service whose `run()`
+    /// returns on its own (after a direct ``shutdown()``) ends the group with an error, as for any service.
     public func run() async throws {
         let isIdle = state.withLock { state in
             if case .idle = state.phase { return true }
