@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import SystemPackage
 import Testing
 import UDSKit
 import UDSKitTestSupport
