@@ -42,7 +42,7 @@ struct Connect: AsyncParsableCommand {
                 try await client.send(Message(line))
             }
             try await Task.sleep(for: .milliseconds(Int64(linger * 1000)))
-            client.close()
+            await client.closeGracefully()
             do {
                 try await printer.value
             } catch let error as UnixSocketError where error.code == .connectionClosed {

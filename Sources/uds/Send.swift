@@ -108,7 +108,6 @@ struct Send: AsyncParsableCommand {
             }
             configuration.maximumFrameSize = maxReply.value
             let client = try await FramedClient.connect(to: UnixSocketAddress(path), configuration: configuration)
-            defer { client.close() }  // after the frames queued so far are written
             let frames: AsyncStream<String> =
                 messages.isEmpty ? StandardInput.lines() : AsyncStream { continuation in
                     for message in messages { continuation.yield(message) }
@@ -129,6 +128,7 @@ struct Send: AsyncParsableCommand {
                     try Acknowledgement.verify(reply, sentCount: frame.count, socket: path)
                 }
             }
+            await client.closeGracefully()  // frames sent with --no-reply are only queued until now
         } catch {
             exitFailing(error)
         }

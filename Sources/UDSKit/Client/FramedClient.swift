@@ -123,13 +123,28 @@ public final class FramedClient: Sendable {
     }
 
     /// Closes the connection once the frames queued so far are written; requests still waiting for replies fail,
-    /// and ``incoming`` ends.
+    /// and ``incoming`` ends. Returns at once; ``closeGracefully()`` waits for the writing to be done.
     public func close() {
         let connection = state.withLock { state in
             state.isClosed = true
             return state.connection
         }
-        connection?.source.execute { $0.closeWhenFlushed() }
+        connection?.source.execute { $0.closeWhenFlushed(then: nil) }
+        pushed.finish()
+    }
+
+    /// Writes the frames queued so far, closes the connection, and returns once that is done. Call it before a
+    /// process exits after ``send(_:)``, which only queues.
+    public func closeGracefully() async {
+        let connection = state.withLock { state in
+            state.isClosed = true
+            return state.connection
+        }
+        if let connection {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                connection.source.execute { $0.closeWhenFlushed(then: continuation) }
+            }
+        }
         pushed.finish()
     }
 

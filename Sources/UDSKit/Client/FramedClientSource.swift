@@ -65,6 +65,7 @@ final class FramedClientSource: ReactorSource {
     private var firstWaiting = 0
     private var isPausedForConsumer = false
     private var closesWhenFlushed = false
+    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private var isClosed = false
 
     init(
@@ -185,8 +186,12 @@ final class FramedClientSource: ReactorSource {
                 .timedOut, operation: "request", socket: address, detail: "no reply within \(timeout)"))
     }
 
-    /// Closes after writing what is queued.
-    func closeWhenFlushed() {
+    /// Closes after writing what is queued, then resumes `waiter`.
+    func closeWhenFlushed(then waiter: CheckedContinuation<Void, Never>?) {
+        if let waiter {
+            guard !isClosed else { return waiter.resume() }
+            closeWaiters.append(waiter)
+        }
         closesWhenFlushed = true
         readAndWrite()
     }
@@ -204,5 +209,7 @@ final class FramedClientSource: ReactorSource {
         reactor.release(descriptor)
         Syscall.close(descriptor)
         onClose()
+        for waiter in closeWaiters { waiter.resume() }
+        closeWaiters = []
     }
 }
