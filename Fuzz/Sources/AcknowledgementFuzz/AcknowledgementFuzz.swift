@@ -12,11 +12,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     if let count = Acknowledgement.byteCount(in: reply) {
         invariant(count >= 0, "byteCount(in: \(reply.string.debugDescription)) is negative: \(count)")
-        let canonical = Acknowledgement.reply(forByteCount: count)
+        let canonical = Acknowledgement.reply(forByteCount: count).string
+        let text = reply.string
         invariant(
-            canonical == reply,
-            "byteCount(in: \(reply.string.debugDescription)) is \(count), whose reply is \(canonical.string.debugDescription)"
-        )
+            canonical == text,
+            "byteCount(in: \(text.debugDescription)) is \(count), but reply(forByteCount: \(count)) "
+                + "is \(canonical.debugDescription)")
     }
 
     if let reason = Acknowledgement.errorReason(in: reply) {

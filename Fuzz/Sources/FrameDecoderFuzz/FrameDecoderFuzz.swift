@@ -99,15 +99,15 @@ func decodeSingleStep(_ stream: UnsafeRawBufferPointer, seed: UInt8, limit: Int)
             while true {
                 let before = (buffer.readerIndex, buffer.readableBytes)
                 guard let frame = try FrameDecoder.decodeFrame(from: &buffer, maximumFrameSize: limit) else {
+                    let after = (buffer.readerIndex, buffer.readableBytes)
                     invariant(
-                        before == (buffer.readerIndex, buffer.readableBytes), "decodeFrame returned nil and consumed")
+                        before == after, "decodeFrame returned nil but moved the buffer from \(before) to \(after)")
                     break
                 }
                 invariant(frame.readableBytes <= limit, "decodeFrame gave a frame of \(frame.readableBytes) > \(limit)")
+                let taken = buffer.readerIndex - before.0
                 invariant(
-                    buffer.readerIndex - before.0 == 4 + frame.readableBytes,
-                    "decodeFrame consumed \(buffer.readerIndex - before.0) bytes for a \(frame.readableBytes)-byte frame"
-                )
+                    taken == 4 + frame.readableBytes, "decodeFrame took \(taken) bytes for \(frame.readableBytes)")
                 consumed += 4 + frame.readableBytes
                 outcome.frames.append(Array(frame.readableBytesView))
             }

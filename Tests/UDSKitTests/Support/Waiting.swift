@@ -10,18 +10,32 @@ func waitUntil(
     _ condition: () throws -> Bool
 ) async throws {
     let deadline = Date().addingTimeInterval(timeout)
-    debugLog("waitUntil begin: \(what())")
-    defer { debugLog("waitUntil end: \(what())") }
     while try !condition() {
         if Date() > deadline { throw TestFailure("timed out after \(timeout) s waiting until \(what())") }
         try await Task.sleep(for: .milliseconds(10))
     }
 }
 
-/// Diagnostics while chasing a hang: unbuffered, on standard error, when UDS_TEST_DEBUG is set.
-func debugLog(_ text: String) {
-    guard ProcessInfo.processInfo.environment["UDS_TEST_DEBUG"] != nil else { return }
-    FileHandle.standardError.write(Data("DEBUG \(Date()) \(text)\n".utf8))
+/// Runs `body` as a task of its own and waits for it at most `seconds`; past that, throws and leaves the task behind.
+/// For calls that would otherwise hang the whole run when they hang (a shutdown that never returns).
+func finishes(
+    _ what: String,
+    within seconds: Double,
+    _ body: @escaping @Sendable () async throws -> Void
+) async throws {
+    let outcome = Shared<Result<Void, any Error>?>(nil)
+    Task {
+        let result: Result<Void, any Error>
+        do {
+            try await body()
+            result = .success(())
+        } catch {
+            result = .failure(error)
+        }
+        outcome.update { $0 = result }
+    }
+    try await waitUntil("\(what) finishes", timeout: seconds) { outcome.value != nil }
+    try outcome.value!.get()
 }
 
 /// A flag one task sets and others wait for.
@@ -48,12 +62,9 @@ func withWatchdog<T>(
 ) async throws -> T {
     let fired = Flag()
     let watchdog = Task {
-        debugLog("watchdog started \(seconds) s")
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
         fired.set()
-        debugLog("watchdog fired")
         await onTimeout()
-        debugLog("watchdog onTimeout done")
     }
     defer { watchdog.cancel() }
     let result: T
