@@ -8,6 +8,87 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <string.h>
+#include <sys/uio.h>
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+#ifndef MSG_CMSG_CLOEXEC
+#define MSG_CMSG_CLOEXEC 0
+#endif
+
+/* At most this many descriptors travel with one message (Linux's SCM_MAX_FD). */
+#define CUDSKIT_MAX_PASSED 253
+
+long cudskit_send_with_descriptors(int fd, const void *buffer, unsigned long length, const int *fds, int nfds,
+                                   int dontwait) {
+    if (nfds < 0 || nfds > CUDSKIT_MAX_PASSED || (nfds > 0 && length == 0)) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct iovec iov = {.iov_base = (void *)buffer, .iov_len = length};
+    union {
+        char bytes[CMSG_SPACE(sizeof(int) * CUDSKIT_MAX_PASSED)];
+        struct cmsghdr align;
+    } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    if (nfds > 0) {
+        memset(&control, 0, sizeof control);
+        message.msg_control = control.bytes;
+        message.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+        struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+        header->cmsg_level = SOL_SOCKET;
+        header->cmsg_type = SCM_RIGHTS;
+        header->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+        memcpy(CMSG_DATA(header), fds, sizeof(int) * nfds);
+    }
+    ssize_t sent;
+    do {
+        sent = sendmsg(fd, &message, MSG_NOSIGNAL | (dontwait ? MSG_DONTWAIT : 0));
+    } while (sent < 0 && errno == EINTR);
+    return sent;
+}
+
+long cudskit_receive_with_descriptors(int fd, void *buffer, unsigned long length, int *fds, int max_fds, int *nfds,
+                                      int *truncated) {
+    struct iovec iov = {.iov_base = buffer, .iov_len = length};
+    union {
+        char bytes[CMSG_SPACE(sizeof(int) * CUDSKIT_MAX_PASSED)];
+        struct cmsghdr align;
+    } control;
+    struct msghdr message;
+    memset(&message, 0, sizeof message);
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
+    ssize_t received;
+    do {
+        received = recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
+    } while (received < 0 && errno == EINTR);
+    *nfds = 0;
+    *truncated = (message.msg_flags & MSG_CTRUNC) ? 1 : 0;
+    if (received < 0) return received;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        int count = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        int *passed = (int *)CMSG_DATA(header);
+        for (int i = 0; i < count; i++) {
+            if (*nfds < max_fds) {
+                fds[(*nfds)++] = passed[i];
+            } else {
+                close(passed[i]);
+                *truncated = 1;
+            }
+        }
+    }
+    return received;
+}
+
 #if defined(__linux__)
 #include <sys/epoll.h>
 #include <sys/eventfd.h>

@@ -39,6 +39,9 @@ struct Send: AsyncParsableCommand {
     @Option(help: "What counts as success: ack (a reply stating the number of bytes sent) or any reply that is not an error.")
     var expect: Expectation = .ack
 
+    @Option(help: ArgumentHelp("Pass this file, opened for reading, to the server with the message (SCM_RIGHTS); repeatable.", valueName: "file"))
+    var fd: [String] = []
+
     @Flag(help: "Do not wait for a reply: exit once the message is written (fire and forget).")
     var noReply = false
 
@@ -51,6 +54,7 @@ struct Send: AsyncParsableCommand {
     func validate() throws {
         if !messages.isEmpty && file != nil { throw ValidationError("give MESSAGE or --file, not both") }
         if messages.count > 1 && !framed { throw ValidationError("give one MESSAGE (quote it), or use --framed for several") }
+        if framed && !fd.isEmpty { throw ValidationError("--fd passes files with one message; not with --framed") }
         if framed && file != nil { throw ValidationError("--file sends one message; with --framed, give MESSAGEs or lines on standard input") }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
@@ -67,7 +71,7 @@ struct Send: AsyncParsableCommand {
             let progress = ProgressLine(total: file.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int })
             if let progress, messages.isEmpty { configuration.onProgress = { progress.update($0) } }
             let client = try MessageClient(path: path, configuration: configuration)
-            let outgoing: OutgoingMessage
+            var outgoing: OutgoingMessage
             if let message = messages.first {
                 outgoing = .bytes(Message(message))
             } else if let file {
@@ -75,6 +79,17 @@ struct Send: AsyncParsableCommand {
             } else {
                 outgoing = .file("/dev/stdin")
             }
+            var passed: [SystemPackage.FileDescriptor] = []
+            defer { for descriptor in passed { try? descriptor.close() } }
+            for name in fd {
+                guard let opened = try? SystemPackage.FileDescriptor.open(FilePath(name), .readOnly, options: [.closeOnExec])
+                else {
+                    printError("uds: cannot open \(name) to pass it with --fd")
+                    throw ExitCode(ExitStatus.failure)
+                }
+                passed.append(opened)
+            }
+            if !passed.isEmpty { outgoing = outgoing.passing(passed) }
             if noReply {
                 try await client.post(outgoing)
                 progress?.finish()

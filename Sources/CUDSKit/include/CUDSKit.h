@@ -49,6 +49,17 @@ extern "C" {
 /// permission on it is needed.
 int cudskit_open_directory_path(const char *path);
 
+/// Sends up to len bytes with the descriptors fds[0..<nfds] attached (SCM_RIGHTS); never raises SIGPIPE.
+/// Returns the bytes sent, or -1 with errno.
+long cudskit_send_with_descriptors(int fd, const void *buffer, unsigned long length, const int *fds, int nfds,
+                                   int dontwait);
+
+/// Receives up to length bytes and the descriptors that came with them (close-on-exec). Up to max_fds go into
+/// fds and *nfds; any more are closed, and *truncated is set (also when the kernel cut the control data short,
+/// MSG_CTRUNC). Returns the bytes received (0 at end of stream), or -1 with errno.
+long cudskit_receive_with_descriptors(int fd, void *buffer, unsigned long length, int *fds, int max_fds, int *nfds,
+                                      int *truncated);
+
 /// The number of CPUs in this process's affinity mask (sched_getaffinity), or 0 if unknown.
 int cudskit_usable_cpus(void);
 #ifdef __cplusplus

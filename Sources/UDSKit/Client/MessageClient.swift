@@ -113,16 +113,21 @@ public struct MessageClient: Sendable {
         do {
             switch message.source {
             case .bytes(let bytes):
+                let descriptors = message.descriptors
                 try await Self.blocking {
-                    try bytes.buffer.withUnsafeReadableBytes { raw in try reply.write(raw, on: connection) }
+                    try bytes.buffer.withUnsafeReadableBytes { raw in
+                        try reply.write(raw, passing: descriptors, on: connection)
+                    }
                     try connection.closeWrite()
                 }
                 sent = bytes.count
             case .file(let path):
                 sent = try await Self.blocking {
                     var total = 0
+                    var descriptors = message.descriptors
                     let count = try Self.writeFile(path, chunkSize: configuration.fileChunkSize) { chunk in
-                        try reply.write(chunk, on: connection)
+                        try reply.write(chunk, passing: descriptors, on: connection)
+                        descriptors = []
                         total += chunk.count
                         configuration.onProgress?(total)
                     }
@@ -130,7 +135,9 @@ public struct MessageClient: Sendable {
                     return count
                 }
             case .chunks(let produce):
-                let writer = ChunkWriter(connection: connection, reply: reply, onProgress: configuration.onProgress)
+                let writer = ChunkWriter(
+                    connection: connection, reply: reply, descriptors: message.descriptors,
+                    onProgress: configuration.onProgress)
                 try await produce(writer)
                 try await Self.blocking { try connection.closeWrite() }
                 sent = writer.count

@@ -12,6 +12,16 @@ public struct OutgoingMessage: Sendable {
         case chunks(@Sendable (ChunkWriter) async throws -> Void)
     }
     let source: Source
+    /// Descriptors passed with the first bytes.
+    var descriptors: [SystemPackage.FileDescriptor] = []
+
+    /// This message, passing `descriptors` (open files, pipes, sockets) to the server with its first bytes
+    /// (`SCM_RIGHTS`). They stay open here; the server gets its own copies. The message must not be empty.
+    public func passing(_ descriptors: [SystemPackage.FileDescriptor]) -> OutgoingMessage {
+        var copy = self
+        copy.descriptors += descriptors
+        return copy
+    }
 
     /// The bytes of `message`.
     public static func bytes(_ message: Message) -> OutgoingMessage { OutgoingMessage(source: .bytes(message)) }
@@ -48,16 +58,27 @@ final class ChunkWriter: Sendable {
     let reply: ReplyCollector
     private let counter = Atomic<Int>(0)
     private let onProgress: (@Sendable (Int) -> Void)?
+    /// Passed with the first chunk that has bytes.
+    private let descriptors: Mutex<[SystemPackage.FileDescriptor]>
 
-    init(connection: UnixSocketConnection, reply: ReplyCollector, onProgress: (@Sendable (Int) -> Void)?) {
+    init(
+        connection: UnixSocketConnection, reply: ReplyCollector, descriptors: [SystemPackage.FileDescriptor],
+        onProgress: (@Sendable (Int) -> Void)?
+    ) {
         self.connection = connection
         self.reply = reply
+        self.descriptors = Mutex(descriptors)
         self.onProgress = onProgress
     }
 
     func write(_ chunk: Message) async throws {
+        guard chunk.count > 0 else { return }
+        let passing = descriptors.withLock { descriptors in
+            defer { descriptors = [] }
+            return descriptors
+        }
         try await MessageClient.blocking { [connection, reply] in
-            try chunk.buffer.withUnsafeReadableBytes { raw in try reply.write(raw, on: connection) }
+            try chunk.buffer.withUnsafeReadableBytes { raw in try reply.write(raw, passing: passing, on: connection) }
         }
         let total = counter.add(chunk.count, ordering: .relaxed).newValue
         onProgress?(total)
@@ -74,6 +95,16 @@ final class ReplyCollector: @unchecked Sendable {
 
     func write(_ bytes: UnsafeRawBufferPointer, on connection: UnixSocketConnection) throws(UnixSocketError) {
         try connection.write(bytes, collectingReplyInto: &buffer)
+    }
+
+    /// Writes `bytes`, the first of them carrying `descriptors`.
+    func write(
+        _ bytes: UnsafeRawBufferPointer, passing descriptors: [SystemPackage.FileDescriptor], on connection: UnixSocketConnection
+    ) throws(UnixSocketError) {
+        guard !descriptors.isEmpty else { return try write(bytes, on: connection) }
+        let first = min(bytes.count, 4096)
+        try connection.write(UnsafeRawBufferPointer(rebasing: bytes[..<first]), passing: descriptors)
+        try write(UnsafeRawBufferPointer(rebasing: bytes[first...]), on: connection)
     }
 
     /// Reads the rest of the reply. A server that refuses a message replies with an error line and closes while

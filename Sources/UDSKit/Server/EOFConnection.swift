@@ -22,6 +22,8 @@ final class EOFConnection: ReactorSource {
     private var body: Body
     /// Counts the message and enforces its limit; keeps its bytes for a buffered handler.
     private var reader: EndOfStreamReader
+    /// Descriptors the client passed with its message.
+    private var passed = Passed()
     /// Still reading the message (false after end of stream, a refusal, or the handler's early reply).
     private var isReading = true
     /// Reading waits for the handler (streaming) or for the client to take its echo.
@@ -99,7 +101,9 @@ final class EOFConnection: ReactorSource {
         while isReading && !isPaused && !isClosed {
             let count: Int?
             do {
-                count = try Syscall.readNonBlocking(descriptor, into: reactor.readBuffer)
+                count = try Syscall.receive(
+                    descriptor, into: reactor.readBuffer, passed: &passed,
+                    limit: core.configuration.maximumDescriptorsPerMessage)
             } catch {
                 fail(error)
                 return
@@ -133,6 +137,17 @@ final class EOFConnection: ReactorSource {
     private func endOfMessage() {
         stopReading()
         core.counters.received(message: reader.count)
+        if passed.wasTruncated {
+            core.logger.warning(
+                "closed descriptors passed past the limit",
+                metadata: ["uds.connection": "\(id)", "uds.limit": "\(core.configuration.maximumDescriptorsPerMessage)"])
+        }
+        if case .buffer = body {} else if !passed.descriptors.isEmpty {
+            core.logger.warning(
+                "closed descriptors passed to a handler that takes none",
+                metadata: ["uds.connection": "\(id)", "uds.count": "\(passed.descriptors.count)"])
+            passed.descriptors = []
+        }
         switch body {
         case .count(let replies):
             if replies { writeAndClose(Acknowledgement.reply(forByteCount: reader.count).buffer) } else { close() }
@@ -236,7 +251,8 @@ final class EOFConnection: ReactorSource {
 
     private func startBufferedHandler(_ message: Message) {
         guard case .buffered(let handler) = handler.kind else { return }
-        let context = core.context(forConnection: id, descriptor: descriptor)
+        let context = core.context(forConnection: id, descriptor: descriptor, passed: passed.descriptors)
+        passed.descriptors = []
         let connection = ReactorBound(self, on: reactor)
         runHandler(context: context, connection: connection) { try await handler(message, context) }
     }

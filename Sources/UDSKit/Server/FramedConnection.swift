@@ -94,7 +94,13 @@ final class FramedConnection: ReactorSource {
         while canRead {
             let count: Int?
             do {
-                count = try Syscall.readNonBlocking(descriptor, into: reactor.readBuffer)
+                var passed = Passed()
+                count = try Syscall.receive(descriptor, into: reactor.readBuffer, passed: &passed, limit: 0)
+                if passed.wasTruncated {
+                    core.logger.warning(
+                        "closed descriptors passed on a framed connection, which takes none",
+                        metadata: ["uds.connection": "\(id)"])
+                }
             } catch {
                 return fail(error)
             }

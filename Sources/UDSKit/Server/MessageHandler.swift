@@ -66,6 +66,10 @@ public struct MessageContext: Sendable {
     public let logger: Logger
     /// The connecting process's IDs, as the kernel reported them at accept; `nil` if they could not be read.
     public let peer: PeerCredentials?
+    /// Open files, pipes or sockets the client passed with its message (`SCM_RIGHTS`), for
+    /// ``MessageHandler/buffered(_:)`` handlers; at most ``MessageServer/Configuration/maximumDescriptorsPerMessage``.
+    /// Each closes when released, unless taken.
+    public let descriptors: [ReceivedDescriptor]
     let counters: ServerCounters
 }
 

@@ -36,6 +36,10 @@ extension MessageServer {
         /// ``MessageHandler/discard``, ``MessageHandler/streaming(_:)``) accept. Default `nil`: no limit, since they
         /// need no memory in proportion to the message. Past it the client gets an error reply.
         public var maximumStreamedMessageSize: Int? = nil
+        /// Descriptors a client may pass with one message (`SCM_RIGHTS`). Default 16; more are closed, with a log
+        /// line. Only ``MessageHandler/buffered(_:)`` handlers get them (``MessageContext/descriptors``); for the
+        /// others any that arrive are closed and logged, never silently dropped.
+        public var maximumDescriptorsPerMessage: Int = 16
         /// Largest frame payload a framed server accepts. Default 16 MiB; a longer length field closes that
         /// connection, with a log line naming the peer.
         public var maximumFrameSize: Int = 16 * 1024 * 1024

@@ -60,7 +60,9 @@ final class ServerCore: Sendable {
     }
 
     /// The context handed to a handler for connection `id` on `descriptor`; reads the peer's credentials.
-    func context(forConnection id: Int, descriptor: CInt) -> MessageContext {
+    func context(
+        forConnection id: Int, descriptor: CInt, passed: [ReceivedDescriptor] = []
+    ) -> MessageContext {
         var logger = self.logger
         logger[metadataKey: "uds.connection"] = "\(id)"
         let peer = try? PeerCredentials.of(descriptor: descriptor)
@@ -68,6 +70,7 @@ final class ServerCore: Sendable {
             logger[metadataKey: "uds.peer_pid"] = "\(peer.processID)"
             logger[metadataKey: "uds.peer_uid"] = "\(peer.userID)"
         }
-        return MessageContext(connectionID: id, logger: logger, peer: peer, counters: counters)
+        return MessageContext(
+            connectionID: id, logger: logger, peer: peer, descriptors: passed, counters: counters)
     }
 }

@@ -160,6 +160,49 @@ enum Syscall {
         }
     }
 
+    /// Sends what fits of `buffer` with `descriptors` attached (at least one byte goes with them). Blocks on a
+    /// blocking socket unless `dontWait`; returns the bytes sent, 0 if the socket is full and `dontWait`.
+    static func sendPassing(
+        _ fd: CInt, _ buffer: UnsafeRawBufferPointer, descriptors: [CInt], dontWait: Bool
+    ) throws(Errno) -> Int {
+        do {
+            return try retryingInterrupts {
+                descriptors.withUnsafeBufferPointer { fds in
+                    cudskit_send_with_descriptors(
+                        fd, buffer.baseAddress, UInt(buffer.count), fds.baseAddress, CInt(fds.count), dontWait ? 1 : 0)
+                }
+            }
+        } catch .resourceTemporarilyUnavailable {
+            return 0
+        }
+    }
+
+    /// Reads like `read`, and takes the descriptors that came with the bytes (close-on-exec): up to `limit` into
+    /// `passed`, closing any more. `nil` when nothing is there yet (non-blocking sockets); 0 at end of stream.
+    static func receive(
+        _ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, passed: inout Passed, limit: Int
+    ) throws(Errno) -> Int? {
+        var count: CInt = 0
+        var truncated: CInt = 0
+        var failure: Errno?
+        let received = withUnsafeTemporaryAllocation(of: CInt.self, capacity: max(1, limit)) { fds -> Int? in
+            let result = cudskit_receive_with_descriptors(
+                fd, buffer.baseAddress, UInt(buffer.count), fds.baseAddress, CInt(limit), &count, &truncated)
+            if result < 0 {
+                failure = Errno(rawValue: errno)
+                return nil
+            }
+            for index in 0..<Int(count) { passed.descriptors.append(ReceivedDescriptor(fds[index])) }
+            return result
+        }
+        if truncated != 0 { passed.wasTruncated = true }
+        if let failure {
+            if failure == .resourceTemporarilyUnavailable { return nil }
+            throw failure
+        }
+        return received
+    }
+
     /// Accepts a connection as a non-blocking, close-on-exec descriptor, or `nil` when none is waiting.
     static func acceptNonBlocking(_ fd: CInt) throws(Errno) -> CInt? {
         do {

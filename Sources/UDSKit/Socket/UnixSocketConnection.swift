@@ -21,6 +21,7 @@ public final class UnixSocketConnection: Sendable {
     public let address: UnixSocketAddress
     private let descriptor: CInt
     private let isClosed = Atomic<Bool>(false)
+    private let discarded = Atomic<Int>(0)
 
     private init(descriptor: CInt, address: UnixSocketAddress) {
         self.descriptor = descriptor
@@ -150,6 +151,40 @@ public final class UnixSocketConnection: Sendable {
         }
     }
 
+    /// Writes every byte of `bytes`, passing `descriptors` (open files, pipes, sockets) with the first of them
+    /// (`SCM_RIGHTS`). The descriptors stay open here and are the caller's to close; the peer gets its own copies.
+    ///
+    /// - Throws: as ``write(_:)-(UnsafeRawBufferPointer)``; `bytes` must not be empty when passing descriptors.
+    public func write(_ bytes: UnsafeRawBufferPointer, passing descriptors: [FileDescriptor]) throws(UnixSocketError) {
+        guard !descriptors.isEmpty else { return try write(bytes) }
+        guard !bytes.isEmpty else {
+            throw UnixSocketError(.invalidAddress, operation: "sendmsg", socket: address.description, detail: "descriptors travel with at least one byte")
+        }
+        let sent: Int
+        do {
+            sent = try Syscall.sendPassing(descriptor, bytes, descriptors: descriptors.map(\.rawValue), dontWait: false)
+        } catch {
+            throw failure(error, "sendmsg")
+        }
+        try write(UnsafeRawBufferPointer(rebasing: bytes[sent...]))
+    }
+
+    /// Reads what is available, up to `buffer.count` bytes, and takes the descriptors the peer passed with them
+    /// (up to `limit`; more are closed, and so are any beyond it).
+    ///
+    /// - Returns: The number of bytes read; 0 at end of stream.
+    public func read(
+        into buffer: UnsafeMutableRawBufferPointer, descriptors: inout [ReceivedDescriptor], limit: Int = 16
+    ) throws(UnixSocketError) -> Int {
+        var passed = Passed()
+        defer { descriptors.append(contentsOf: passed.descriptors) }
+        do {
+            return try Syscall.receive(descriptor, into: buffer, passed: &passed, limit: limit) ?? 0
+        } catch {
+            throw failure(error, "recvmsg")
+        }
+    }
+
     /// Writes every byte of `bytes`.
     public func write(_ bytes: [UInt8]) throws(UnixSocketError) {
         var failure: UnixSocketError?
@@ -161,14 +196,23 @@ public final class UnixSocketConnection: Sendable {
 
     /// Reads what is available, up to `buffer.count` bytes, waiting for at least one.
     ///
+    /// Descriptors the peer passed with the bytes are closed and counted in ``discardedDescriptorCount``; use
+    /// ``read(into:descriptors:limit:)`` to take them.
+    ///
     /// - Returns: The number of bytes read; 0 when the peer has closed its side (end of stream).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(UnixSocketError) -> Int {
+        var passed = Passed()
         do {
-            return try Syscall.read(descriptor, into: buffer)
+            let count = try Syscall.receive(descriptor, into: buffer, passed: &passed, limit: 0) ?? 0
+            if passed.wasTruncated { discarded.add(1, ordering: .relaxed) }
+            return count
         } catch {
             throw failure(error, "read")
         }
     }
+
+    /// How many reads closed descriptors the peer passed, because they were plain reads.
+    public var discardedDescriptorCount: Int { discarded.load(ordering: .relaxed) }
 
     /// Reads until the peer closes its side, and adds everything read to `reply`.
     public func readToEnd(into reply: inout ReplyBuffer) throws(UnixSocketError) {
