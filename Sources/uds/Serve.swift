@@ -64,6 +64,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Admit every peer that can reach the socket; the file's mode is then the only gate.")
     var allowAny = false
 
+    @Flag(help: "Zero-downtime restart: take the listening socket from a `uds serve --handover` already running on PATH (it drains and exits 0, leaving the file), and offer ours to the next one.")
+    var handover = false
+
     @Flag(help: "Take the listening socket from systemd socket activation (LISTEN_FDS) instead of binding PATH; PATH names it in logs.")
     var systemd = false
 
@@ -124,6 +127,7 @@ struct Serve: AsyncParsableCommand {
             configuration.socketGroupID = group.flatMap(resolveGroup)
             configuration.maximumConnections = maxConnections
             if systemd { configuration.systemdSocketName = systemdName ?? "" }
+            configuration.handsOver = handover
             configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
             configuration.messageDeadline = deadline > 0 ? .milliseconds(Int64(deadline * 1000)) : nil
             configuration.authorization =
@@ -135,9 +139,12 @@ struct Serve: AsyncParsableCommand {
                     address: address, configuration: configuration, logger: logger, framedHandler: makeFramedHandler())
                 : MessageServer(address: address, configuration: configuration, logger: logger, handler: makeHandler())
             try await server.start()
-            let group = ServiceGroup(
-                services: [server], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [],
+            // The server's run() also ends after handing its socket to a successor: that is a clean end too.
+            var groupConfiguration = ServiceGroupConfiguration(
+                services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],
                 logger: Logger(label: "uds.lifecycle") { _ in SwiftLogNoOpLogHandler() })
+            groupConfiguration.gracefulShutdownSignals = [.sigterm, .sigint]
+            let group = ServiceGroup(configuration: groupConfiguration)
             // SIGUSR1 prints a one-line summary; so does the end.
             let summaries = Task {
                 for await _ in await UnixSignalsSequence(trapping: .sigusr1) {

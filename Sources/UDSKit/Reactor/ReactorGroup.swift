@@ -17,7 +17,7 @@ final class ReactorGroup: Sendable {
         for _ in 0..<max(1, count) { reactors.append(try Reactor(readBufferSize: readBufferSize)) }
         self.reactors = reactors
         for reactor in reactors {
-            startThread { reactor.run() }
+            ThreadStarter.start { reactor.run() }
         }
     }
 
@@ -52,7 +52,11 @@ final class ReactorGroup: Sendable {
     }
 }
 
-/// Starts a detached thread that runs `body`. Threads, not tasks: a reactor blocks in `epoll_wait`.
+/// Starts detached threads, for code that blocks in system calls (a reactor in `epoll_wait`), not tasks.
+enum ThreadStarter {
+    static func start(_ body: @escaping @Sendable () -> Void) { startThread(body) }
+}
+
 private func startThread(_ body: @escaping @Sendable () -> Void) {
     final class Box: Sendable {
         let body: @Sendable () -> Void

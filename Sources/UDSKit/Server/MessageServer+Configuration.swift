@@ -15,6 +15,12 @@ extension MessageServer {
         /// `FileDescriptorName=` is this name, or with an empty name the first one passed. Default `nil`: bind
         /// ``MessageServer/address``. systemd owns that socket file; the server never removes it.
         public var systemdSocketName: String? = nil
+        /// Zero-downtime restart. When set, ``MessageServer/start()`` first asks a server already running on the
+        /// same path for its listening socket (over the handover socket `PATH.handover`); that server hands it over,
+        /// drains its connections and stops without removing the socket file, and no client sees a refused
+        /// connection. With nobody to take over from, the server binds as usual. Either way it then offers its own
+        /// socket to the next successor at `PATH.handover` (mode 0600, same authorization policy). Default `false`.
+        public var handsOver = false
         /// Whether to listen on an abstract name (`@name`) with ``AuthorizationPolicy/anyone``. Abstract sockets have
         /// no file permissions, so that would admit every process in the network namespace; default `false`, and
         /// ``MessageServer/start()`` refuses.

@@ -36,6 +36,7 @@ public final class MessageServer: Service, Sendable {
         let group: ReactorGroup
         let descriptor: CInt
         let file: SocketFileOwnership?
+        var offer: HandoverOffer? = nil
     }
     private enum Phase {
         case idle
@@ -47,6 +48,8 @@ public final class MessageServer: Service, Sendable {
     private struct State {
         var phase = Phase.idle
         var waitingForStop: [CheckedContinuation<Void, Never>] = []
+        /// The listening socket went to a successor: the socket file is its now.
+        var handedOver = false
     }
     private let state = Mutex(State())
 
@@ -111,22 +114,31 @@ public final class MessageServer: Service, Sendable {
             }
             state.phase = .starting(stopRequested: false)
         }
-        let listening: Listening
+        var listening: Listening
         do {
             listening = try bindAndStartLoops()
+            if configuration.handsOver, let path = address.path {
+                listening.offer = try Handover.offer(
+                    listening.descriptor, at: Handover.path(for: path), core: core
+                ) { [weak self] in
+                    Task { await self?.stopAfterHandover() }
+                }
+            }
         } catch {
             finishStopping()
             throw error
         }
         let core = self.core
         let tick = configuration.tickInterval
+        let descriptor = listening.descriptor
         await listening.group.onEach { reactor in
-            Acceptor(descriptor: listening.descriptor, reactor: reactor, core: core).start()
+            Acceptor(descriptor: descriptor, reactor: reactor, core: core).start()
             if let tick { reactor.startTicking(every: tick) }
         }
+        let started = listening
         let stopRequested = state.withLock { state in
             guard case .starting(let stopRequested) = state.phase else { return true }
-            state.phase = stopRequested ? .stopping : .listening(listening)
+            state.phase = stopRequested ? .stopping : .listening(started)
             return stopRequested
         }
         let mode = "0" + String(configuration.socketPermissions.rawValue, radix: 8)
@@ -144,7 +156,11 @@ public final class MessageServer: Service, Sendable {
                 detail: "an abstract socket has no file permissions, so admitting anyone would let every process on the machine in; set an authorization policy, or allowsUnprotectedAbstractSocket to do it anyway")
         }
         let listener =
-            if let name = configuration.systemdSocketName {
+            if configuration.handsOver, let path = address.path,
+                let taken = try Handover.takeListener(from: Handover.path(for: path), logger: core.logger)
+            {
+                ListeningSocket(descriptor: taken, file: SocketFileOwnership.current(at: path))
+            } else if let name = configuration.systemdSocketName {
                 ListeningSocket(
                     descriptor: try SystemdActivation.takeListener(named: name.isEmpty ? nil : name), file: nil)
             } else {
@@ -213,14 +229,25 @@ public final class MessageServer: Service, Sendable {
         }
     }
 
+    /// A successor took the listening socket: drain and stop, leaving the socket file to it.
+    private func stopAfterHandover() async {
+        state.withLock { $0.handedOver = true }
+        await shutdown()
+    }
+
     private func stop(_ listening: Listening) async {
-        // Stop accepting everywhere; take in what already waits in the backlog, then close the listener.
+        listening.offer?.close()
+        let handedOver = state.withLock { $0.handedOver }
+        // Stop accepting everywhere; unless a successor now owns the listener, take in what already waits in the
+        // backlog; then close our copy of it.
         await listening.group.onEach { $0.releaseOpen(listening.descriptor) }
         let core = self.core
-        await listening.group.onEach { reactor in
-            if reactor === listening.group.reactors.first {
-                let drain = Acceptor(descriptor: listening.descriptor, reactor: reactor, core: core)
-                drain.acceptPending(limit: Int.max)
+        if !handedOver {
+            await listening.group.onEach { reactor in
+                if reactor === listening.group.reactors.first {
+                    let drain = Acceptor(descriptor: listening.descriptor, reactor: reactor, core: core)
+                    drain.acceptPending(limit: Int.max)
+                }
             }
         }
         Syscall.close(listening.descriptor)
@@ -247,7 +274,7 @@ public final class MessageServer: Service, Sendable {
             group.cancelAll()
         }
         listening.group.stop()
-        listening.file?.removeIfOurs()
+        if !handedOver { listening.file?.removeIfOurs() }
         core.logger.info("stopped")
         finishStopping()
     }

@@ -5,6 +5,12 @@ struct SocketFileOwnership: Sendable {
     let path: String
     let identity: FileStatus
 
+    /// The socket file now at `path` (one whose listening socket this process took over), or `nil`.
+    static func current(at path: String) -> SocketFileOwnership? {
+        guard let status = try? Syscall.fileStatus(path), status.kind == .socket else { return nil }
+        return SocketFileOwnership(path: path, identity: status)
+    }
+
     /// Removes the socket file if the path still names the file this listener bound (same device and inode).
     /// A successor may have replaced it; then it is left alone. Returns whether the file was removed.
     @discardableResult

@@ -203,6 +203,20 @@ enum Syscall {
         return received
     }
 
+    /// Waits for and accepts a connection on a blocking listener.
+    static func acceptBlocking(_ fd: CInt) throws(Errno) -> CInt {
+        try retryingInterrupts { accept(fd, nil, nil) }
+    }
+
+    /// Shuts both directions down, which also ends an `accept` waiting on a listener in another thread.
+    static func shutdownBoth(_ fd: CInt) {
+        #if canImport(Darwin)
+        _ = sysShutdown(fd, SHUT_RDWR)
+        #else
+        _ = sysShutdown(fd, CInt(SHUT_RDWR))
+        #endif
+    }
+
     /// Accepts a connection as a non-blocking, close-on-exec descriptor, or `nil` when none is waiting.
     static func acceptNonBlocking(_ fd: CInt) throws(Errno) -> CInt? {
         do {

@@ -1,0 +1,112 @@
+import Logging
+import Synchronization
+import SystemPackage
+
+
+/// Zero-downtime restart: a running server offers its listening socket on a second, private socket (the handover
+/// socket); a successor started on the same path connects there and receives the listening socket itself
+/// (`SCM_RIGHTS`). Connections waiting in the backlog, and every later one, go to the successor: no client sees a
+/// refused connection. The predecessor drains its own connections and stops without removing the socket file.
+enum Handover {
+    /// The handover socket of the server at `path`: `PATH.handover`.
+    static func path(for socketPath: String) -> String { socketPath + ".handover" }
+
+    /// Takes the listening socket from the server offering it at `handoverPath`, or returns `nil` if nobody offers
+    /// one there (no file, or a stale one).
+    static func takeListener(from handoverPath: String, logger: Logger) throws(UnixSocketError) -> CInt? {
+        let address = try UnixSocketAddress(handoverPath)
+        let connection: UnixSocketConnection
+        do {
+            connection = try UnixSocketConnection.connect(to: address, timeout: .seconds(5))
+        } catch where error.code == .noSocketFile || error.code == .staleSocketFile {
+            return nil
+        }
+        defer { connection.close() }
+        try connection.setReadTimeout(.seconds(30))
+        var descriptors: [ReceivedDescriptor] = []
+        var byte: UInt8 = 0
+        let count = try withUnsafeMutableBytes(of: &byte) { (raw) throws(UnixSocketError) in
+            try connection.read(into: raw, descriptors: &descriptors, limit: 1)
+        }
+        guard count == 1, let listener = descriptors.first else {
+            throw UnixSocketError(
+                .connectionClosed, operation: "take over", socket: handoverPath,
+                detail: "the running server did not hand over its listening socket")
+        }
+        logger.info("took over the listening socket from the running server")
+        return listener.take().rawValue
+    }
+
+    /// Offers `listener` on a new handover socket at `handoverPath` (mode 0600, same-user peers only) from a thread
+    /// of its own; calls `handedOver` once a successor took it.
+    static func offer(
+        _ listener: CInt, at handoverPath: String, core: ServerCore, handedOver: @escaping @Sendable () -> Void
+    ) throws(UnixSocketError) -> HandoverOffer {
+        let socket = try ListeningSocket.bind(
+            to: try UnixSocketAddress(handoverPath), permissions: [.ownerRead, .ownerWrite], backlog: 4)
+        let offer = HandoverOffer(descriptor: socket.descriptor, file: socket.file)
+        startOfferThread(offer: offer, listener: listener, core: core, handedOver: handedOver)
+        return offer
+    }
+
+    private static func startOfferThread(
+        offer: HandoverOffer, listener: CInt, core: ServerCore, handedOver: @escaping @Sendable () -> Void
+    ) {
+        ThreadStarter.start {
+            while let successor = offer.accept() {
+                guard core.authorize(successor) else {
+                    Syscall.close(successor)
+                    continue
+                }
+                // The successor must find no handover file of ours once it has the socket: remove it first.
+                offer.close()
+                let marker: [UInt8] = [UInt8(ascii: "L")]
+                let sent = marker.withUnsafeBytes { byte in
+                    (try? Syscall.sendPassing(successor, byte, descriptors: [listener], dontWait: false)) ?? 0
+                }
+                Syscall.close(successor)
+                if sent == 1 {
+                    core.logger.info("handed the listening socket to a successor; draining")
+                    handedOver()
+                } else {
+                    core.logger.warning("handing over the listening socket failed; serving on")
+                }
+                return
+            }
+        }
+    }
+}
+
+/// The handover socket a server listens on for its successor.
+final class HandoverOffer: Sendable {
+    private let descriptor: CInt
+    private let file: SocketFileOwnership?
+    private let isClosed = Atomic<Bool>(false)
+
+    init(descriptor: CInt, file: SocketFileOwnership?) {
+        self.descriptor = descriptor
+        self.file = file
+    }
+
+    /// Waits for a successor; `nil` once closed.
+    func accept() -> CInt? {
+        while !isClosed.load(ordering: .relaxed) {
+            do {
+                return try Syscall.acceptBlocking(descriptor)
+            } catch .connectionAbort {
+                continue
+            } catch {
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// Stops offering: removes the handover file and closes the socket (which ends a waiting `accept`).
+    func close() {
+        guard !isClosed.exchange(true, ordering: .relaxed) else { return }
+        file?.removeIfOurs()
+        Syscall.shutdownBoth(descriptor)
+        Syscall.close(descriptor)
+    }
+}
