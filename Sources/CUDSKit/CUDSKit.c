@@ -142,6 +142,17 @@ int cudskit_eventfd_drain(int fd) {
 
 int cudskit_open_directory_path(const char *path) { return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC); }
 
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+int cudskit_peer_pidfd(int fd) {
+    int pidfd = -1;
+    socklen_t length = sizeof pidfd;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &length) != 0) return -1;
+    return pidfd;
+}
+
 int cudskit_usable_cpus(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) != 0) return 0;
@@ -173,6 +184,8 @@ int cudskit_eventfd_signal(int fd) { errno = ENOSYS; return -1; }
 int cudskit_eventfd_drain(int fd) { errno = ENOSYS; return -1; }
 
 int cudskit_usable_cpus(void) { return 0; }
+
+int cudskit_peer_pidfd(int fd) { errno = ENOSYS; return -1; }
 
 int cudskit_open_directory_path(const char *path) { return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC); }
 

@@ -60,6 +60,10 @@ long cudskit_send_with_descriptors(int fd, const void *buffer, unsigned long len
 long cudskit_receive_with_descriptors(int fd, void *buffer, unsigned long length, int *fds, int max_fds, int *nfds,
                                       int *truncated);
 
+/// A pidfd for the peer process of a connected Unix socket (SO_PEERPIDFD, Linux 6.5+), close-on-exec; -1 with
+/// errno where the kernel does not offer one.
+int cudskit_peer_pidfd(int fd);
+
 /// The number of CPUs in this process's affinity mask (sched_getaffinity), or 0 if unknown.
 int cudskit_usable_cpus(void);
 #ifdef __cplusplus

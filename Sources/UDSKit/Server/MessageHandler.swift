@@ -70,6 +70,10 @@ public struct MessageContext: Sendable {
     /// ``MessageHandler/buffered(_:)`` handlers; at most ``MessageServer/Configuration/maximumDescriptorsPerMessage``.
     /// Each closes when released, unless taken.
     public let descriptors: [ReceivedDescriptor]
+    /// The peer process as a pidfd (`SO_PEERPIDFD`, Linux 6.5 and later; `nil` elsewhere), taken at accept. Unlike
+    /// ``PeerCredentials/processID``, it keeps naming that process even if it exits and its pid is reused: poll it
+    /// to learn when the process exits, or pass it to `pidfd_send_signal(2)`. Closed when the context is released.
+    public let peerProcess: ReceivedDescriptor?
     let counters: ServerCounters
 }
 

@@ -71,6 +71,7 @@ final class ServerCore: Sendable {
             logger[metadataKey: "uds.peer_uid"] = "\(peer.userID)"
         }
         return MessageContext(
-            connectionID: id, logger: logger, peer: peer, descriptors: passed, counters: counters)
+            connectionID: id, logger: logger, peer: peer, descriptors: passed,
+            peerProcess: PeerCredentials.processDescriptor(of: descriptor), counters: counters)
     }
 }

@@ -31,4 +31,11 @@ public struct PeerCredentials: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "pid \(processID), uid \(userID), gid \(groupID)" }
+
+    /// A pidfd for the peer process of `descriptor` (`SO_PEERPIDFD`, Linux 6.5 and later), or `nil` where the
+    /// kernel offers none.
+    static func processDescriptor(of descriptor: CInt) -> ReceivedDescriptor? {
+        let pidfd = cudskit_peer_pidfd(descriptor)
+        return pidfd >= 0 ? ReceivedDescriptor(pidfd) : nil
+    }
 }

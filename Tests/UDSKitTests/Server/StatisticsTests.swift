@@ -1,3 +1,5 @@
+import Foundation
+import SystemPackage
 import Testing
 import UDSKit
 import UDSKitTestSupport
@@ -23,6 +25,29 @@ struct StatisticsTests {
                 #expect(statistics.handlerErrors == 1)
                 #expect(statistics.refusedConnections == 0)
                 #expect(server.statistics.openConnections == 0)
+            }
+        }
+    }
+}
+
+@Suite("Peer credentials in the handler's context")
+struct PeerContextTests {
+    @Test func contextHasThePeersIDsAndAPidfd() async throws {
+        try await withTemporaryDirectory { dir in
+            let handler = MessageHandler.buffered { _, context in
+                let peer = try #require(context.peer)
+                // The client is this very process.
+                #expect(peer.processID == getpid())
+                #expect(peer.userID == geteuid())
+                #expect(peer.groupID == getegid())
+                let pidfd = try #require(context.peerProcess, "Linux 6.5+ offers SO_PEERPIDFD")
+                let link = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(pidfd.descriptor.rawValue)")
+                #expect(link == "anon_inode:[pidfd]")
+                return "ok"
+            }
+            try await withRunningServer(at: dir + "/c.sock", handler: handler) { _ in
+                let reply = try await MessageClient(path: dir + "/c.sock").send("who am I")
+                #expect(reply.string == "ok")
             }
         }
     }
