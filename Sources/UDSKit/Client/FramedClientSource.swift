@@ -63,6 +63,9 @@ final class FramedClientSource: ReactorSource {
     private var waiting: [RequestQueue.Waiter?] = []
     private var waitingIDs: [Int] = []
     private var firstWaiting = 0
+    /// When requests with a timeout give up, by request ID.
+    private var deadlines: [Int: (at: ContinuousClock.Instant, timeout: Duration)] = [:]
+    private var isCheckingDeadlines = false
     private var isPausedForConsumer = false
     private var closesWhenFlushed = false
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -152,6 +155,7 @@ final class FramedClientSource: ReactorSource {
                 waitingIDs.removeAll(keepingCapacity: true)
                 firstWaiting = 0
             }
+            if let waiter, !deadlines.isEmpty { deadlines[waiter.id] = nil }
             waiter?.continuation.resume(returning: frame)
             return
         }
@@ -172,9 +176,27 @@ final class FramedClientSource: ReactorSource {
         readAndWrite()
     }
 
-    /// Fails request `id` after `timeout` unless its reply came.
+    /// Fails request `id` after `timeout` unless its reply came. One timer per connection checks every deadline,
+    /// so that many requests with timeouts do not pile up timers.
     func scheduleTimeout(_ id: Int, after timeout: Duration) {
-        reactor.schedule(after: timeout) { [weak self] in self?.timeOut(id, after: timeout) }
+        deadlines[id] = (ContinuousClock.now + timeout, timeout)
+        guard !isCheckingDeadlines else { return }
+        isCheckingDeadlines = true
+        reactor.schedule(after: .milliseconds(20)) { [weak self] in self?.checkDeadlines() }
+    }
+
+    private func checkDeadlines() {
+        isCheckingDeadlines = false
+        guard !isClosed else { return }
+        let now = ContinuousClock.now
+        for (id, deadline) in deadlines where deadline.at <= now {
+            deadlines[id] = nil
+            timeOut(id, after: deadline.timeout)
+        }
+        if !deadlines.isEmpty {
+            isCheckingDeadlines = true
+            reactor.schedule(after: .milliseconds(20)) { [weak self] in self?.checkDeadlines() }
+        }
     }
 
     /// The request `id` gave up waiting: fail it now and drop its reply when it comes.
