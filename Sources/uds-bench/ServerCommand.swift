@@ -24,7 +24,6 @@ struct ServerCommand: AsyncParsableCommand {
             `protocol` == "eof"
             ? MessageServer(address: address, configuration: configuration, logger: logger, handler: .acknowledge)
             : MessageServer(address: address, configuration: configuration, logger: logger, framedHandler: .echo)
-        try await server.start()
         var quiet = Logger(label: "uds-bench.lifecycle")
         quiet.logLevel = .error
         try await ServiceGroup(

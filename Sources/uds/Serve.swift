@@ -138,7 +138,8 @@ struct Serve: AsyncParsableCommand {
                 ? MessageServer(
                     address: address, configuration: configuration, logger: logger, framedHandler: makeFramedHandler())
                 : MessageServer(address: address, configuration: configuration, logger: logger, handler: makeHandler())
-            try await server.start()
+            // The server starts inside the group, once the group handles SIGTERM and SIGINT: a signal that comes as
+            // soon as the socket answers stops it gracefully instead of killing it and leaving a stale file.
             // The server's run() also ends after handing its socket to a successor: that is a clean end too.
             var groupConfiguration = ServiceGroupConfiguration(
                 services: [.init(service: server, successTerminationBehavior: .gracefullyShutdownGroup)],

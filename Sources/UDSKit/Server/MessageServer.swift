@@ -21,8 +21,9 @@ import SystemPackage
 /// try await server.run()   // until shutdown(), task cancellation, or a ServiceGroup's graceful shutdown
 /// ```
 ///
-/// As a swift-service-lifecycle `Service`, `run()` ends with a graceful shutdown: accepting stops, messages in flight
-/// get ``Configuration/shutdownGracePeriod`` to finish, then the socket file is removed.
+/// As a swift-service-lifecycle `Service`, `run()` ends with a graceful shutdown: accepting stops and the socket file
+/// is removed (new clients learn at once that nobody serves there), then messages in flight get
+/// ``Configuration/shutdownGracePeriod`` to finish.
 ///
 /// Connections run on UDSKit's own event loops (``Configuration/eventLoopCount`` threads, one per usable CPU by
 /// default); custom handlers run as Swift tasks.
@@ -203,8 +204,8 @@ public final class MessageServer: Service, Sendable {
         }
     }
 
-    /// Shuts down gracefully: stops accepting, lets messages in flight finish for at most
-    /// ``Configuration/shutdownGracePeriod``, closes what is left, and removes the socket file if it is still ours.
+    /// Shuts down gracefully: stops accepting and removes the socket file if it is still ours, lets messages in
+    /// flight finish for at most ``Configuration/shutdownGracePeriod``, and closes what is left.
     /// Returns when all of that is done; calling it again waits for the same.
     public func shutdown() async {
         enum Next { case stop(Listening), finish, wait }
@@ -238,15 +239,19 @@ public final class MessageServer: Service, Sendable {
     private func stop(_ listening: Listening) async {
         listening.offer?.close()
         let handedOver = state.withLock { $0.handedOver }
-        // Stop accepting everywhere; unless a successor now owns the listener, take in what already waits in the
-        // backlog; then close our copy of it.
+        // Stop accepting everywhere. Unless a successor now owns the listener: remove the socket file, so that new
+        // clients learn at once that nobody serves here, and take in the connections already waiting in the
+        // backlog (at most a backlog's worth, so that clients who keep connecting cannot hold the shutdown up).
+        // Then close our copy of the listener.
         await listening.group.onEach { $0.releaseOpen(listening.descriptor) }
         let core = self.core
         if !handedOver {
+            listening.file?.removeIfOurs()
+            let backlog = Int(configuration.backlog)
             await listening.group.onEach { reactor in
                 if reactor === listening.group.reactors.first {
                     let drain = Acceptor(descriptor: listening.descriptor, reactor: reactor, core: core)
-                    drain.acceptPending(limit: Int.max)
+                    drain.acceptPending(limit: backlog)
                 }
             }
         }
@@ -274,7 +279,6 @@ public final class MessageServer: Service, Sendable {
             group.cancelAll()
         }
         listening.group.stop()
-        if !handedOver { listening.file?.removeIfOurs() }
         core.logger.info("stopped")
         finishStopping()
     }

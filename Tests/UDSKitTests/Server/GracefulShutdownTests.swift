@@ -3,112 +3,116 @@ import Testing
 import UDSKit
 import UDSKitTestSupport
 
-/// shutdown() lets messages in flight finish, for at most the grace period.
-@Suite struct GracefulShutdownTests {
-    @Test func messageInFlightIsAcknowledgedBeforeShutdownReturns() async throws {
-        let started = Flag()
-        let handler = MessageHandler.buffered { message, _ in
-            started.set()
-            try await Task.sleep(for: .seconds(1))
-            return Acknowledgement.reply(forByteCount: message.count)
-        }
-        try await withTemporaryDirectory { directory in
-            let path = directory + "/app.sock"
-            let server = MessageServer(address: try UnixSocketAddress(path), handler: handler)
-            try await server.start()
-            let client = try makeClient(path)
-            let delivery = Task { try await client.deliver("in flight") }
-            try await waitUntil("the handler has the message") { started.isSet }
-
-            await server.shutdown()
-            #expect(!fileExists(path))
-            #expect(try await delivery.value == 9)
-            #expect(server.openConnectionCount == 0)
-
-            let error = try await #require(throws: UnixSocketError.self) { try await client.deliver("too late") }
-            #expect(error.code == .noSocketFile)
-        }
-    }
-
-    /// `post` writes, half-closes and closes at once, without waiting for a reply; so does any client that does not
-    /// care for the acknowledgement. Its message is still in flight while the handler works on it.
-    @Test func postedMessageIsHandledBeforeShutdownReturns() async throws {
-        let started = Flag()
-        let finished = Flag()
-        let handler = MessageHandler.buffered { message, _ in
-            started.set()
-            try await Task.sleep(for: .seconds(1))
-            finished.set()
-            return Acknowledgement.reply(forByteCount: message.count)
-        }
-        try await withTemporaryDirectory { directory in
-            let path = directory + "/app.sock"
-            let server = MessageServer(address: try UnixSocketAddress(path), handler: handler)
-            try await server.start()
-            try await makeClient(path).post("fire and forget")
-            try await waitUntil("the handler has the message") { started.isSet }
-
-            await server.shutdown()
-            #expect(finished.isSet, "shutdown returned while the handler was still working on a message")
-            #expect(!fileExists(path))
-        }
-    }
-
-    @Test func handlerOutlastingTheGracePeriodIsCutOffAndTheClientGetsAnError() async throws {
-        let started = Flag()
-        let release = Flag()
-        let handler = MessageHandler.buffered { message, _ in
-            started.set()
-            // Stands for a 30-second job; the test lets it go at its end instead of leaving it to sleep on.
-            let deadline = ContinuousClock.now + .seconds(30)
-            while !release.isSet && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
-            return Acknowledgement.reply(forByteCount: message.count)
-        }
-        defer { release.set() }
-        var configuration = MessageServer.Configuration()
-        configuration.shutdownGracePeriod = .milliseconds(200)
-        try await withTemporaryDirectory { directory in
-            let path = directory + "/app.sock"
-            let server = MessageServer(address: try UnixSocketAddress(path), configuration: configuration, handler: handler)
-            try await server.start()
-            // A read timeout far shorter than the job, but long enough that only a server that never closes hits it.
-            let client = try makeClient(path) { $0.replyTimeout = .seconds(20) }
-            let delivery = Task { try await client.deliver("slow") }
-            try await waitUntil("the handler has the message") { started.isSet }
-
-            let took = await ContinuousClock().measure { await server.shutdown() }
-            #expect(took < .seconds(10), "shutdown took \(took) with a grace period of 200 ms")
-            #expect(!fileExists(path))
-
-            let result = await delivery.result
-            let error = try #require(throws: UnixSocketError.self) { try result.get() }
-            #expect(error.code != .timedOut, "the client waited for a reply that never came: \(error)")
-            #expect(error.code == .notAcknowledged || error.code == .connectionClosed, "\(error)")
-        }
-    }
-
-    @Test func shutdownOfAnIdleServerRemovesTheFileAndRefusesNewClients() async throws {
-        try await withTemporaryDirectory { directory in
-            let path = directory + "/app.sock"
-            let server = MessageServer(address: try UnixSocketAddress(path), handler: .acknowledge)
-            try await server.start()
-            #expect(try await makeClient(path).deliver("one") == 3)
-            await server.shutdown()
-            #expect(!fileExists(path))
-            let error = try #require(throws: UnixSocketError.self) {
-                try UnixSocketConnection.connect(to: UnixSocketAddress(path))
+extension LibraryTests {
+    /// shutdown() lets messages in flight finish, for at most the grace period.
+    @Suite struct GracefulShutdownTests {
+        @Test func messageInFlightIsAcknowledgedBeforeShutdownReturns() async throws {
+            let started = Flag()
+            let handler = MessageHandler.buffered { message, _ in
+                started.set()
+                try await Task.sleep(for: .seconds(1))
+                return Acknowledgement.reply(forByteCount: message.count)
             }
-            #expect(error.code == .noSocketFile)
-        }
-    }
-
-    @Test func serverCannotBeStartedTwice() async throws {
-        try await withTemporaryDirectory { directory in
-            let path = directory + "/app.sock"
-            try await withRunningServer(at: path, handler: .acknowledge) { server in
+            try await withTemporaryDirectory { directory in
+                let path = directory + "/app.sock"
+                let server = MessageServer(address: try UnixSocketAddress(path), handler: handler)
+                try await server.start()
                 let client = try makeClient(path)
-                await #expect(throws: UnixSocketError.self) { try await server.start() }
-                #expect(try await client.deliver("still up") == 8)
+                let delivery = Task { try await client.deliver("in flight") }
+                try await waitUntil("the handler has the message") { started.isSet }
+
+                await server.shutdown()
+                #expect(!fileExists(path))
+                #expect(try await delivery.value == 9)
+                #expect(server.openConnectionCount == 0)
+
+                let error = try await #require(throws: UnixSocketError.self) { try await client.deliver("too late") }
+                #expect(error.code == .noSocketFile)
+            }
+        }
+
+        /// `post` writes, half-closes and closes at once, without waiting for a reply; so does any client that does not
+        /// care for the acknowledgement. Its message is still in flight while the handler works on it.
+        @Test func postedMessageIsHandledBeforeShutdownReturns() async throws {
+            let started = Flag()
+            let finished = Flag()
+            let handler = MessageHandler.buffered { message, _ in
+                started.set()
+                try await Task.sleep(for: .seconds(1))
+                finished.set()
+                return Acknowledgement.reply(forByteCount: message.count)
+            }
+            try await withTemporaryDirectory { directory in
+                let path = directory + "/app.sock"
+                let server = MessageServer(address: try UnixSocketAddress(path), handler: handler)
+                try await server.start()
+                try await makeClient(path).post("fire and forget")
+                try await waitUntil("the handler has the message") { started.isSet }
+
+                await server.shutdown()
+                #expect(finished.isSet, "shutdown returned while the handler was still working on a message")
+                #expect(!fileExists(path))
+            }
+        }
+
+        @Test func handlerOutlastingTheGracePeriodIsCutOffAndTheClientGetsAnError() async throws {
+            let started = Flag()
+            let release = Flag()
+            let handler = MessageHandler.buffered { message, _ in
+                started.set()
+                // Stands for a 30-second job; the test lets it go at its end instead of leaving it to sleep on.
+                let deadline = ContinuousClock.now + .seconds(30)
+                while !release.isSet && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                return Acknowledgement.reply(forByteCount: message.count)
+            }
+            defer { release.set() }
+            var configuration = MessageServer.Configuration()
+            configuration.shutdownGracePeriod = .milliseconds(200)
+            try await withTemporaryDirectory { directory in
+                let path = directory + "/app.sock"
+                let server = MessageServer(
+                    address: try UnixSocketAddress(path), configuration: configuration, handler: handler)
+                try await server.start()
+                // A read timeout far shorter than the job, but long enough that only a server that never closes hits
+                // it.
+                let client = try makeClient(path) { $0.replyTimeout = .seconds(20) }
+                let delivery = Task { try await client.deliver("slow") }
+                try await waitUntil("the handler has the message") { started.isSet }
+
+                let took = await ContinuousClock().measure { await server.shutdown() }
+                #expect(took < .seconds(10), "shutdown took \(took) with a grace period of 200 ms")
+                #expect(!fileExists(path))
+
+                let result = await delivery.result
+                let error = try #require(throws: UnixSocketError.self) { try result.get() }
+                #expect(error.code != .timedOut, "the client waited for a reply that never came: \(error)")
+                #expect(error.code == .notAcknowledged || error.code == .connectionClosed, "\(error)")
+            }
+        }
+
+        @Test func shutdownOfAnIdleServerRemovesTheFileAndRefusesNewClients() async throws {
+            try await withTemporaryDirectory { directory in
+                let path = directory + "/app.sock"
+                let server = MessageServer(address: try UnixSocketAddress(path), handler: .acknowledge)
+                try await server.start()
+                #expect(try await makeClient(path).deliver("one") == 3)
+                await server.shutdown()
+                #expect(!fileExists(path))
+                let error = try #require(throws: UnixSocketError.self) {
+                    try UnixSocketConnection.connect(to: UnixSocketAddress(path))
+                }
+                #expect(error.code == .noSocketFile)
+            }
+        }
+
+        @Test func serverCannotBeStartedTwice() async throws {
+            try await withTemporaryDirectory { directory in
+                let path = directory + "/app.sock"
+                try await withRunningServer(at: path, handler: .acknowledge) { server in
+                    let client = try makeClient(path)
+                    await #expect(throws: UnixSocketError.self) { try await server.start() }
+                    #expect(try await client.deliver("still up") == 8)
+                }
             }
         }
     }

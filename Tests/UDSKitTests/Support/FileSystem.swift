@@ -43,7 +43,9 @@ private func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockadd
         raw.copyBytes(from: path.utf8.prefix(raw.count - 1))
     }
     return withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            body($0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        }
     }
 }
 
