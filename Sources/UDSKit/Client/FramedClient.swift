@@ -1,5 +1,4 @@
 import NIOCore
-import NIOPosix
 import Synchronization
 import SystemPackage
 
@@ -174,7 +173,7 @@ public final class FramedClient: Sendable {
 
     private func makeConnection() async throws -> Connection {
         let (address, configuration) = (self.address, self.configuration)
-        let descriptor = try await NIOThreadPool.singleton.runIfActive {
+        let descriptor = try await MessageClient.blocking {
             let fd = try UnixSocketConnection.connectedDescriptor(to: address, timeout: configuration.connectTimeout)
             try Syscall.setNonBlocking(fd, true)
             return fd

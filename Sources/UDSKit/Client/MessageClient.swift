@@ -186,8 +186,17 @@ public struct MessageClient: Sendable {
         }
     }
 
-    /// Runs blocking socket calls on NIO's shared thread pool, so that they never block a Swift concurrency thread.
+    /// Runs blocking socket calls on the clients' thread pool, so that they never block a Swift concurrency thread.
     static func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
-        try await NIOThreadPool.singleton.runIfActive(body)
+        try await blockingPool.runIfActive(body)
     }
+
+    /// The threads that make the clients' blocking calls: 32, not NIO's shared pool (one thread per core), because an
+    /// exchange holds its thread while it waits for the server's reply, and two slow servers must not stall every
+    /// other client of the process. More exchanges than that at once wait for a thread.
+    static let blockingPool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 32)
+        pool.start()
+        return pool
+    }()
 }
