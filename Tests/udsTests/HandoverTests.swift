@@ -37,7 +37,7 @@ struct HandoverTests {
             stop.store(true, ordering: .relaxed)
             let (delivered, failures) = await sender.value
             #expect(failures.isEmpty, "\(failures.prefix(3))")
-            #expect(delivered > 10)
+            #expect(delivered >= 1)
             #expect(FileManager.default.fileExists(atPath: path), "the predecessor leaves the socket file")
 
             second.signal(SIGTERM)

@@ -23,6 +23,8 @@ final class FramedConnection: ReactorSource {
     /// Bytes waiting for room in the socket's send buffer.
     private var outbound = ByteBuffer()
     private var closesWhenFlushed = false
+    /// The client stopped taking our frames; replies are dropped while its frames are still read.
+    private var isOutputClosed = false
     private var isClosed = false
     /// When the client last sent bytes or took some of ours: the idle timeout runs from here.
     private var lastProgressAt = ContinuousClock.now
@@ -131,6 +133,8 @@ final class FramedConnection: ReactorSource {
         case .echo:
             // Frames that lie whole in this read go back as one slice of the read buffer, without a copy.
             var inPlace: Range<Int>?
+            // Frames before a malformed one are answered too: the slice goes out even when decoding then fails.
+            defer { if let inPlace { send(UnsafeRawBufferPointer(rebasing: bytes[inPlace])) } }
             try decoder.feed(bytes) { (payload: UnsafeRawBufferPointer, frame: Range<Int>?) in
                 frames += 1
                 payloadBytes += payload.count
@@ -141,7 +145,6 @@ final class FramedConnection: ReactorSource {
                     outbound.writeBytes(payload)
                 }
             }
-            if let inPlace { try send(UnsafeRawBufferPointer(rebasing: bytes[inPlace])) }
         case .acknowledge:
             try decoder.feed(bytes) { payload in
                 frames += 1
@@ -184,12 +187,18 @@ final class FramedConnection: ReactorSource {
     }
 
     /// A malformed frame: log it with the peer, and close this connection only.
+    /// A malformed frame: log it, read no more, answer the frames before it, then close this connection only.
     private func refuse(_ error: any Error) {
         var metadata = peerMetadata()
         metadata["uds.error"] = "\(error)"
         core.logger.warning("closing connection: bad frame", metadata: metadata)
-        if case .handler(let source, _) = mode { source.finish(error) }
-        close()
+        isReading = false
+        if case .handler(let source, _) = mode {
+            source.finish(error)  // the handler answers the frames it has, then its end closes the connection
+            flush()
+        } else {
+            closeWhenFlushed()
+        }
     }
 
     private func peerMetadata() -> Logger.Metadata {
@@ -211,14 +220,27 @@ final class FramedConnection: ReactorSource {
     // MARK: Writing
 
     /// Sends `bytes` now if nothing is queued before them, and queues what the socket does not take.
-    private func send(_ bytes: UnsafeRawBufferPointer) throws(Errno) {
+    private func send(_ bytes: UnsafeRawBufferPointer) {
+        guard !isOutputClosed else { return }
         var rest = bytes
         if outbound.readableBytes == 0 {
-            let written = try Syscall.sendNonBlocking(descriptor, bytes)
-            core.counters.sent(written)
-            rest = UnsafeRawBufferPointer(rebasing: bytes[written...])
+            do {
+                let written = try Syscall.sendNonBlocking(descriptor, bytes)
+                core.counters.sent(written)
+                rest = UnsafeRawBufferPointer(rebasing: bytes[written...])
+            } catch {
+                return outputFailed(error)
+            }
         }
         if !rest.isEmpty { outbound.writeBytes(rest) }
+    }
+
+    /// The client no longer takes what we write (`EPIPE`, `ECONNRESET`): drop our replies but go on reading, so
+    /// that every frame it sent before it closed is still handled; another error closes the connection.
+    private func outputFailed(_ error: Errno) {
+        guard error == .brokenPipe || error == .connectionReset else { return fail(error) }
+        isOutputClosed = true
+        outbound.clear()
     }
 
     /// Writes what is queued, as far as the socket takes it, and watches for what is needed next.
@@ -228,6 +250,7 @@ final class FramedConnection: ReactorSource {
             var queued = outbox.take()
             if queued.readableBytes > 0 { outbound.writeBuffer(&queued) }
         }
+        if isOutputClosed { outbound.clear() }
         if outbound.readableBytes > 0 {
             let written: Int
             do {
@@ -235,7 +258,8 @@ final class FramedConnection: ReactorSource {
                     try Syscall.sendNonBlocking(descriptor, raw)
                 }
             } catch {
-                return fail(error)
+                outputFailed(error)
+                return flush()
             }
             outbound.moveReaderIndex(forwardBy: written)
             core.counters.sent(written)

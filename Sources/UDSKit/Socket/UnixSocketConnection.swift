@@ -178,8 +178,12 @@ public final class UnixSocketConnection: Sendable {
     ) throws(UnixSocketError) -> Int {
         var passed = Passed()
         defer { descriptors.append(contentsOf: passed.descriptors) }
-        do {
-            return try Syscall.receive(descriptor, into: buffer, passed: &passed, limit: limit) ?? 0
+        do throws(Errno) {
+            // nil is EAGAIN, which a blocking socket returns when its read timeout runs out
+            guard let count = try Syscall.receive(descriptor, into: buffer, passed: &passed, limit: limit) else {
+                throw Errno.resourceTemporarilyUnavailable
+            }
+            return count
         } catch {
             throw failure(error, "recvmsg")
         }
@@ -202,8 +206,11 @@ public final class UnixSocketConnection: Sendable {
     /// - Returns: The number of bytes read; 0 when the peer has closed its side (end of stream).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(UnixSocketError) -> Int {
         var passed = Passed()
-        do {
-            let count = try Syscall.receive(descriptor, into: buffer, passed: &passed, limit: 0) ?? 0
+        do throws(Errno) {
+            // nil is EAGAIN, which a blocking socket returns when its read timeout runs out
+            guard let count = try Syscall.receive(descriptor, into: buffer, passed: &passed, limit: 0) else {
+                throw Errno.resourceTemporarilyUnavailable
+            }
             if passed.wasTruncated { discarded.add(1, ordering: .relaxed) }
             return count
         } catch {
