@@ -19,6 +19,7 @@ struct ServerCommand: AsyncParsableCommand {
         let logger = Logger(label: "uds-bench") { _ in StreamLogHandler.standardError(label: "uds-bench") }
         var configuration = MessageServer.Configuration()
         configuration.maximumFrameSize = 64 * 1024 * 1024  // the contract's largest payload
+        configuration.maximumConnections = 1 << 20  // fanin holds 10,000 connections, and the contract sets no limit
         let address = try UnixSocketAddress(socket)
         let server =
             `protocol` == "eof"

@@ -74,7 +74,7 @@ struct Serve: AsyncParsableCommand {
     var systemdName: String?
 
     @Option(help: ArgumentHelp("Connections open at once; past it new clients wait.", valueName: "count"))
-    var maxConnections: Int = 4096
+    var maxConnections: Int = 16_384
 
     @Option(help: ArgumentHelp("Seconds a client may send nothing while its message (or frame) is unfinished; 0 for no limit.", valueName: "seconds"))
     var idleTimeout: Double = 30

@@ -25,9 +25,9 @@ extension MessageServer {
         /// no file permissions, so that would admit every process in the network namespace; default `false`, and
         /// ``MessageServer/start()`` refuses.
         public var allowsUnprotectedAbstractSocket = false
-        /// Connections open at once. Default 4096; at the limit the server stops accepting until one closes (new
+        /// Connections open at once. Default 16,384; at the limit the server stops accepting until one closes (new
         /// clients wait in the backlog), so it degrades by waiting, not by failing.
-        public var maximumConnections: Int = 4096
+        public var maximumConnections: Int = 16_384
         /// How long a client may send nothing while the server waits for (the rest of) its message or frame.
         /// Default 30 seconds; past it the client gets an error reply and is closed. An idle persistent connection
         /// between frames is not affected.
