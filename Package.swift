@@ -84,6 +84,12 @@ let package = Package(
             path: "Examples/ControlDaemon",
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "descriptor-passing",
+            dependencies: ["UDSKit", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Examples/DescriptorPassing",
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "UDSKitTestSupport",
             dependencies: ["UDSKit"],

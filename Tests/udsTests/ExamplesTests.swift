@@ -46,4 +46,22 @@ struct ExamplesTests {
             #expect(!FileManager.default.fileExists(atPath: path))
         }
     }
+
+    @Test func descriptorPassingExampleWritesIntoTheClientsFile() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/writer.sock"
+            let report = dir + "/report.txt"
+            let example = productsDirectory + "/descriptor-passing"
+            let server = try ChildProcess(example, ["serve", path])
+            try await waitForServer(at: path)
+            for line in ["first", "second"] {
+                let sent = try await ChildProcess.run(example, ["send", path, report, line])
+                #expect(sent.status == 0, "\(sent.stderr)")
+                #expect(sent.stdout.hasPrefix("wrote \(line.utf8.count + 1) bytes for pid "))
+            }
+            #expect(try String(contentsOfFile: report, encoding: .utf8) == "first\nsecond\n")
+            server.signal(SIGTERM)
+            _ = try await server.waitForExit()
+        }
+    }
 }
