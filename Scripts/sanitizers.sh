@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Builds UDSKit's tests with Thread Sanitizer and/or Address Sanitizer and runs them; exits non-zero if a build fails
+# or a run fails or reports. Installs the interop peers (Go, socat, nc, python3) when missing, as Scripts/test.sh does.
+# Each sanitizer has its own scratch directory (.build-tsan, .build-asan), so the two do not rebuild each other.
+#   Scripts/sanitizers.sh                      # thread, then address
+#   Scripts/sanitizers.sh thread
+#   Scripts/sanitizers.sh address --filter UDSKitTests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-all}
+shift || true
+case $mode in
+    thread) sanitizers=(thread) ;;
+    address) sanitizers=(address) ;;
+    all) sanitizers=(thread address) ;;
+    *)
+        echo "usage: Scripts/sanitizers.sh [thread|address|all] [swift test options]" >&2
+        exit 64
+        ;;
+esac
+
+Scripts/install-test-peers.sh
+
+if [[ -d /opt/swift/usr/bin ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
+# Swift's backtracer and the sanitizers' own reports would both handle a crash; keep the sanitizer's.
+export SWIFT_BACKTRACE=enable=off
+
+failed=()
+for sanitizer in "${sanitizers[@]}"; do
+    case $sanitizer in
+        thread) scratch=.build-tsan ;;
+        address) scratch=.build-asan ;;
+    esac
+    start=$EPOCHREALTIME
+    status=0
+    echo "sanitizers.sh: $sanitizer: building in $scratch" >&2
+    nice -n 10 swift build --build-tests --scratch-path "$scratch" --sanitize="$sanitizer" || status=$?
+    if ((status == 0)); then
+        swift test --skip-build --scratch-path "$scratch" --sanitize="$sanitizer" "$@" || status=$?
+    fi
+    seconds=$(awk -v end="$EPOCHREALTIME" -v start="$start" 'BEGIN { printf "%.0f", end - start }')
+    if ((status == 0)); then
+        echo "sanitizers.sh: $sanitizer: passed in ${seconds} s (build and tests)" >&2
+    else
+        echo "sanitizers.sh: $sanitizer: FAILED (exit $status) after ${seconds} s" >&2
+        failed+=("$sanitizer")
+    fi
+done
+
+if ((${#failed[@]} > 0)); then
+    echo "sanitizers.sh: failed: ${failed[*]}" >&2
+    exit 1
+fi
