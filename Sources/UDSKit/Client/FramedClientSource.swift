@@ -132,7 +132,9 @@ final class FramedClientSource: ReactorSource {
     private func read() throws {
         var reads = 0
         while !isPausedForConsumer && !isClosed && reads < 16 {
-            guard let count = try Syscall.readNonBlocking(descriptor, into: reactor.readBuffer) else { return }
+            var passed = Passed()  // a framed client takes no descriptors: any that come are closed, not leaked
+            guard let count = try Syscall.receive(descriptor, into: reactor.readBuffer, passed: &passed, limit: 0)
+            else { return }
             if count == 0 {
                 throw UnixSocketError(
                     .connectionClosed, operation: "read", socket: address,

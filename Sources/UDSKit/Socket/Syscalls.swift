@@ -22,7 +22,6 @@ private let sysSendFlags = CInt(MSG_NOSIGNAL)
 private let sysClose = close
 private let sysShutdown = shutdown
 private let sysListen = listen
-private let sysRead = read
 private let sysBind = bind
 private let sysConnect = connect
 private let sysUnlink = unlink
@@ -113,11 +112,6 @@ enum Syscall {
         }
     }
 
-    /// Reads at most `buffer.count` bytes; 0 means end of file.
-    static func read(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int {
-        try retryingInterrupts { sysRead(fd, buffer.baseAddress, buffer.count) }
-    }
-
     static func setTimeout(_ fd: CInt, option: CInt, _ duration: Duration?) throws(Errno) {
         var value = timeval()
         if let duration {
@@ -141,15 +135,6 @@ enum Syscall {
     }
 
     // MARK: Non-blocking I/O for the reactor
-
-    /// Reads without blocking: the byte count (0 at end of stream), or `nil` when nothing is there yet.
-    static func readNonBlocking(_ fd: CInt, into buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> Int? {
-        do {
-            return try retryingInterrupts { sysRead(fd, buffer.baseAddress, buffer.count) }
-        } catch .resourceTemporarilyUnavailable {
-            return nil
-        }
-    }
 
     /// Writes what fits without blocking: the byte count, or 0 when the buffer is full. Never raises SIGPIPE.
     static func sendNonBlocking(_ fd: CInt, _ buffer: UnsafeRawBufferPointer) throws(Errno) -> Int {
