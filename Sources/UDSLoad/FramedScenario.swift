@@ -64,7 +64,7 @@ struct FramedScenario: Sendable {
         defer { connection.close() }
         // Frame i carries pattern[(i + seed) % 251 ..< that + size]: every echo is checked byte for byte, cheaply.
         let pattern = (0..<(251 + size)).map { UInt8($0 % 251) }
-        let writerFailure = Mutex<(any Error)?>(nil)
+        let writerFailure = Locked<(any Error)?>(nil)
         let done = DispatchSemaphore(value: 0)
         // Payloads repeat every 251 frames: build those frames once and write them over and over.
         var cycle = [UInt8]()

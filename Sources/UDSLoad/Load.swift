@@ -87,7 +87,7 @@ package enum Load {
 
 /// The first error any worker thread hit, and the latencies they recorded.
 final class WorkerResults: Sendable {
-    private let state = Mutex<(failure: (any Error)?, latencies: Histogram<UInt64>)>((nil, Load.makeHistogram()))
+    private let state = Locked<(failure: (any Error)?, latencies: Histogram<UInt64>)>((nil, Load.makeHistogram()))
 
     func fail(_ error: any Error) { state.withLock { $0.failure = $0.failure ?? error } }
     var hasFailed: Bool { state.withLock { $0.failure != nil } }

@@ -5,7 +5,7 @@ import UDSKit
 
 /// Prints whole messages on standard output, one at a time, each ending in a newline.
 final class MessagePrinter: Sendable {
-    private let lock = Mutex(())
+    private let lock = Locked(())
 
     /// Prints `message` and a newline if it lacks one; an empty message (a client that connected and closed without
     /// sending, like a readiness probe) prints nothing.

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import UDSKit
 
 /// A progress line on standard error, redrawn in place at most ten times a second: only when standard error is a
 /// terminal, so that nothing extra reaches a pipe or a log.
@@ -8,7 +9,7 @@ final class ProgressLine: Sendable {
         var lastDrawn = ContinuousClock.now - .seconds(1)  // the first update draws at once
         var drawn = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let start = ContinuousClock.now
     private let total: Int?
 

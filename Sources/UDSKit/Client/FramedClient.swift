@@ -56,7 +56,7 @@ public final class FramedClient: Sendable {
         var nextRequestID = 0
         var isClosed = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private init(address: UnixSocketAddress, configuration: Configuration) {
         self.address = address

@@ -17,7 +17,7 @@ final class RequestQueue: Sendable {
         var isDrainScheduled = false
         var closedWith: UnixSocketError?
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Queues an entry; returns whether the caller must schedule a drain, or the error if the connection is gone.
     func enqueue(_ entry: Entry) -> Result<Bool, UnixSocketError> {

@@ -59,7 +59,7 @@ final class ChunkWriter: Sendable {
     private let counter = Atomic<Int>(0)
     private let onProgress: (@Sendable (Int) -> Void)?
     /// Passed with the first chunk that has bytes.
-    private let descriptors: Mutex<[SystemPackage.FileDescriptor]>
+    private let descriptors: Locked<[SystemPackage.FileDescriptor]>
 
     init(
         connection: UnixSocketConnection, reply: ReplyCollector, descriptors: [SystemPackage.FileDescriptor],
@@ -67,7 +67,7 @@ final class ChunkWriter: Sendable {
     ) {
         self.connection = connection
         self.reply = reply
-        self.descriptors = Mutex(descriptors)
+        self.descriptors = Locked(descriptors)
         self.onProgress = onProgress
     }
 

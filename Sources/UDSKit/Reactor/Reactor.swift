@@ -38,7 +38,7 @@ final class Reactor: @unchecked Sendable {
         var source: any ReactorSource
         var interest: Epoll.Events?
     }
-    private let pending = Mutex<[@Sendable () -> Void]>([])
+    private let pending = Locked<[@Sendable () -> Void]>([])
     private var timers: [(deadline: ContinuousClock.Instant, body: () -> Void)] = []
     private var isStopping = false
     /// The buffer every read on this reactor goes through; consumers copy what they keep.

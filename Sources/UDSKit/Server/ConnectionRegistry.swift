@@ -9,7 +9,7 @@ final class ConnectionRegistry: Sendable {
         /// Acceptors that stopped at the connection limit, resumed when a connection closes.
         var pausedAcceptors: [@Sendable () -> Void] = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Connections open at once, at most.
     let limit: Int
 

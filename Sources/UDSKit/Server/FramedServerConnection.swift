@@ -54,7 +54,7 @@ final class Outbox: Sendable {
         var isClosed = false
         var waiting: [CheckedContinuation<Void, any Error>] = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let limit: Int
 
     init(limit: Int) { self.limit = limit }

@@ -52,7 +52,7 @@ public final class MessageServer: Service, Sendable {
         /// The listening socket went to a successor: the socket file is its now.
         var handedOver = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates a server; nothing happens until ``start()`` or ``run()``.
     ///
@@ -109,11 +109,13 @@ public final class MessageServer: Service, Sendable {
     ///   the path, ``UnixSocketError/Code/notASocket`` when something else is there (it is left alone),
     ///   ``UnixSocketError/Code/pathTooLong``, ``UnixSocketError/Code/permissionDenied``.
     public func start() async throws {
-        try state.withLock { (state) throws(UnixSocketError) in
-            guard case .idle = state.phase else {
-                throw UnixSocketError(.system, operation: "start", socket: "\(address)", detail: "already started")
-            }
+        let alreadyStarted = state.withLock { state -> Bool in
+            guard case .idle = state.phase else { return true }
             state.phase = .starting(stopRequested: false)
+            return false
+        }
+        if alreadyStarted {
+            throw UnixSocketError(.system, operation: "start", socket: "\(address)", detail: "already started")
         }
         var listening: Listening
         do {

@@ -16,7 +16,7 @@ final class ServerCore: Sendable {
     let serverUserID = AuthorizationPolicy.processUserID
     /// What the server has done, for ``MessageServer/statistics`` and swift-metrics.
     let counters: ServerCounters
-    private let lastAcceptWarning = Mutex<ContinuousClock.Instant?>(nil)
+    private let lastAcceptWarning = Locked<ContinuousClock.Instant?>(nil)
 
     init(configuration: MessageServer.Configuration, wireProtocol: WireProtocol, socket: String, logger: Logger) {
         self.counters = ServerCounters(socket: socket)
