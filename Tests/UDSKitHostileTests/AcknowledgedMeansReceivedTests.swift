@@ -26,7 +26,7 @@ extension HostileClientTests {
 
         /// The messages the handler received, as a multiset of fingerprints.
         final class Received: Sendable {
-            let fingerprints = Mutex<[Fingerprint: Int]>([:])
+            let fingerprints = Locked<[Fingerprint: Int]>([:])
 
             /// A buffered handler that records each message, then acknowledges it.
             var handler: MessageHandler {
@@ -49,8 +49,8 @@ extension HostileClientTests {
 
         /// The acknowledgements clients got, by fingerprint of what they sent.
         final class Acknowledged: Sendable {
-            let fingerprints = Mutex<[Fingerprint]>([])
-            let refused = Mutex<[Fingerprint]>([])
+            let fingerprints = Locked<[Fingerprint]>([])
+            let refused = Locked<[Fingerprint]>([])
         }
 
         static let limit = 512 * 1024

@@ -46,7 +46,7 @@ extension HostileClientTests {
                     let before = try await settledDescriptorCount(server.pid)
                     let honest = HonestTraffic { index in try kind.honestRound(path, index) }
 
-                    let failures = Mutex<[String]>([])
+                    let failures = Locked<[String]>([])
                     try await onThreads(Self.threads) { _ in
                         let address = try UnixSocketAddress(path)
                         for _ in 0..<Self.storm / Self.threads {

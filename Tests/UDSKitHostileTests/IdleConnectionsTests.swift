@@ -16,7 +16,7 @@ extension HostileClientTests {
 
         /// Holds connections without touching them.
         final class Holder: Sendable {
-            let connections = Mutex<[RawConnection]>([])
+            let connections = Locked<[RawConnection]>([])
         }
 
         @Test func idleConnectionsAreServedTheirTimeoutWhileHonestClientsAreServed() async throws {

@@ -22,8 +22,8 @@ extension HostileClientTests {
         static let chunk = [UInt8](repeating: 0x5A, count: chunkSize)
 
         final class Stalled: Sendable {
-            let connections = Mutex<[RawConnection]>([])
-            let written = Mutex<[Int]>([])
+            let connections = Locked<[RawConnection]>([])
+            let written = Locked<[Int]>([])
         }
 
         @Test func theyStallAndTheServerStaysBounded() async throws {

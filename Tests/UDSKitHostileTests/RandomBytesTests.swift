@@ -74,7 +74,7 @@ extension HostileClientTests {
                         for frame in 0..<5 { try client.echo(honestMessage(seed: index, index: frame)) }
                     }
                     let perThread = Self.junkConnections / Self.junkThreads
-                    let endings = Mutex<[Ending: Int]>([:])
+                    let endings = Locked<[Ending: Int]>([:])
                     try await onThreads(Self.junkThreads) { thread in
                         var random = SplitMix64(seed: seed &+ UInt64(thread))
                         for index in 0..<perThread {

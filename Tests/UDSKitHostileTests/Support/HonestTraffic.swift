@@ -1,3 +1,4 @@
+import UDSKit
 import Foundation
 import Synchronization
 
@@ -11,7 +12,7 @@ final class HonestTraffic: Sendable {
         var failures: [String] = []
     }
     private final class State: Sendable {
-        let report = Mutex(Report())
+        let report = Locked(Report())
         let stopping = Atomic<Bool>(false)
     }
     private let state = State()

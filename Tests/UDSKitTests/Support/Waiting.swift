@@ -1,3 +1,4 @@
+import UDSKit
 import Foundation
 import Synchronization
 import UDSKitTestSupport
@@ -47,8 +48,8 @@ final class Flag: Sendable {
 
 /// A value shared between a handler and the test that reads it.
 final class Shared<Value: Sendable>: Sendable {
-    private let mutex: Mutex<Value>
-    init(_ value: Value) { mutex = Mutex(value) }
+    private let mutex: Locked<Value>
+    init(_ value: Value) { mutex = Locked(value) }
     var value: Value { mutex.withLock { $0 } }
     func update<T>(_ body: (inout Value) -> T) -> T { mutex.withLock { body(&$0) } }
 }
