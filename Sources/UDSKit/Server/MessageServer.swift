@@ -63,34 +63,35 @@ public final class MessageServer: Service, Sendable {
     ///     messages, failed handlers and accept trouble at `warning`. Default: a logger labelled
     ///     `UDSKit.MessageServer`.
     ///   - handler: What to do with each message.
-    public init(
+    public convenience init(
         address: UnixSocketAddress,
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "UDSKit.MessageServer"),
         handler: MessageHandler
     ) {
-        self.address = address
-        var logger = logger
-        logger[metadataKey: "uds.socket"] = "\(address)"
-        core = ServerCore(
-            configuration: configuration, wireProtocol: .endOfStream(handler), socket: "\(address)", logger: logger)
+        self.init(address: address, configuration: configuration, logger: logger, wireProtocol: .endOfStream(handler))
     }
 
     /// Creates a server of persistent framed connections; nothing happens until ``start()`` or ``run()``.
     ///
     /// Each connection carries any number of frames (a 4-byte big-endian length, then the payload) in both
     /// directions, until the client closes it.
-    public init(
+    public convenience init(
         address: UnixSocketAddress,
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "UDSKit.MessageServer"),
         framedHandler: FramedHandler
     ) {
+        self.init(address: address, configuration: configuration, logger: logger, wireProtocol: .framed(framedHandler))
+    }
+
+    private init(
+        address: UnixSocketAddress, configuration: Configuration, logger: Logger, wireProtocol: ServerCore.WireProtocol
+    ) {
         self.address = address
         var logger = logger
         logger[metadataKey: "uds.socket"] = "\(address)"
-        core = ServerCore(
-            configuration: configuration, wireProtocol: .framed(framedHandler), socket: "\(address)", logger: logger)
+        core = ServerCore(configuration: configuration, wireProtocol: wireProtocol, socket: "\(address)", logger: logger)
     }
 
     /// Creates a server whose handler is `body`, run with each whole message (see ``MessageHandler/buffered(_:)``).
