@@ -53,7 +53,8 @@ for sanitizer in "${sanitizers[@]}"; do
     echo "sanitizers.sh: $sanitizer: building in $scratch" >&2
     nice -n 10 swift build --build-tests --scratch-path "$scratch" --sanitize="$sanitizer" || status=$?
     if ((status == 0)); then
-        swift test --skip-build --scratch-path "$scratch" --sanitize="$sanitizer" "$@" || status=$?
+        UDSKIT_SANITIZER=$sanitizer swift test --skip-build --scratch-path "$scratch" --sanitize="$sanitizer" "$@" \
+            || status=$?
     fi
     seconds=$(awk -v end="$EPOCHREALTIME" -v start="$start" 'BEGIN { printf "%.0f", end - start }')
     if ((status == 0)); then

@@ -23,3 +23,7 @@ public var productsDirectory: String {
 
 /// The path of the built `uds` executable.
 public var udsExecutable: String { productsDirectory + "/uds" }
+
+/// How much slower and bigger a process runs under the sanitizer Scripts/sanitizers.sh names in UDSKIT_SANITIZER
+/// (1 without one): tests scale their time limits and memory bounds by it, never their checks.
+public var sanitizerOverhead: Int { ProcessInfo.processInfo.environment["UDSKIT_SANITIZER"] == nil ? 1 : 4 }

@@ -23,7 +23,9 @@ extension LibraryTests {
             let (threads, clientsPerThread) = (100, 10)
             try await withTemporaryDirectory { directory in
                 let path = directory + "/app.sock"
-                try await withRunningServer(at: path, handler: handler.handler) { server in
+                var configuration = MessageServer.Configuration()
+                configuration.idleTimeout = .seconds(30 * sanitizerOverhead)  // 1,000 connects are slow under TSan
+                try await withRunningServer(at: path, configuration: configuration, handler: handler.handler) { server in
                     let barrier = ThreadBarrier(count: threads)
                     let failures = await runOnThreads(threads) { thread -> [String] in
                         let clients = (0..<clientsPerThread).map { thread * clientsPerThread + $0 }
@@ -94,7 +96,9 @@ extension LibraryTests {
         func clientThatDisconnectsMidMessageDisturbsNobody(handler: AcknowledgingHandler) async throws {
             try await withTemporaryDirectory { directory in
                 let path = directory + "/app.sock"
-                try await withRunningServer(at: path, handler: handler.handler) { server in
+                var configuration = MessageServer.Configuration()
+                configuration.idleTimeout = .seconds(30 * sanitizerOverhead)  // 1,000 connects are slow under TSan
+                try await withRunningServer(at: path, configuration: configuration, handler: handler.handler) { server in
                     let failures = await runOnThreads(200) { index -> String? in
                         do {
                             switch index % 4 {
