@@ -21,9 +21,24 @@
 /* At most this many descriptors travel with one message (Linux's SCM_MAX_FD). */
 #define CUDSKIT_MAX_PASSED 253
 
+#if defined(__linux__)
+#define CUDSKIT_CREDENTIALS_SPACE CMSG_SPACE(sizeof(struct ucred))
+#else
+#define CUDSKIT_CREDENTIALS_SPACE 0
+#endif
+
 long cudskit_send_with_descriptors(int fd, const void *buffer, unsigned long length, const int *fds, int nfds,
                                    int dontwait) {
-    if (nfds < 0 || nfds > CUDSKIT_MAX_PASSED || (nfds > 0 && length == 0)) {
+    if (nfds > 0 && length == 0) {  // on a stream, descriptors travel with a byte
+        errno = EINVAL;
+        return -1;
+    }
+    return cudskit_send_message(fd, buffer, length, fds, nfds, NULL, 0, dontwait);
+}
+
+long cudskit_send_message(int fd, const void *buffer, unsigned long length, const int *fds, int nfds,
+                          const void *address, unsigned int address_length, int dontwait) {
+    if (nfds < 0 || nfds > CUDSKIT_MAX_PASSED) {
         errno = EINVAL;
         return -1;
     }
@@ -36,6 +51,8 @@ long cudskit_send_with_descriptors(int fd, const void *buffer, unsigned long len
     memset(&message, 0, sizeof message);
     message.msg_iov = &iov;
     message.msg_iovlen = 1;
+    message.msg_name = (void *)address;
+    message.msg_namelen = address ? address_length : 0;
     if (nfds > 0) {
         memset(&control, 0, sizeof control);
         message.msg_control = control.bytes;
@@ -55,38 +72,86 @@ long cudskit_send_with_descriptors(int fd, const void *buffer, unsigned long len
 
 long cudskit_receive_with_descriptors(int fd, void *buffer, unsigned long length, int *fds, int max_fds, int *nfds,
                                       int *truncated) {
+    struct cudskit_received info;
+    long received = cudskit_receive_message(fd, buffer, length, fds, max_fds, NULL, 0, 0, &info);
+    *nfds = info.descriptor_count;
+    *truncated = info.descriptors_truncated;
+    return received;
+}
+
+long cudskit_receive_message(int fd, void *buffer, unsigned long length, int *fds, int max_fds, void *address,
+                             unsigned int address_capacity, int options, struct cudskit_received *info) {
     struct iovec iov = {.iov_base = buffer, .iov_len = length};
     union {
-        char bytes[CMSG_SPACE(sizeof(int) * CUDSKIT_MAX_PASSED)];
+        char bytes[CMSG_SPACE(sizeof(int) * CUDSKIT_MAX_PASSED) + CUDSKIT_CREDENTIALS_SPACE];
         struct cmsghdr align;
     } control;
     struct msghdr message;
     memset(&message, 0, sizeof message);
+    memset(info, 0, sizeof *info);
+    info->process_id = -1;
     message.msg_iov = &iov;
     message.msg_iovlen = 1;
+    message.msg_name = address;
+    message.msg_namelen = address ? address_capacity : 0;
     message.msg_control = control.bytes;
     message.msg_controllen = sizeof control.bytes;
+    // MSG_TRUNC on a packet socket returns the packet's real length; on a stream it would discard bytes.
+    int flags = MSG_CMSG_CLOEXEC | ((options & CUDSKIT_RECEIVE_PACKET) ? MSG_TRUNC : 0)
+        | ((options & CUDSKIT_RECEIVE_DONTWAIT) ? MSG_DONTWAIT : 0);
     ssize_t received;
     do {
-        received = recvmsg(fd, &message, MSG_CMSG_CLOEXEC);
+        received = recvmsg(fd, &message, flags);
     } while (received < 0 && errno == EINTR);
-    *nfds = 0;
-    *truncated = (message.msg_flags & MSG_CTRUNC) ? 1 : 0;
     if (received < 0) return received;
+    info->descriptors_truncated = (message.msg_flags & MSG_CTRUNC) ? 1 : 0;
+    info->message_truncated = (message.msg_flags & MSG_TRUNC) ? 1 : 0;
+    info->address_length = address ? message.msg_namelen : 0;
     for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
-        if (header->cmsg_level != SOL_SOCKET || header->cmsg_type != SCM_RIGHTS) continue;
+        if (header->cmsg_level != SOL_SOCKET) continue;
+#if defined(__linux__)
+        if (header->cmsg_type == SCM_CREDENTIALS && header->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred credentials;
+            memcpy(&credentials, CMSG_DATA(header), sizeof credentials);
+            info->has_credentials = 1;
+            info->process_id = credentials.pid;
+            info->user_id = credentials.uid;
+            info->group_id = credentials.gid;
+            continue;
+        }
+#endif
+        if (header->cmsg_type != SCM_RIGHTS) continue;
         int count = (int)((header->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-        int *passed = (int *)CMSG_DATA(header);
+        int passed[CUDSKIT_MAX_PASSED];
+        if (count > CUDSKIT_MAX_PASSED) count = CUDSKIT_MAX_PASSED;
+        memcpy(passed, CMSG_DATA(header), sizeof(int) * count);  // CMSG_DATA need not be aligned for int
         for (int i = 0; i < count; i++) {
-            if (*nfds < max_fds) {
-                fds[(*nfds)++] = passed[i];
+            if (info->descriptor_count < max_fds) {
+                fds[info->descriptor_count++] = passed[i];
             } else {
                 close(passed[i]);
-                *truncated = 1;
+                info->descriptors_truncated = 1;
             }
         }
     }
     return received;
+}
+
+int cudskit_set_pass_credentials(int fd) {
+#if defined(__linux__)
+    int one = 1;
+    return setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+#else
+    (void)fd;
+    return 0;
+#endif
+}
+
+int cudskit_send_buffer_size(int fd) {
+    int size = 0;
+    socklen_t length = sizeof size;
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &length) != 0) return -1;
+    return size;
 }
 
 #if defined(__linux__)

@@ -38,6 +38,18 @@ public func withRunningServer<T>(
     return try await withRunning(server, body)
 }
 
+/// Starts a seqpacket `MessageServer` at `path`, runs `body`, then shuts the server down and waits for it.
+public func withRunningServer<T>(
+    at path: String,
+    configuration: MessageServer.Configuration = MessageServer.Configuration(),
+    seqPacketHandler: FramedHandler,
+    _ body: (MessageServer) async throws -> T
+) async throws -> T {
+    let server = MessageServer(
+        address: try UnixSocketAddress(path), configuration: configuration, seqPacketHandler: seqPacketHandler)
+    return try await withRunning(server, body)
+}
+
 private func withRunning<T>(_ server: MessageServer, _ body: (MessageServer) async throws -> T) async throws -> T {
     try await server.start()
     let running = Task { try await server.run() }

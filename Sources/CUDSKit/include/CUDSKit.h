@@ -60,6 +60,42 @@ long cudskit_send_with_descriptors(int fd, const void *buffer, unsigned long len
 long cudskit_receive_with_descriptors(int fd, void *buffer, unsigned long length, int *fds, int max_fds, int *nfds,
                                       int *truncated);
 
+/// What `cudskit_receive_message` learned besides the bytes.
+struct cudskit_received {
+    int descriptor_count;
+    /// More descriptors came than max_fds (the rest were closed), or the kernel cut the control data (MSG_CTRUNC).
+    int descriptors_truncated;
+    /// A packet or datagram was longer than the buffer; the return value is its real length (MSG_TRUNC).
+    int message_truncated;
+    unsigned int address_length;
+    /// The sender's credentials came with the message (SCM_CREDENTIALS, after SO_PASSCRED; Linux).
+    int has_credentials;
+    int32_t process_id;
+    uint32_t user_id;
+    uint32_t group_id;
+};
+
+/// Options for `cudskit_receive_message`.
+#define CUDSKIT_RECEIVE_PACKET 1
+#define CUDSKIT_RECEIVE_DONTWAIT 2
+
+/// sendmsg of up to length bytes with descriptors fds[0..<nfds] (SCM_RIGHTS) to address (NULL: the connected peer);
+/// never raises SIGPIPE. Returns the bytes sent, or -1 with errno.
+long cudskit_send_message(int fd, const void *buffer, unsigned long length, const int *fds, int nfds,
+                          const void *address, unsigned int address_length, int dontwait);
+
+/// recvmsg into buffer, taking passed descriptors (close-on-exec; up to max_fds, the rest closed), the sender's
+/// address (when address is not NULL) and credentials. With CUDSKIT_RECEIVE_PACKET, returns the packet's real
+/// length even when it was longer than length (then info->message_truncated is set and the rest is gone).
+long cudskit_receive_message(int fd, void *buffer, unsigned long length, int *fds, int max_fds, void *address,
+                             unsigned int address_capacity, int options, struct cudskit_received *info);
+
+/// Asks the kernel to attach the sender's credentials to every message received on fd (SO_PASSCRED; no-op off Linux).
+int cudskit_set_pass_credentials(int fd);
+
+/// The socket's send buffer size in bytes (SO_SNDBUF), or -1.
+int cudskit_send_buffer_size(int fd);
+
 /// A pidfd for the peer process of a connected Unix socket (SO_PEERPIDFD, Linux 6.5+), close-on-exec; -1 with
 /// errno where the kernel does not offer one.
 int cudskit_peer_pidfd(int fd);

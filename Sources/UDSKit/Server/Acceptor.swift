@@ -3,7 +3,7 @@ import NIOCore
 import SystemPackage
 
 /// Accepts connections from the shared listening socket on one reactor and starts an ``EOFConnection`` or a
-/// ``FramedConnection`` for each.
+/// ``FramedConnection`` (of frames, or of seqpacket packets) for each.
 ///
 /// Every reactor watches the listener with `EPOLLEXCLUSIVE`, so a new connection wakes one of them. When the system
 /// runs out of descriptors or buffers, this reactor stops watching for ``MessageServer/Configuration/acceptBackoff``
@@ -52,7 +52,11 @@ final class Acceptor: ReactorSource {
                 reactor.adopt(accepted, connection)
                 connection.start()
             case .framed(let handler):
-                let connection = FramedConnection(descriptor: accepted, reactor: reactor, core: core)
+                let connection = FramedConnection(descriptor: accepted, reactor: reactor, core: core, packets: false)
+                reactor.adopt(accepted, connection)
+                connection.start(handler)
+            case .seqPacket(let handler):
+                let connection = FramedConnection(descriptor: accepted, reactor: reactor, core: core, packets: true)
                 reactor.adopt(accepted, connection)
                 connection.start(handler)
             }

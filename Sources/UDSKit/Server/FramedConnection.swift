@@ -4,6 +4,9 @@ import SystemPackage
 
 /// One persistent framed connection on a reactor: decodes frames as they arrive, answers them on the loop (echo,
 /// acknowledge) or hands them to a handler's task, and writes what is queued, replies of one read burst in one write.
+///
+/// On a seqpacket socket (`packets`) each packet is a message, so there is nothing to decode: a read is one message
+/// and each reply goes out as one packet. Queues hold replies length-prefixed either way.
 final class FramedConnection: ReactorSource {
     private let descriptor: CInt
     private let reactor: Reactor
@@ -11,6 +14,8 @@ final class FramedConnection: ReactorSource {
     private let id: Int
     private var decoder: FrameDecoder
     private let outboundLimit: Int
+    /// A seqpacket connection: a message per packet instead of frames in a byte stream.
+    private let packets: Bool
 
     private enum Mode {
         case echo, acknowledge, discard
@@ -29,8 +34,9 @@ final class FramedConnection: ReactorSource {
     /// When the client last sent bytes or took some of ours: the idle timeout runs from here.
     private var lastProgressAt = ContinuousClock.now
 
-    init(descriptor: CInt, reactor: Reactor, core: ServerCore) {
+    init(descriptor: CInt, reactor: Reactor, core: ServerCore, packets: Bool) {
         self.descriptor = descriptor
+        self.packets = packets
         self.reactor = reactor
         self.core = core
         self.id = core.connections.add()
@@ -92,6 +98,7 @@ final class FramedConnection: ReactorSource {
     // MARK: Reading
 
     private func readAvailable() {
+        if packets { return readPackets() }
         var reads = 0
         while canRead {
             let count: Int?
@@ -120,6 +127,53 @@ final class FramedConnection: ReactorSource {
         flush()
     }
 
+    /// Reads packets, each one message, up to 16 before the replies are flushed.
+    private func readPackets() {
+        let limit = min(core.configuration.maximumFrameSize, reactor.readBuffer.count)
+        for _ in 0..<16 where canRead {
+            let packet: ReceivedPacket?
+            var passed = Passed()
+            do {
+                packet = try Syscall.receivePacket(descriptor, into: reactor.readBuffer, passed: &passed, limit: 0)
+            } catch {
+                return fail(error)
+            }
+            if passed.wasTruncated {
+                core.logger.warning(
+                    "closed descriptors passed on a seqpacket connection, which takes none",
+                    metadata: ["uds.connection": "\(id)"])
+            }
+            guard let packet else { break }
+            // An empty packet cannot be told from the end of the connection; both read as 0 bytes.
+            if packet.length == 0 { return endOfStream() }
+            if core.configuration.idleTimeout != nil { lastProgressAt = .now }
+            guard !packet.isTruncated, packet.length <= limit else {
+                return refuse(
+                    UnixSocketError(
+                        .messageTooLarge, operation: "read",
+                        detail: "a packet of \(packet.length) bytes; this server takes at most \(limit) "
+                            + "(maximumFrameSize, maximumReadSize)"))
+            }
+            do {
+                try decode(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<packet.length]))
+            } catch {
+                return refuse(error)
+            }
+        }
+        flush()
+    }
+
+    /// Calls `body` with each message in `bytes`: the frames it completes, or on a seqpacket connection the packet.
+    private func forEachMessage(
+        in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        if packets {
+            try body(bytes)
+        } else {
+            try decoder.feed(bytes, body)
+        }
+    }
+
     private func decode(_ bytes: UnsafeRawBufferPointer) throws {
         // Counted once per read, not per frame: pipelined frames come by the thousand.
         var frames = 0
@@ -130,6 +184,11 @@ final class FramedConnection: ReactorSource {
             }
         }
         switch mode {
+        case .echo where packets:
+            frames += 1
+            payloadBytes += bytes.count
+            outbound.writeInteger(UInt32(bytes.count))
+            outbound.writeBytes(bytes)
         case .echo:
             // Frames that lie whole in this read go back as one slice of the read buffer, without a copy.
             var inPlace: Range<Int>?
@@ -146,7 +205,7 @@ final class FramedConnection: ReactorSource {
                 }
             }
         case .acknowledge:
-            try decoder.feed(bytes) { payload in
+            try forEachMessage(in: bytes) { payload in
                 frames += 1
                 payloadBytes += payload.count
                 let count = String(payload.count)
@@ -155,12 +214,12 @@ final class FramedConnection: ReactorSource {
                 outbound.writeInteger(UInt8(ascii: "\n"))
             }
         case .discard:
-            try decoder.feed(bytes) { payload in
+            try forEachMessage(in: bytes) { payload in
                 frames += 1
                 payloadBytes += payload.count
             }
         case .handler(let source, _):
-            try decoder.feed(bytes) { payload in
+            try forEachMessage(in: bytes) { payload in
                 frames += 1
                 payloadBytes += payload.count
                 if source.yield(Message(buffer: ByteBuffer(bytes: payload))) != .produceMore {
@@ -238,6 +297,13 @@ final class FramedConnection: ReactorSource {
     /// The client no longer takes what we write (`EPIPE`, `ECONNRESET`): drop our replies but go on reading, so
     /// that every frame it sent before it closed is still handled; another error closes the connection.
     private func outputFailed(_ error: Errno) {
+        if error == .messageTooLong {
+            var metadata = peerMetadata()
+            metadata["uds.send_buffer"] = "\(Syscall.sendBufferSize(descriptor) ?? 0)"
+            core.logger.warning(
+                "closing connection: a reply is larger than a packet this socket can send (SO_SNDBUF)",
+                metadata: metadata)
+        }
         guard error == .brokenPipe || error == .connectionReset else { return fail(error) }
         isOutputClosed = true
         outbound.clear()
@@ -251,7 +317,14 @@ final class FramedConnection: ReactorSource {
             if queued.readableBytes > 0 { outbound.writeBuffer(&queued) }
         }
         if isOutputClosed { outbound.clear() }
-        if outbound.readableBytes > 0 {
+        if packets {
+            do {
+                try sendPackets()
+            } catch {
+                outputFailed(error)
+                return flush()
+            }
+        } else if outbound.readableBytes > 0 {
             let written: Int
             do {
                 written = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
@@ -282,6 +355,27 @@ final class FramedConnection: ReactorSource {
             } catch {
                 fail(error)
             }
+        }
+    }
+
+    /// Sends queued messages, one packet each, until the socket is full.
+    private func sendPackets() throws(Errno) {
+        while outbound.readableBytes >= FrameDecoder.headerSize {
+            let length = Int(outbound.getInteger(at: outbound.readerIndex, as: UInt32.self)!)
+            let sent = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
+                try Syscall.sendPacket(
+                    descriptor, UnsafeRawBufferPointer(rebasing: raw[FrameDecoder.headerSize..<FrameDecoder.headerSize + length]),
+                    dontWait: true)
+            }
+            guard sent else { break }
+            outbound.moveReaderIndex(forwardBy: FrameDecoder.headerSize + length)
+            core.counters.sent(length)
+            lastProgressAt = .now
+        }
+        if outbound.readableBytes == 0 {
+            outbound.clear()
+        } else if outbound.readerIndex > outbound.readableBytes {
+            outbound.discardReadBytes()
         }
     }
 

@@ -85,6 +85,24 @@ public final class MessageServer: Service, Sendable {
         self.init(address: address, configuration: configuration, logger: logger, wireProtocol: .framed(framedHandler))
     }
 
+    /// Creates a server of persistent seqpacket connections (`SOCK_SEQPACKET`, Go's `"unixpacket"`); nothing happens
+    /// until ``start()`` or ``run()``.
+    ///
+    /// The kernel keeps message boundaries, so each packet is one message and each reply goes back as one packet:
+    /// no length prefix, and a peer in any language reads with one `recv`. The handlers are the framed ones. A
+    /// packet may be as long as the client's socket send buffer allows (about 208 KiB by default on Linux), up to
+    /// ``Configuration/maximumFrameSize`` and ``Configuration/maximumReadSize``; a longer one closes that connection
+    /// with a log line. An empty packet cannot be told from the end of the connection, so it ends it: do not send
+    /// empty messages on seqpacket sockets.
+    public convenience init(
+        address: UnixSocketAddress,
+        configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "UDSKit.MessageServer"),
+        seqPacketHandler: FramedHandler
+    ) {
+        self.init(address: address, configuration: configuration, logger: logger, wireProtocol: .seqPacket(seqPacketHandler))
+    }
+
     private init(
         address: UnixSocketAddress, configuration: Configuration, logger: Logger, wireProtocol: ServerCore.WireProtocol
     ) {
@@ -170,9 +188,10 @@ public final class MessageServer: Service, Sendable {
             } else {
                 try ListeningSocket.bind(
                     to: address, permissions: configuration.socketPermissions, group: configuration.socketGroupID,
-                    backlog: configuration.backlog)
+                    backlog: configuration.backlog, type: core.wireProtocol.socketType)
             }
         do {
+            try requireType(of: listener)
             try Syscall.setNonBlocking(listener.descriptor, true)
             let group = try ReactorGroup(
                 count: configuration.eventLoopCount ?? ReactorGroup.usableCPUCount,
@@ -181,7 +200,19 @@ public final class MessageServer: Service, Sendable {
         } catch {
             Syscall.close(listener.descriptor)
             listener.file?.removeIfOurs()
-            throw UnixSocketError.from(error, operation: "start", socket: "\(address)")
+            if let error = error as? UnixSocketError { throw error }
+            throw UnixSocketError.from(error as! Errno, operation: "start", socket: "\(address)")
+        }
+    }
+
+    /// Refuses a listening socket taken from systemd or a predecessor that is not of the type this server speaks.
+    private func requireType(of listener: ListeningSocket) throws {
+        let expected = core.wireProtocol.socketType
+        let actual = try Syscall.socketType(listener.descriptor)
+        guard actual == expected else {
+            throw UnixSocketError(
+                .unsupported, operation: "start", socket: "\(address)",
+                detail: "the listening socket passed in is a \(actual) socket, but this server speaks \(expected)")
         }
     }
 

@@ -3,10 +3,17 @@ import Synchronization
 
 /// What every acceptor and connection of one ``MessageServer`` shares: read-only settings and the counters.
 final class ServerCore: Sendable {
-    /// What the server speaks: one message per connection, or frames on persistent connections.
+    /// What the server speaks: one message per connection, frames on persistent connections, or packets on
+    /// persistent seqpacket connections.
     enum WireProtocol: Sendable {
         case endOfStream(MessageHandler)
         case framed(FramedHandler)
+        case seqPacket(FramedHandler)
+
+        var socketType: UnixSocketType {
+            if case .seqPacket = self { return .seqPacket }
+            return .stream
+        }
     }
     let configuration: MessageServer.Configuration
     let wireProtocol: WireProtocol

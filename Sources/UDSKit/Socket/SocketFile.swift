@@ -23,7 +23,7 @@ struct SocketFileOwnership: Sendable {
     }
 }
 
-/// A listening socket bound to an address, ready to hand to an event loop.
+/// A listening socket bound to an address, ready to hand to an event loop; or, of type datagram, a bound one.
 struct ListeningSocket: Sendable {
     /// The listening descriptor; whoever takes it closes it.
     let descriptor: CInt
@@ -36,17 +36,24 @@ struct ListeningSocket: Sendable {
     /// find the file stale), a socket file nobody answers on (`ECONNREFUSED`) is removed; a live one, or anything that
     /// is not a socket, makes this throw and is left alone. Then bind, set the file's permissions, and only then
     /// listen: before `listen(2)` every connect is refused, so nobody connects while the mode is still the umask's.
+    ///
+    /// A datagram socket is bound and not listened on; it asks for each sender's credentials (`SO_PASSCRED`) before
+    /// it is bound, so that no datagram arrives without them.
     static func bind(
         to address: UnixSocketAddress,
         permissions: FilePermissions,
         group: UInt32? = nil,
-        backlog: Int32
+        backlog: Int32,
+        type: UnixSocketType = .stream
     ) throws(UnixSocketError) -> ListeningSocket {
+        func listen(_ fd: CInt) throws(Errno) {
+            if type != .datagram { try Syscall.listen(fd, backlog: backlog) }
+        }
         guard let path = address.path else {
-            let fd = try openSocket(address)
+            let fd = try openSocket(address, type: type)
             do {
                 try Syscall.bind(fd, to: address)
-                try Syscall.listen(fd, backlog: backlog)
+                try listen(fd)
             } catch {
                 Syscall.close(fd)
                 throw bindError(error, address: address)
@@ -56,7 +63,7 @@ struct ListeningSocket: Sendable {
         do {
             return try SocketPathLock.withLock(for: path) { () throws(UnixSocketError) -> ListeningSocket in
                 try removeIfStale(address)
-                let fd = try openSocket(address)
+                let fd = try openSocket(address, type: type)
                 do throws(Errno) {
                     try Syscall.bind(fd, to: address)
                 } catch {
@@ -66,7 +73,7 @@ struct ListeningSocket: Sendable {
                 // Bound but not listening: every connect is refused until the file's group and mode are right.
                 do {
                     let identity = try prepareFile(path, permissions: permissions, group: group)
-                    try Syscall.listen(fd, backlog: backlog)
+                    try listen(fd)
                     return ListeningSocket(descriptor: fd, file: SocketFileOwnership(path: path, identity: identity))
                 } catch {
                     _ = try? Syscall.unlink(path)
@@ -102,9 +109,16 @@ struct ListeningSocket: Sendable {
         }
     }
 
-    private static func openSocket(_ address: UnixSocketAddress) throws(UnixSocketError) -> CInt {
-        do {
-            return try Syscall.makeStreamSocket()
+    private static func openSocket(_ address: UnixSocketAddress, type: UnixSocketType) throws(UnixSocketError) -> CInt {
+        do throws(Errno) {
+            let fd = try Syscall.makeSocket(type)
+            if type == .datagram {
+                do { try Syscall.passCredentials(fd) } catch {
+                    Syscall.close(fd)
+                    throw error
+                }
+            }
+            return fd
         } catch {
             throw UnixSocketError.from(error, operation: "socket", socket: address.description)
         }
@@ -163,10 +177,20 @@ enum SocketProbe: Equatable {
     case absent
     case failed(Errno)
 
-    /// Connects without blocking and closes at once, sending nothing.
+    /// Connects without blocking and closes at once, sending nothing. A socket of another type than stream
+    /// (`EPROTOTYPE`) is probed again as seqpacket, then as datagram: a bound datagram socket whose owner is gone
+    /// refuses too.
     static func probe(_ address: UnixSocketAddress) -> SocketProbe {
+        for type in [UnixSocketType.stream, .seqPacket, .datagram] {
+            let result = probe(address, as: type)
+            if result != SocketProbe.failed(Errno.protocolWrongTypeForSocket) { return result }
+        }
+        return .failed(.protocolWrongTypeForSocket)
+    }
+
+    private static func probe(_ address: UnixSocketAddress, as type: UnixSocketType) -> SocketProbe {
         let fd: CInt
-        do { fd = try Syscall.makeStreamSocket() } catch { return .failed(error) }
+        do { fd = try Syscall.makeSocket(type) } catch { return .failed(error) }
         defer { Syscall.close(fd) }
         do {
             try Syscall.setNonBlocking(fd, true)

@@ -13,10 +13,8 @@ import CUDSKit
 import SystemPackage
 
 #if canImport(Darwin)
-private let sysSocketStream = SOCK_STREAM
 private let sysSendFlags: CInt = 0  // SIGPIPE is suppressed per socket with SO_NOSIGPIPE
 #else
-private let sysSocketStream = CInt(SOCK_STREAM.rawValue) | CInt(SOCK_CLOEXEC.rawValue)
 private let sysSendFlags = CInt(MSG_NOSIGNAL)
 #endif
 private let sysClose = close
@@ -42,13 +40,29 @@ func retryingInterrupts<Value: FixedWidthInteger>(_ body: () -> Value) throws(Er
 enum Syscall {
     /// A new `AF_UNIX` stream socket, close-on-exec, with SIGPIPE suppressed where the platform needs a socket option.
     static func makeStreamSocket() throws(Errno) -> CInt {
-        let fd = try retryingInterrupts { socket(AF_UNIX, sysSocketStream, 0) }
+        try makeSocket(.stream)
+    }
+
+    /// A new `AF_UNIX` socket of `type`, close-on-exec, with SIGPIPE suppressed where the platform needs a socket
+    /// option.
+    static func makeSocket(_ type: UnixSocketType) throws(Errno) -> CInt {
         #if canImport(Darwin)
+        let fd = try retryingInterrupts { socket(AF_UNIX, type.rawValue, 0) }
         var one: CInt = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<CInt>.size))
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        #else
+        let fd = try retryingInterrupts { socket(AF_UNIX, type.rawValue | CInt(SOCK_CLOEXEC.rawValue), 0) }
         #endif
         return fd
+    }
+
+    /// The type of the socket `fd` (`SO_TYPE`).
+    static func socketType(_ fd: CInt) throws(Errno) -> UnixSocketType {
+        var value: CInt = 0
+        var length = socklen_t(MemoryLayout<CInt>.size)
+        _ = try retryingInterrupts { getsockopt(fd, SOL_SOCKET, SO_TYPE, &value, &length) }
+        return UnixSocketType(rawValue: value)
     }
 
     /// Closes `fd`. Never retried: after EINTR the descriptor is already gone on Linux.

@@ -46,13 +46,13 @@ public final class UnixSocketConnection: Sendable {
         UnixSocketConnection(descriptor: try connectedDescriptor(to: address, timeout: timeout), address: address)
     }
 
-    /// A blocking socket connected to `address`, for whoever takes ownership of it.
-    static func connectedDescriptor(to address: UnixSocketAddress, timeout: Duration?) throws(UnixSocketError)
-        -> CInt
-    {
+    /// A blocking socket of `type` connected to `address`, for whoever takes ownership of it.
+    static func connectedDescriptor(
+        to address: UnixSocketAddress, timeout: Duration?, type: UnixSocketType = .stream
+    ) throws(UnixSocketError) -> CInt {
         let fd: CInt
         do {
-            fd = try Syscall.makeStreamSocket()
+            fd = try Syscall.makeSocket(type)
         } catch {
             throw UnixSocketError.from(error, operation: "socket", socket: address.description)
         }
@@ -63,13 +63,19 @@ public final class UnixSocketConnection: Sendable {
             if timeout != nil { try Syscall.setTimeout(fd, option: Syscall.sendTimeoutOption, nil) }
         } catch {
             Syscall.close(fd)
-            throw connectError(error, address: address)
+            throw connectError(error, address: address, type: type)
         }
         return fd
     }
 
-    private static func connectError(_ error: Errno, address: UnixSocketAddress) -> UnixSocketError {
+    private static func connectError(_ error: Errno, address: UnixSocketAddress, type: UnixSocketType)
+        -> UnixSocketError
+    {
         switch error {
+        case .protocolWrongTypeForSocket:
+            return UnixSocketError(
+                .unsupported, operation: "connect", socket: address.description, systemError: error,
+                detail: "the socket there is not a \(type) socket")
         case .resourceTemporarilyUnavailable, .nowInProgress:
             return UnixSocketError(
                 .timedOut, operation: "connect", socket: address.description, systemError: error,

@@ -1,0 +1,209 @@
+import NIOCore
+import Synchronization
+public import SystemPackage
+
+/// A Unix datagram socket (`SOCK_DGRAM`, Go's `"unixgram"`): messages to and from addresses, without connections.
+///
+/// Unlike UDP, Unix datagrams are reliable and in order: a sender waits while the receiver's queue is full. Each
+/// send is one message. Blocking, like ``UnixSocketConnection``; the `async` overloads run the blocking calls on
+/// ``MessageClient``'s thread pool.
+///
+/// ```swift
+/// let server = try DatagramSocket.bind(to: UnixSocketAddress("/run/app/events.sock"))
+/// let datagram = try server.receive()
+/// if let sender = datagram.sender { try server.send("got it", to: sender) }
+///
+/// let client = try DatagramSocket.autobound()   // an address the server can reply to
+/// try client.send("hello", to: UnixSocketAddress("/run/app/events.sock"))
+/// ```
+///
+/// A bound socket asks the kernel for each sender's credentials and takes only datagrams its
+/// ``AuthorizationPolicy`` admits (the same user by default); others are dropped with their descriptors and counted
+/// in ``refusedCount``. A message may be as long as the sender's send buffer allows (`SO_SNDBUF`, about 208 KiB by
+/// default on Linux); past it a send throws ``UnixSocketError/Code/messageTooLarge`` naming that limit.
+public final class DatagramSocket: Sendable {
+    /// The address this socket receives on; `nil` for an unbound socket, which can only send.
+    public let localAddress: UnixSocketAddress?
+    private let descriptor: CInt
+    private let file: SocketFileOwnership?
+    private let authorization: AuthorizationPolicy
+    private let serverUserID = AuthorizationPolicy.processUserID
+    private let isClosed = Atomic<Bool>(false)
+    private let refused = Atomic<Int>(0)
+
+    private init(
+        descriptor: CInt, localAddress: UnixSocketAddress?, file: SocketFileOwnership?,
+        authorization: AuthorizationPolicy
+    ) {
+        self.descriptor = descriptor
+        self.localAddress = localAddress
+        self.file = file
+        self.authorization = authorization
+    }
+
+    deinit { close() }
+
+    /// A socket bound to `address`, to receive on. A stale socket file there is replaced; a live socket or anything
+    /// that is not a socket is left alone and this throws, as for ``MessageServer``. The file gets `permissions`
+    /// (0600 by default) and `groupID` before the first datagram can arrive with credentials unchecked.
+    ///
+    /// - Parameters:
+    ///   - authorization: Whose datagrams ``receive(maximumSize:descriptorLimit:)`` returns. An abstract name
+    ///     (`@name`) has no file permissions, so ``AuthorizationPolicy/anyone`` is refused there unless
+    ///     `allowsUnprotectedAbstractSocket`.
+    /// - Throws: ``UnixSocketError``: ``UnixSocketError/Code/serverAlreadyListening``,
+    ///   ``UnixSocketError/Code/notASocket``, ``UnixSocketError/Code/permissionDenied``.
+    public static func bind(
+        to address: UnixSocketAddress,
+        permissions: FilePermissions = [.ownerRead, .ownerWrite],
+        groupID: UInt32? = nil,
+        authorization: AuthorizationPolicy = .sameUser,
+        allowsUnprotectedAbstractSocket: Bool = false
+    ) throws(UnixSocketError) -> DatagramSocket {
+        if address.isAbstract && authorization.allowsAnyone && !allowsUnprotectedAbstractSocket {
+            throw UnixSocketError(
+                .permissionDenied, operation: "bind", socket: "\(address)",
+                detail: "an abstract socket has no file permissions, so admitting anyone would let every process on the machine in; set an authorization policy, or allowsUnprotectedAbstractSocket to do it anyway")
+        }
+        let bound = try ListeningSocket.bind(
+            to: address, permissions: permissions, group: groupID, backlog: 0, type: .datagram)
+        return DatagramSocket(
+            descriptor: bound.descriptor, localAddress: address, file: bound.file, authorization: authorization)
+    }
+
+    /// An unbound socket: it sends, and receivers see no address to reply to.
+    public static func unbound() throws(UnixSocketError) -> DatagramSocket {
+        let fd = try makeSocket()
+        return DatagramSocket(descriptor: fd, localAddress: nil, file: nil, authorization: .anyone)
+    }
+
+    /// A socket bound to an abstract name the kernel picks (Linux autobind), so that receivers can reply to it. It
+    /// takes replies from the same user only unless `authorization` says otherwise.
+    public static func autobound(authorization: AuthorizationPolicy = .sameUser) throws(UnixSocketError)
+        -> DatagramSocket
+    {
+        let fd = try makeSocket()
+        do {
+            try Syscall.passCredentials(fd)
+            try Syscall.autobind(fd)
+            let address = try Syscall.localAddress(fd)
+            return DatagramSocket(descriptor: fd, localAddress: address, file: nil, authorization: authorization)
+        } catch {
+            Syscall.close(fd)
+            throw UnixSocketError.from(error, operation: "bind", socket: nil)
+        }
+    }
+
+    private static func makeSocket() throws(UnixSocketError) -> CInt {
+        do {
+            return try Syscall.makeSocket(.datagram)
+        } catch {
+            throw UnixSocketError.from(error, operation: "socket", socket: nil)
+        }
+    }
+
+    /// Sets the address sends go to by default, and receives only from it (`connect(2)` on a datagram socket).
+    public func connect(to address: UnixSocketAddress) throws(UnixSocketError) {
+        do {
+            try Syscall.connect(descriptor, to: address)
+        } catch .protocolWrongTypeForSocket {
+            throw UnixSocketError(
+                .unsupported, operation: "connect", socket: "\(address)", systemError: .protocolWrongTypeForSocket,
+                detail: "the socket there is not a datagram socket")
+        } catch {
+            throw UnixSocketError.from(error, operation: "connect", socket: "\(address)")
+        }
+    }
+
+    /// Sends `message` as one datagram to `address` (`nil`: the connected address), with `descriptors` attached
+    /// (they stay open here). Waits while the receiver's queue is full.
+    ///
+    /// - Throws: ``UnixSocketError/Code/messageTooLarge`` past the send buffer;
+    ///   ``UnixSocketError/Code/noSocketFile`` or ``UnixSocketError/Code/staleSocketFile`` when nobody receives at
+    ///   `address`; ``UnixSocketError/Code/timedOut`` past the write timeout.
+    public func send(
+        _ message: Message, to address: UnixSocketAddress? = nil,
+        passing descriptors: [SystemPackage.FileDescriptor] = []
+    ) throws(UnixSocketError) {
+        do {
+            _ = try message.buffer.withUnsafeReadableBytes { bytes throws(Errno) in
+                try Syscall.sendPacket(
+                    descriptor, bytes, descriptors: descriptors.map(\.rawValue), to: address, dontWait: false)
+            }
+        } catch .protocolWrongTypeForSocket {
+            throw UnixSocketError(
+                .unsupported, operation: "send", socket: address?.description, systemError: .protocolWrongTypeForSocket,
+                detail: "the socket there is not a datagram socket")
+        } catch {
+            throw PacketIO.sendFailure(error, bytes: message.count, descriptor: descriptor, socket: address?.description)
+        }
+    }
+
+    /// Waits for the next datagram the authorization policy admits.
+    ///
+    /// - Parameters:
+    ///   - maximumSize: The longest message accepted; a longer one throws ``UnixSocketError/Code/messageTooLarge``
+    ///     (the kernel has dropped it) and the next receive goes on with the next datagram.
+    ///   - descriptorLimit: Descriptors taken per datagram; more are closed. Default 0: none are taken.
+    public func receive(maximumSize: Int = 64 * 1024, descriptorLimit: Int = 0) throws(UnixSocketError) -> Datagram {
+        while true {
+            let received = try PacketIO.receive(
+                descriptor, maximumSize: maximumSize, limit: descriptorLimit, wantsSender: true,
+                socket: localAddress?.description)
+            if isClosed.load(ordering: .relaxed) {
+                throw UnixSocketError(.connectionClosed, operation: "receive", detail: "the socket was closed")
+            }
+            if admits(received.packet.credentials) {
+                return Datagram(
+                    message: received.message, sender: received.packet.sender,
+                    senderCredentials: received.packet.credentials, descriptors: received.passed.descriptors)
+            }
+            refused.add(1, ordering: .relaxed)
+        }
+    }
+
+    private func admits(_ credentials: PeerCredentials?) -> Bool {
+        if authorization.allowsAnyone { return true }
+        guard let credentials else { return false }
+        return authorization.admits(credentials, serverUserID: serverUserID)
+    }
+
+    /// How many datagrams ``receive(maximumSize:descriptorLimit:)`` dropped because the authorization policy did
+    /// not admit their sender.
+    public var refusedCount: Int { refused.load(ordering: .relaxed) }
+
+    /// Sets how long a receive may wait; `nil` waits forever (`SO_RCVTIMEO`).
+    public func setReadTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+        try PacketIO.setTimeout(
+            descriptor, option: Syscall.receiveTimeoutOption, timeout, socket: localAddress?.description)
+    }
+
+    /// Sets how long a send may wait for room at the receiver; `nil` waits forever (`SO_SNDTIMEO`).
+    public func setWriteTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+        try PacketIO.setTimeout(descriptor, option: Syscall.sendTimeoutOption, timeout, socket: localAddress?.description)
+    }
+
+    /// Closes the socket and removes its socket file if it is still the one this socket bound. Later calls do
+    /// nothing.
+    public func close() {
+        guard !isClosed.exchange(true, ordering: .relaxed) else { return }
+        file?.removeIfOurs()
+        Syscall.shutdownBoth(descriptor)  // a receive waiting on another thread returns
+        Syscall.close(descriptor)
+    }
+}
+
+extension DatagramSocket {
+    /// Sends `message` as one datagram, on ``MessageClient``'s thread pool.
+    public func send(
+        _ message: Message, to address: UnixSocketAddress? = nil,
+        passing descriptors: [SystemPackage.FileDescriptor] = []
+    ) async throws {
+        try await MessageClient.blocking { try self.send(message, to: address, passing: descriptors) }
+    }
+
+    /// Waits for the next admitted datagram, on ``MessageClient``'s thread pool.
+    public func receive(maximumSize: Int = 64 * 1024, descriptorLimit: Int = 0) async throws -> Datagram {
+        try await MessageClient.blocking { try self.receive(maximumSize: maximumSize, descriptorLimit: descriptorLimit) }
+    }
+}

@@ -1,0 +1,76 @@
+import NIOCore
+import SystemPackage
+
+/// What seqpacket connections and datagram sockets share: one receive into a message of at most a given size, and
+/// errors that name the kernel's limits.
+enum PacketIO {
+    struct Received {
+        var message: Message
+        var packet: ReceivedPacket
+        var passed: Passed
+    }
+
+    /// Receives one packet or datagram of at most `maximumSize` bytes, with up to `limit` passed descriptors.
+    ///
+    /// - Throws: ``UnixSocketError/Code/messageTooLarge`` for a longer one (the kernel has dropped it, and its
+    ///   descriptors are closed); ``UnixSocketError/Code/timedOut`` past the read timeout.
+    static func receive(
+        _ fd: CInt, maximumSize: Int, limit: Int, wantsSender: Bool, socket: String?
+    ) throws(UnixSocketError) -> Received {
+        var passed = Passed()
+        var buffer = ByteBuffer()
+        var packet: ReceivedPacket?
+        var failure: Errno?
+        // One byte more than allowed, so that a message of exactly maximumSize is not mistaken for a cut one.
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumSize + 1) { raw in
+            do throws(Errno) {
+                packet = try Syscall.receivePacket(
+                    fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<(maximumSize + 1)]), passed: &passed,
+                    limit: limit, wantsSender: wantsSender)
+            } catch {
+                failure = error
+            }
+            return min(packet?.length ?? 0, maximumSize)
+        }
+        if let failure { throw UnixSocketError.from(failure, operation: "receive", socket: socket) }
+        guard let packet else {
+            // nil is EAGAIN, which a blocking socket returns when its read timeout runs out
+            throw UnixSocketError(
+                .timedOut, operation: "receive", socket: socket, systemError: .resourceTemporarilyUnavailable)
+        }
+        guard packet.length <= maximumSize, !packet.isTruncated else {
+            throw UnixSocketError(
+                .messageTooLarge, operation: "receive", socket: socket,
+                detail: "a message of \(packet.length) bytes arrived, more than the \(maximumSize) accepted; "
+                    + "the kernel dropped it")
+        }
+        if buffer.capacity > 2 * buffer.readableBytes + 1024 {
+            buffer = ByteBuffer(buffer: buffer)  // do not keep maximumSize for a short message
+        }
+        return Received(message: Message(buffer: buffer), packet: packet, passed: passed)
+    }
+
+    /// The error for a failed send of `bytes` bytes on `fd`: `EMSGSIZE` names the send buffer that limits a message.
+    static func sendFailure(_ error: Errno, bytes: Int, descriptor fd: CInt, socket: String?) -> UnixSocketError {
+        switch error {
+        case .messageTooLong:
+            let limit = Syscall.sendBufferSize(fd).map { "its send buffer (SO_SNDBUF) is \($0) bytes" } ?? "see SO_SNDBUF"
+            return UnixSocketError(
+                .messageTooLarge, operation: "send", socket: socket, systemError: error,
+                detail: "\(bytes) bytes do not fit in one message on this socket; \(limit), "
+                    + "less some overhead, and net.core.wmem_max caps it")
+        case .resourceTemporarilyUnavailable:
+            return UnixSocketError(.timedOut, operation: "send", socket: socket, systemError: error)
+        default:
+            return UnixSocketError.from(error, operation: "send", socket: socket)
+        }
+    }
+
+    static func setTimeout(_ fd: CInt, option: CInt, _ timeout: Duration?, socket: String?) throws(UnixSocketError) {
+        do {
+            try Syscall.setTimeout(fd, option: option, timeout)
+        } catch {
+            throw UnixSocketError.from(error, operation: "setsockopt", socket: socket)
+        }
+    }
+}

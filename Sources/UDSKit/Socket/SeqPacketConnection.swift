@@ -1,0 +1,155 @@
+import NIOCore
+import Synchronization
+public import SystemPackage
+
+/// A connected seqpacket socket (`SOCK_SEQPACKET`, Go's `"unixpacket"`): reliable and in order like a stream, but
+/// each send arrives as one message, so no framing is needed. Blocking, like ``UnixSocketConnection``; the `async`
+/// overloads run the blocking calls on ``MessageClient``'s thread pool.
+///
+/// ```swift
+/// let connection = try SeqPacketConnection.connect(to: UnixSocketAddress("/run/app/packets.sock"))
+/// let reply = try connection.request("status")
+/// ```
+///
+/// A message may be as long as the socket's send buffer allows (`SO_SNDBUF`, about 208 KiB by default on Linux);
+/// a longer one throws ``UnixSocketError/Code/messageTooLarge`` naming that limit. An empty message cannot be told
+/// from the end of the connection by the reader, so ``send(_:passing:)-(Message,_)`` refuses one.
+public final class SeqPacketConnection: Sendable {
+    /// The address this connection was made to.
+    public let address: UnixSocketAddress
+    private let descriptor: CInt
+    private let isClosed = Atomic<Bool>(false)
+    private let discarded = Atomic<Int>(0)
+
+    private init(descriptor: CInt, address: UnixSocketAddress) {
+        self.descriptor = descriptor
+        self.address = address
+    }
+
+    deinit { close() }
+
+    /// Connects to the seqpacket server at `address`.
+    ///
+    /// - Parameter timeout: How long to wait while the server's backlog is full; `nil` waits as long as it takes.
+    /// - Throws: ``UnixSocketError``, as ``UnixSocketConnection/connect(to:timeout:)``;
+    ///   ``UnixSocketError/Code/unsupported`` when the socket there is not a seqpacket socket.
+    public static func connect(to address: UnixSocketAddress, timeout: Duration? = nil) throws(UnixSocketError)
+        -> SeqPacketConnection
+    {
+        let fd = try UnixSocketConnection.connectedDescriptor(to: address, timeout: timeout, type: .seqPacket)
+        return SeqPacketConnection(descriptor: fd, address: address)
+    }
+
+    /// Sends `message` as one packet, with `descriptors` attached (`SCM_RIGHTS`; they stay open here).
+    ///
+    /// - Throws: ``UnixSocketError/Code/messageTooLarge`` past the socket's send buffer, or for an empty message;
+    ///   ``UnixSocketError/Code/connectionClosed`` when the server has closed;
+    ///   ``UnixSocketError/Code/timedOut`` past the write timeout.
+    public func send(_ message: Message, passing descriptors: [SystemPackage.FileDescriptor] = []) throws(UnixSocketError) {
+        guard message.count > 0 else {
+            throw UnixSocketError(
+                .messageTooLarge, operation: "send", socket: address.description,
+                detail: "an empty packet reads as the end of the connection, so it is not sent")
+        }
+        do {
+            _ = try message.buffer.withUnsafeReadableBytes { bytes throws(Errno) in
+                try Syscall.sendPacket(descriptor, bytes, descriptors: descriptors.map(\.rawValue), dontWait: false)
+            }
+        } catch {
+            throw PacketIO.sendFailure(error, bytes: message.count, descriptor: descriptor, socket: address.description)
+        }
+    }
+
+    /// Waits for the next message; `nil` once the server has closed the connection.
+    ///
+    /// Descriptors passed with it are closed and counted in ``discardedDescriptorCount``; use
+    /// ``receive(maximumSize:descriptors:limit:)`` to take them.
+    ///
+    /// - Parameter maximumSize: The longest message accepted; a longer one throws
+    ///   ``UnixSocketError/Code/messageTooLarge``, and the kernel has dropped it.
+    public func receive(maximumSize: Int = 256 * 1024) throws(UnixSocketError) -> Message? {
+        var descriptors: [ReceivedDescriptor] = []
+        return try receive(maximumSize: maximumSize, descriptors: &descriptors, limit: 0)
+    }
+
+    /// Waits for the next message and takes the descriptors passed with it (up to `limit`; more are closed).
+    public func receive(
+        maximumSize: Int = 256 * 1024, descriptors: inout [ReceivedDescriptor], limit: Int = 16
+    ) throws(UnixSocketError) -> Message? {
+        let received = try PacketIO.receive(
+            descriptor, maximumSize: maximumSize, limit: limit, wantsSender: false, socket: address.description)
+        if received.passed.wasTruncated && limit == 0 { discarded.add(1, ordering: .relaxed) }
+        descriptors.append(contentsOf: received.passed.descriptors)
+        // An empty packet and the end of the connection both read as 0 bytes: the end it is.
+        return received.message.count == 0 ? nil : received.message
+    }
+
+    /// Sends `message` and waits for the reply packet.
+    ///
+    /// - Throws: as ``send(_:passing:)-(Message,_)`` and ``receive(maximumSize:)``;
+    ///   ``UnixSocketError/Code/connectionClosed`` if the server closes instead of replying.
+    public func request(_ message: Message, maximumReplySize: Int = 256 * 1024) throws(UnixSocketError) -> Message {
+        try send(message)
+        guard let reply = try receive(maximumSize: maximumReplySize) else {
+            throw UnixSocketError(
+                .connectionClosed, operation: "receive", socket: address.description,
+                detail: "the server closed the connection instead of replying")
+        }
+        return reply
+    }
+
+    /// The server's process, user and group IDs, as the kernel reports them (`SO_PEERCRED`).
+    public func peerCredentials() throws(UnixSocketError) -> PeerCredentials {
+        do {
+            return try PeerCredentials.of(descriptor: descriptor)
+        } catch {
+            throw UnixSocketError.from(error, operation: "getsockopt", socket: address.description)
+        }
+    }
+
+    /// Sets how long a receive may wait; `nil` waits forever (`SO_RCVTIMEO`).
+    public func setReadTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+        try PacketIO.setTimeout(descriptor, option: Syscall.receiveTimeoutOption, timeout, socket: address.description)
+    }
+
+    /// Sets how long a send may wait for room; `nil` waits forever (`SO_SNDTIMEO`).
+    public func setWriteTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+        try PacketIO.setTimeout(descriptor, option: Syscall.sendTimeoutOption, timeout, socket: address.description)
+    }
+
+    /// How many receives closed descriptors the server passed, because they took none.
+    public var discardedDescriptorCount: Int { discarded.load(ordering: .relaxed) }
+
+    /// Tells the server no more messages come (`shutdown(SHUT_WR)`); replies can still be received.
+    public func closeWrite() throws(UnixSocketError) {
+        do {
+            try Syscall.shutdownWrite(descriptor)
+        } catch {
+            throw UnixSocketError.from(error, operation: "shutdown", socket: address.description)
+        }
+    }
+
+    /// Closes the connection. Later calls do nothing.
+    public func close() {
+        guard !isClosed.exchange(true, ordering: .relaxed) else { return }
+        Syscall.shutdownBoth(descriptor)  // a receive waiting on another thread returns
+        Syscall.close(descriptor)
+    }
+}
+
+extension SeqPacketConnection {
+    /// Sends `message` as one packet, on ``MessageClient``'s thread pool.
+    public func send(_ message: Message, passing descriptors: [SystemPackage.FileDescriptor] = []) async throws {
+        try await MessageClient.blocking { try self.send(message, passing: descriptors) }
+    }
+
+    /// Waits for the next message on ``MessageClient``'s thread pool; `nil` once the server has closed.
+    public func receive(maximumSize: Int = 256 * 1024) async throws -> Message? {
+        try await MessageClient.blocking { try self.receive(maximumSize: maximumSize) }
+    }
+
+    /// Sends `message` and waits for the reply, on ``MessageClient``'s thread pool.
+    public func request(_ message: Message, maximumReplySize: Int = 256 * 1024) async throws -> Message {
+        try await MessageClient.blocking { try self.request(message, maximumReplySize: maximumReplySize) }
+    }
+}
