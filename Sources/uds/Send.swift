@@ -33,6 +33,12 @@ struct Send: AsyncParsableCommand {
     @Flag(help: "Send frames on one persistent connection: each MESSAGE, or else each line of standard input, is a frame; each reply is printed on its own line.")
     var framed = false
 
+    @Flag(help: "Send packets on one SOCK_SEQPACKET connection: each MESSAGE, or else each line of standard input, is a packet; each reply is printed on its own line.")
+    var seqpacket = false
+
+    @Flag(help: "Send datagrams (SOCK_DGRAM) from a socket the server can answer: each MESSAGE, or else each line of standard input, is one; each reply is printed on its own line.")
+    var datagram = false
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Send the contents of this file.", valueName: "file"))
     var file: String?
 
@@ -53,14 +59,24 @@ struct Send: AsyncParsableCommand {
 
     func validate() throws {
         if !messages.isEmpty && file != nil { throw ValidationError("give MESSAGE or --file, not both") }
-        if messages.count > 1 && !framed { throw ValidationError("give one MESSAGE (quote it), or use --framed for several") }
-        if framed && !fd.isEmpty { throw ValidationError("--fd passes files with one message; not with --framed") }
-        if framed && file != nil { throw ValidationError("--file sends one message; with --framed, give MESSAGEs or lines on standard input") }
+        let messageMode = framed ? "--framed" : seqpacket ? "--seqpacket" : datagram ? "--datagram" : nil
+        if [framed, seqpacket, datagram].filter({ $0 }).count > 1 {
+            throw ValidationError("choose one of --framed, --seqpacket and --datagram")
+        }
+        if messages.count > 1 && messageMode == nil {
+            throw ValidationError("give one MESSAGE (quote it), or use --framed, --seqpacket or --datagram for several")
+        }
+        if let messageMode, !fd.isEmpty { throw ValidationError("--fd passes files with one message; not with \(messageMode)") }
+        if let messageMode, file != nil {
+            throw ValidationError("--file sends one message; with \(messageMode), give MESSAGEs or lines on standard input")
+        }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
 
     func run() async throws {
         if framed { return await runFramed() }
+        if seqpacket { return await runSeqPacket() }
+        if datagram { return await runDatagram() }
         do {
             var configuration = MessageClient.Configuration()
             if let timeout {

@@ -88,6 +88,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Keep connections open for any number of frames (4-byte big-endian length, then the payload), each answered as --reply or --exec says.")
     var framed = false
 
+    @Flag(help: "Listen on a SOCK_SEQPACKET socket: connections stay open, each packet is a message, answered as --reply or --exec says with one packet.")
+    var seqpacket = false
+
+    @Flag(help: "Receive on a SOCK_DGRAM socket: each datagram is a message; a sender with an address gets the answer as a datagram.")
+    var datagram = false
+
     @Flag(name: .shortAndLong, help: "Do not print messages on standard output.")
     var quiet = false
 
@@ -104,6 +110,10 @@ struct Serve: AsyncParsableCommand {
         guard idleTimeout >= 0, deadline >= 0 else { throw ValidationError("timeouts must not be negative") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
         if let group, resolveGroup(group) == nil { throw ValidationError("--group: no group named \(group)") }
+        if [framed, seqpacket, datagram].filter({ $0 }).count > 1 {
+            throw ValidationError("choose one of --framed, --seqpacket and --datagram")
+        }
+        if datagram && (handover || systemd) { throw ValidationError("--datagram binds PATH itself: not with --handover or --systemd") }
     }
 
     private var parsedMode: FilePermissions? {
@@ -133,11 +143,19 @@ struct Serve: AsyncParsableCommand {
             configuration.authorization =
                 allowAny ? .anyone : AuthorizationPolicy.sameUser.allowing(userIDs: allowUid).allowing(groupIDs: allowGid)
             configuration.allowsUnprotectedAbstractSocket = allowAny  // --allow-any says it in so many words
-            let server =
-                framed
-                ? MessageServer(
-                    address: address, configuration: configuration, logger: logger, framedHandler: makeFramedHandler())
-                : MessageServer(address: address, configuration: configuration, logger: logger, handler: makeHandler())
+            let server: any Service =
+                if framed {
+                    MessageServer(
+                        address: address, configuration: configuration, logger: logger, framedHandler: makeFramedHandler())
+                } else if seqpacket {
+                    MessageServer(
+                        address: address, configuration: configuration, logger: logger,
+                        seqPacketHandler: makeFramedHandler())
+                } else if datagram {
+                    makeDatagramService(address: address, configuration: configuration, logger: logger)
+                } else {
+                    MessageServer(address: address, configuration: configuration, logger: logger, handler: makeHandler())
+                }
             // The server starts inside the group, once the group handles SIGTERM and SIGINT: a signal that comes as
             // soon as the socket answers stops it gracefully instead of killing it and leaving a stale file.
             // The server's run() also ends after handing its socket to a successor: that is a clean end too.
@@ -149,12 +167,12 @@ struct Serve: AsyncParsableCommand {
             // SIGUSR1 prints a one-line summary; so does the end.
             let summaries = Task {
                 for await _ in await UnixSignalsSequence(trapping: .sigusr1) {
-                    logger.notice("statistics: \(server.statistics)")
+                    if let server = server as? MessageServer { logger.notice("statistics: \(server.statistics)") }
                 }
             }
             try await group.run()
             summaries.cancel()
-            logger.notice("statistics: \(server.statistics)")
+            if let server = server as? MessageServer { logger.notice("statistics: \(server.statistics)") }
         } catch {
             exitFailing(error)
         }

@@ -1,0 +1,33 @@
+import Logging
+import ServiceLifecycle
+import UDSKit
+
+extension Serve {
+    /// The service that `uds serve --datagram` runs: a bound datagram socket, each datagram printed and answered.
+    func makeDatagramService(
+        address: UnixSocketAddress, configuration: MessageServer.Configuration, logger: Logger
+    ) -> DatagramService {
+        let bind: @Sendable () throws -> DatagramSocket = {
+            let socket = try DatagramSocket.bind(
+                to: address, permissions: configuration.socketPermissions, groupID: configuration.socketGroupID,
+                authorization: configuration.authorization,
+                allowsUnprotectedAbstractSocket: configuration.allowsUnprotectedAbstractSocket)
+            logger.info("receiving datagrams on \(address)")
+            return socket
+        }
+        let printer = quiet ? nil : MessagePrinter()
+        let command = exec.map(ShellCommand.init)
+        let reply = self.reply
+        return DatagramService(
+            bind: bind, maximumSize: maxSize?.value ?? 64 * 1024,
+            answer: { message in
+                printer?.print(message)
+                if let command { return try await command.run(input: message, logger: logger) }
+                switch reply {
+                case .ack: return Acknowledgement.reply(forByteCount: message.count)
+                case .echo: return message
+                case .none: return nil
+                }
+            }, logger: logger)
+    }
+}
