@@ -48,6 +48,7 @@ let package = Package(
         .executableTarget(
             name: "uds",
             dependencies: [
+                "CUDSKit",
                 "UDSKit",
                 "UDSLoad",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <string.h>
+#include <spawn.h>
 #include <sys/uio.h>
 
 #ifndef MSG_NOSIGNAL
@@ -272,3 +273,26 @@ int cudskit_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid)
     return 0;
 }
 #endif
+
+int cudskit_pipe_cloexec(int fds[2]) {
+#ifdef __linux__
+    return pipe2(fds, O_CLOEXEC);
+#else
+    /* No pipe2 before macOS 15: a spawn on another thread may inherit these until FD_CLOEXEC is set, unless it
+       uses POSIX_SPAWN_CLOEXEC_DEFAULT (as uds does). */
+    if (pipe(fds) != 0) return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}
+
+int cudskit_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, lowfd);
+#else
+    (void)actions;
+    (void)lowfd;
+    return ENOSYS;
+#endif
+}

@@ -26,6 +26,7 @@ struct Serve: AsyncParsableCommand {
               uds serve /tmp/app.sock
               uds serve /tmp/app.sock --quiet --reply echo
               uds serve /tmp/app.sock --exec 'wc -l'          # reply with the script's output
+              uds serve /tmp/app.sock --exec 'cat <&3'        # reply with the file passed by uds send --fd
             """
     )
 
@@ -42,7 +43,11 @@ struct Serve: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Run COMMAND with /bin/sh for each message, the message on its standard input; reply with its output.",
-            discussion: "A command that exits non-zero gets the client an error reply. Overrides --reply.",
+            discussion: """
+                A command that exits non-zero gets the client an error reply. Overrides --reply. Files the client \
+                passed with the message (uds send --fd) are the command's descriptors 3, 4, 5, …, and UDS_FDS in \
+                its environment says how many (0 when none; always 0 with --framed).
+                """,
             valueName: "COMMAND"))
     var exec: String?
 
@@ -226,7 +231,8 @@ struct Serve: AsyncParsableCommand {
             let command = ShellCommand(exec)
             return { message, context in
                 printer?.print(message)
-                return try await command.run(input: message, logger: context.logger)
+                // Framed connections take no descriptors, so there a command always gets UDS_FDS=0.
+                return try await command.run(input: message, descriptors: context.descriptors, logger: context.logger)
             }
         }
         let reply = self.reply

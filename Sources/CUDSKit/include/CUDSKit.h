@@ -1,8 +1,9 @@
-// C declarations that Swift's Glibc module does not export: epoll, eventfd, accept4 and peer credentials.
+// C declarations that Swift's Glibc module does not export: epoll, eventfd, accept4, pipe2 and peer credentials.
 // epoll_event is packed on x86_64, so Swift never touches it: these wrappers take and return plain values.
 #ifndef CUDSKIT_H
 #define CUDSKIT_H
 
+#include <spawn.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -102,6 +103,15 @@ int cudskit_peer_pidfd(int fd);
 
 /// The number of CPUs in this process's affinity mask (sched_getaffinity), or 0 if unknown.
 int cudskit_usable_cpus(void);
+
+/// A pipe whose ends are both close-on-exec (pipe2 with O_CLOEXEC on Linux): fds[0] reads, fds[1] writes.
+/// Returns 0, or -1 with errno.
+int cudskit_pipe_cloexec(int fds[2]);
+
+/// Adds a file action that closes every descriptor from lowfd up in the child, close-on-exec or not
+/// (posix_spawn_file_actions_addclosefrom_np, glibc 2.34 and later). Returns 0, or an error number: ENOSYS where the
+/// C library lacks it.
+int cudskit_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd);
 #ifdef __cplusplus
 }
 #endif
