@@ -9,7 +9,7 @@ struct DatagramService: Service {
     /// removes the file.
     let bind: @Sendable () throws -> DatagramSocket
     let maximumSize: Int
-    let answer: @Sendable (Message) async throws -> Message?
+    let answer: @Sendable (Datagram) async throws -> Message?
     let logger: Logger
 
     func run() async throws {
@@ -28,7 +28,7 @@ struct DatagramService: Service {
                     break
                 }
                 do {
-                    guard let reply = try await answer(datagram.message), let sender = datagram.sender else { continue }
+                    guard let reply = try await answer(datagram), let sender = datagram.sender else { continue }
                     try await socket.send(reply, to: sender)
                 } catch {
                     logger.warning(

@@ -20,9 +20,12 @@ extension Serve {
         let reply = self.reply
         return DatagramService(
             bind: bind, maximumSize: maxSize?.value ?? 64 * 1024,
-            answer: { message in
+            answer: { datagram in
+                let message = datagram.message
                 printer?.print(message)
-                if let command { return try await command.run(input: message, logger: logger) }
+                if let command {
+                    return try await command.run(input: message, descriptors: datagram.descriptors, logger: logger)
+                }
                 switch reply {
                 case .ack: return Acknowledgement.reply(forByteCount: message.count)
                 case .echo: return message
