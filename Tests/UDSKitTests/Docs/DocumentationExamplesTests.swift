@@ -62,6 +62,31 @@ struct DocumentationExamplesTests {
         }
     }
 
+    @Test func packetsAndDatagramsArticle() async throws {
+        try await withTemporaryDirectory { dir in
+            // PacketsAndDatagrams.md: seqpacket
+            let address = try UnixSocketAddress(dir + "/packets.sock")
+            let server = MessageServer(address: address, seqPacketHandler: .requests { request, _ in
+                Message("pong: \(request.string)")
+            })
+            try await server.start()
+            let connection = try SeqPacketConnection.connect(to: address)
+            let reply = try await connection.request("ping")
+            #expect(reply.string == "pong: ping")
+            connection.close()
+            await server.shutdown()
+
+            // PacketsAndDatagrams.md: datagrams
+            let events = try DatagramSocket.bind(to: UnixSocketAddress(dir + "/events.sock"))
+            let client = try DatagramSocket.autobound()
+            try await client.send("started", to: UnixSocketAddress(dir + "/events.sock"))
+            let datagram = try await events.receive()
+            #expect(datagram.message.string == "started")
+            if let sender = datagram.sender { try await events.send("noted", to: sender) }
+            #expect(try await client.receive().message.string == "noted")
+        }
+    }
+
     @Test func securityModelConfigurationCompiles() {
         var configuration = MessageServer.Configuration()
         configuration.socketPermissions = [.ownerReadWrite, .groupReadWrite]
