@@ -10,6 +10,9 @@ enum PacketIO {
         var passed: Passed
     }
 
+    /// Up to this limit a receive allocates its whole `maximumSize`; past it, it peeks at the message's length.
+    static let preallocationLimit = 256 * 1024
+
     /// Receives one packet or datagram of at most `maximumSize` bytes, with up to `limit` passed descriptors.
     ///
     /// - Throws: ``UnixSocketError/Code/messageTooLarge`` for a longer one (the kernel has dropped it, and its
@@ -19,25 +22,33 @@ enum PacketIO {
     ) throws(UnixSocketError) -> Received {
         var passed = Passed()
         var buffer = ByteBuffer()
+        // One byte more than allowed, so that a message of exactly maximumSize is not mistaken for a cut one. Past
+        // a few hundred KiB, learn the message's length first rather than allocate the whole limit for every one.
+        var capacity = maximumSize + 1
+        if maximumSize > Self.preallocationLimit {
+            let next: Int?
+            do throws(Errno) {
+                next = try Syscall.peekPacketLength(fd)
+            } catch {
+                throw UnixSocketError.from(error, operation: "receive", socket: socket)
+            }
+            guard let next else { throw timedOut(socket) }
+            capacity = min(next, maximumSize) + 1
+        }
         var packet: ReceivedPacket?
         var failure: Errno?
-        // One byte more than allowed, so that a message of exactly maximumSize is not mistaken for a cut one.
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: maximumSize + 1) { raw in
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { raw in
             do throws(Errno) {
                 packet = try Syscall.receivePacket(
-                    fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<(maximumSize + 1)]), passed: &passed,
+                    fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<capacity]), passed: &passed,
                     limit: limit, wantsSender: wantsSender)
             } catch {
                 failure = error
             }
-            return min(packet?.length ?? 0, maximumSize)
+            return min(packet?.length ?? 0, capacity - 1)
         }
         if let failure { throw UnixSocketError.from(failure, operation: "receive", socket: socket) }
-        guard let packet else {
-            // nil is EAGAIN, which a blocking socket returns when its read timeout runs out
-            throw UnixSocketError(
-                .timedOut, operation: "receive", socket: socket, systemError: .resourceTemporarilyUnavailable)
-        }
+        guard let packet else { throw timedOut(socket) }
         guard packet.length <= maximumSize, !packet.isTruncated else {
             throw UnixSocketError(
                 .messageTooLarge, operation: "receive", socket: socket,
@@ -48,6 +59,11 @@ enum PacketIO {
             buffer = ByteBuffer(buffer: buffer)  // do not keep maximumSize for a short message
         }
         return Received(message: Message(buffer: buffer), packet: packet, passed: passed)
+    }
+
+    /// A blocking socket's read timeout ran out (`EAGAIN`).
+    private static func timedOut(_ socket: String?) -> UnixSocketError {
+        UnixSocketError(.timedOut, operation: "receive", socket: socket, systemError: .resourceTemporarilyUnavailable)
     }
 
     /// The error for a failed send of `bytes` bytes on `fd`: `EMSGSIZE` names the send buffer that limits a message.

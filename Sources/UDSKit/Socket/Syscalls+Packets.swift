@@ -90,6 +90,17 @@ extension Syscall {
             length: length, isTruncated: info.message_truncated != 0, sender: sender, credentials: credentials)
     }
 
+    /// Waits for the next packet or datagram and returns its length without taking it (`MSG_PEEK | MSG_TRUNC`; no
+    /// control buffer, so descriptors passed with it stay queued). `nil` if a blocking socket's read timeout ran out.
+    static func peekPacketLength(_ fd: CInt) throws(Errno) -> Int? {
+        var byte: UInt8 = 0
+        do {
+            return try retryingInterrupts { recv(fd, &byte, 1, CInt(MSG_PEEK | MSG_TRUNC)) }
+        } catch .resourceTemporarilyUnavailable {
+            return nil
+        }
+    }
+
     /// Asks the kernel to attach each sender's credentials to the messages `fd` receives (`SO_PASSCRED`, Linux).
     static func passCredentials(_ fd: CInt) throws(Errno) {
         _ = try retryingInterrupts { cudskit_set_pass_credentials(fd) }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 import UDSKit
 import UDSKitTestSupport
@@ -124,6 +125,20 @@ struct SeqPacketServerTests {
                 #expect(try await connection.receive(maximumSize: 100) == payload(10))
                 try await connection.send(payload(100))
                 #expect(try await connection.receive(maximumSize: 100) == payload(100), "exactly the limit is fine")
+            }
+        }
+    }
+
+    @Test func aLargeReceiveLimitTakesEachMessageAtItsOwnSize() async throws {
+        try await withTemporaryDirectory { dir in
+            try await withRunningServer(at: dir + "/big.sock", seqPacketHandler: .echo) { _ in
+                let connection = try connect(dir + "/big.sock")
+                for size in [1, 150_000, 10] {  // past 256 KiB of limit the length is peeked first
+                    try await connection.send(payload(size))
+                    let reply = try await connection.receive(maximumSize: 64 << 20)
+                    #expect(reply == payload(size))
+                    #expect(reply.map { $0.buffer.capacity < 2 * size + 1024 } == true, "no 64 MiB buffer per message")
+                }
             }
         }
     }
