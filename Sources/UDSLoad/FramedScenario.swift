@@ -21,15 +21,12 @@ struct FramedScenario: Sendable {
         let start = ContinuousClock.now
         let deadline = options.duration.map { start + $0 }
         let count = options.duration == nil ? options.count : Int.max
-        let connection = try UnixSocketConnection.connect(to: address)
-        defer { connection.close() }
-        let reader = FrameReader(connection: connection, maximumFrameSize: max(size, 1 << 20))
+        let exchange = try options.seqPacket ? packetExchange(payload) : frameExchange(payload)
         var done = 0
         while done < count {
             let sent = ContinuousClock.now
             if let deadline, sent >= deadline { break }
-            try connection.writeFrame(payload)
-            guard let echo = try reader.readFrame() else {
+            guard let echo = try exchange() else {
                 throw LoadFailure("the server closed the connection before echoing")
             }
             _ = latencies.record(sent.nanosecondsSince)
@@ -39,6 +36,26 @@ struct FramedScenario: Sendable {
         }
         progress.add(done & 255)
         return LoadResult(operations: done, seconds: start.secondsSince, latencies: latencies)
+    }
+
+    /// One round trip of `payload` in a frame on a new stream connection, which the closure keeps open.
+    private func frameExchange(_ payload: [UInt8]) throws -> () throws -> [UInt8]? {
+        let connection = try UnixSocketConnection.connect(to: address)
+        let reader = FrameReader(connection: connection, maximumFrameSize: max(size, 1 << 20))
+        return {
+            try connection.writeFrame(payload)
+            return try reader.readFrame()
+        }
+    }
+
+    /// One round trip of `payload` as a packet on a new seqpacket connection, which the closure keeps open.
+    private func packetExchange(_ payload: [UInt8]) throws -> () throws -> [UInt8]? {
+        let connection = try SeqPacketConnection.connect(to: address)
+        let message = Message(bytes: payload)
+        return {
+            try connection.send(message)
+            return try connection.receive(maximumSize: max(payload.count, 1))?.bytes
+        }
     }
 
     /// C connections; each writes its share of N frames back to back while a second thread reads the echoes.

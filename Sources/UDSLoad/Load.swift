@@ -20,6 +20,8 @@ package struct LoadOptions: Sendable {
     package var concurrency: Int
     /// Run for this long instead of ``count`` operations (oneshot and pingpong).
     package var duration: Duration?
+    /// Pingpong over a seqpacket socket: each message one packet, no frame header.
+    package var seqPacket = false
 
     package init(
         scenario: Scenario, address: UnixSocketAddress, count: Int, size: Int, concurrency: Int,

@@ -44,11 +44,15 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Print the result as one JSON object.")
     var json = false
 
+    @Flag(help: "pingpong over a SOCK_SEQPACKET connection (each message one packet), against `uds serve --seqpacket --reply echo`.")
+    var seqpacket = false
+
     func validate() throws {
         guard let scenario = LoadOptions.Scenario(rawValue: scenario) else {
             throw ValidationError("--scenario must be one of \(LoadOptions.Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard count > 0, concurrency > 0 else { throw ValidationError("--count and --concurrency must be positive") }
+        if seqpacket && scenario != .pingpong { throw ValidationError("--seqpacket applies to pingpong") }
         if duration != nil && !(scenario == .oneshot || scenario == .pingpong) {
             throw ValidationError("--duration applies to oneshot and pingpong")
         }
@@ -59,6 +63,7 @@ struct Bench: AsyncParsableCommand {
         var options = LoadOptions(
             scenario: scenario, address: try UnixSocketAddress(path), count: count, size: size.value,
             concurrency: concurrency, duration: duration.map { .milliseconds(Int64($0 * 1000)) })
+        options.seqPacket = seqpacket
         switch scenario {
         case .bulk: options.concurrency = 1
         case .fanin: options.count = concurrency
