@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+import UDSKit
+import UDSKitTestSupport
+
+@Suite("uds serve and uds send with --seqpacket and --datagram, through the built executable")
+struct PacketCLITests {
+    // MARK: --seqpacket
+
+    @Test func sendSeqPacketPrintsAnAcknowledgementForEachPacket() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/p.sock"
+            try await withPacketServe(path, ["--seqpacket"]) { server in
+                let sent = try await uds("send", "--seqpacket", path, "a", "b", "c")
+                #expect(sent.status == 0, "\(sent.stderr)")
+                #expect(sent.stdout == "1\n1\n1\n")
+                #expect(sent.stderr == "")
+                let lines = try await uds("send", "--seqpacket", path, stdin: "first line\nsecond\n")
+                #expect(lines.status == 0, "\(lines.stderr)")
+                #expect(lines.stdout == "10\n6\n")
+                try await waitForOutput(server, "a\nb\nc\nfirst line\nsecond\n")
+            }
+        }
+    }
+
+    @Test func serveSeqPacketReplyEchoSendsEachPacketBack() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/e.sock"
+            try await withPacketServe(path, ["--seqpacket", "--reply", "echo", "--quiet"]) { server in
+                let sent = try await uds("send", "--seqpacket", "--expect", "any", path, "hello", "Mixed Case", "x")
+                #expect(sent.status == 0, "\(sent.stderr)")
+                #expect(sent.stdout == "hello\nMixed Case\nx\n")
+                #expect(sent.stderr == "")
+                // an echo is not the byte count that --expect ack (the default) wants
+                let acked = try await uds("send", "--seqpacket", path, "hello")
+                #expect(acked.status == 2, "\(acked.stderr)")
+                #expect(acked.stderr.hasPrefix("uds: ") && acked.stderr.contains(path), "\(acked.stderr)")
+                #expect(server.stdout == "", "--quiet prints no messages")
+            }
+        }
+    }
+
+    @Test func sendSeqPacketToAStreamServerFailsSayingItIsNotASeqPacketSocket() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/s.sock"
+            try await withServe(path, ["--quiet"]) { _ in
+                let sent = try await uds("send", "--seqpacket", path, "hello")
+                #expect(sent.status != 0)
+                #expect(sent.status != 64, "not a usage error")
+                #expect(sent.stdout == "")
+                #expect(sent.stderr.hasPrefix("uds: "), "\(sent.stderr)")
+                #expect(sent.stderr.contains("not a seqpacket socket"), "\(sent.stderr)")
+                #expect(sent.stderr.contains(path), "\(sent.stderr)")
+                #expect(sent.stderr.split(separator: "\n").count == 1, "\(sent.stderr)")
+
+                let datagram = try await uds("send", "--datagram", path, "hello")
+                #expect(datagram.status != 0 && datagram.status != 64)
+                #expect(datagram.stderr.contains("not a datagram socket"), "\(datagram.stderr)")
+            }
+        }
+    }
+
+    // MARK: --datagram
+
+    @Test func sendDatagramPrintsAnAcknowledgementForEachDatagram() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/d.sock"
+            try await withPacketServe(path, ["--datagram"]) { server in
+                let sent = try await uds("send", "--datagram", path, "x", "yy")
+                #expect(sent.status == 0, "\(sent.stderr)")
+                #expect(sent.stdout == "1\n2\n")
+                #expect(sent.stderr == "")
+                let lines = try await uds("send", "--datagram", path, stdin: "from stdin\nzzz\n")
+                #expect(lines.status == 0, "\(lines.stderr)")
+                #expect(lines.stdout == "10\n3\n")
+                try await waitForOutput(server, "x\nyy\nfrom stdin\nzzz\n")
+            }
+        }
+    }
+
+    @Test func sendDatagramWithNoReplyExitsOnceTheDatagramsAreSent() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/d.sock"
+            try await withPacketServe(path, ["--datagram"]) { server in
+                var printed = ""
+                for run in 1...3 {
+                    let sent = try await uds("send", "--datagram", "--no-reply", path, "\(run): one", "\(run): two")
+                    #expect(sent.status == 0, "\(sent.stderr)")
+                    #expect(sent.stdout == "")
+                    #expect(sent.stderr == "")
+                    printed += "\(run): one\n\(run): two\n"
+                    try await waitForOutput(server, printed)
+                }
+                // no reply was sent to the unbound sender, so none failed
+                #expect(!server.stderr.contains("could not answer"), "\(server.stderr)")
+            }
+        }
+    }
+
+    @Test func serveDatagramExecUpperCasesEachDatagram() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/x.sock"
+            try await withPacketServe(path, ["--datagram", "--exec", "tr a-z A-Z", "--quiet"]) { _ in
+                let sent = try await uds("send", "--datagram", "--expect", "any", path, "shout", "Mixed Case", "x")
+                #expect(sent.status == 0, "\(sent.stderr)")
+                #expect(sent.stdout == "SHOUT\nMIXED CASE\nX\n")
+                #expect(sent.stderr == "")
+            }
+        }
+    }
+
+    @Test func sigtermStopsServeDatagramWhichRemovesItsSocketFile() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/t.sock"
+            let server = try ChildProcess(udsExecutable, ["serve", path, "--datagram"])
+            defer { if server.isRunning { server.signal(SIGKILL) } }
+            try await waitForPacketServer(server, at: path, seqPacket: false)
+            let sent = try await uds("send", "--datagram", path, "before the signal")
+            #expect(sent.stdout == "17\n", "\(sent.stderr)")
+            server.signal(SIGTERM)
+            let status = try await server.waitForExit()
+            #expect(status == 0, "\(server.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: path), "uds serve --datagram left its socket file")
+            #expect(server.stdout == "before the signal\n")
+
+            // with nobody there, uds send --datagram fails like uds send does: no server listening (3)
+            let late = try await uds("send", "--datagram", path, "after")
+            #expect(late.status == 3, "\(late.stderr)")
+        }
+    }
+
+    // MARK: Usage errors
+
+    @Test(arguments: [
+        ["serve", "/tmp/uds-packet-usage.sock", "--framed", "--seqpacket"],
+        ["serve", "/tmp/uds-packet-usage.sock", "--seqpacket", "--datagram"],
+        ["send", "/tmp/uds-packet-usage.sock", "--framed", "--datagram", "m"],
+        ["send", "/tmp/uds-packet-usage.sock", "--seqpacket", "--datagram", "m"],
+    ])
+    func choosingTwoSocketKindsIsAUsageError(arguments: [String]) async throws {
+        let run = try await ChildProcess.run(udsExecutable, arguments)
+        #expect(run.status == 64, "\(run.stderr)")
+        #expect(run.stderr.contains("choose one of --framed, --seqpacket and --datagram"), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/uds-packet-usage.sock"))
+    }
+
+    // MARK: Support
+
+    /// Starts `uds serve PATH extra…` (with `--seqpacket` or `--datagram`), waits until it receives, runs `body`,
+    /// then stops it with SIGTERM and checks that it exited 0 and removed its socket file.
+    private func withPacketServe<T>(
+        _ path: String,
+        _ extra: [String],
+        _ body: (ChildProcess) async throws -> T
+    ) async throws -> T {
+        let server = try ChildProcess(udsExecutable, ["serve", path] + extra)
+        defer { if server.isRunning { server.signal(SIGKILL) } }
+        try await waitForPacketServer(server, at: path, seqPacket: extra.contains("--seqpacket"))
+        let result = try await body(server)
+        server.signal(SIGTERM)
+        let status = try await server.waitForExit()
+        guard status == 0 else { throw TestFailure("uds serve exited \(status): \(server.stderr)") }
+        #expect(!FileManager.default.fileExists(atPath: path), "uds serve left its socket file behind")
+        return result
+    }
+
+    /// Waits until `uds serve` receives at `path`. ``waitForServer(at:)`` connects with a stream socket, which a
+    /// seqpacket or datagram server refuses: a seqpacket server is probed with a seqpacket connection that sends
+    /// nothing; a datagram socket receives from its bind on, before its file appears, so the file is enough.
+    private func waitForPacketServer(_ server: ChildProcess, at path: String, seqPacket: Bool) async throws {
+        let deadline = Date().addingTimeInterval(20)
+        while !(isReceiving(at: path, seqPacket: seqPacket)) {
+            if Date() > deadline { throw TestFailure("uds serve did not come up on \(path); stderr: \(server.stderr)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func isReceiving(at path: String, seqPacket: Bool) -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        guard seqPacket else { return true }
+        guard let probe = try? SeqPacketConnection.connect(to: UnixSocketAddress(path)) else { return false }
+        probe.close()
+        return true
+    }
+
+    /// Waits until `server` has printed `expected`, exactly; fails after `timeout` seconds.
+    private func waitForOutput(_ server: ChildProcess, _ expected: String, timeout: Double = 20) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while server.stdout != expected {
+            if Date() > deadline {
+                throw TestFailure("uds serve printed \(server.stdout.debugDescription), not \(expected.debugDescription)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
