@@ -19,10 +19,18 @@ struct DatagramService: Service {
             while open.withLock({ $0 != nil }) {
                 let datagram: Datagram
                 do {
-                    datagram = try await socket.receive(maximumSize: maximumSize, descriptorLimit: 16)
-                } catch let error as UnixSocketError where error.code == .messageTooLarge {
-                    logger.warning("dropped a datagram", metadata: ["uds.error": "\(error)"])
-                    continue
+                    switch try await socket.receiveOrTooLarge(maximumSize: maximumSize, descriptorLimit: 16) {
+                    case .datagram(let received):
+                        datagram = received
+                    case .tooLarge(let error, let sender):
+                        logger.warning("dropped a datagram", metadata: ["uds.error": "\(error)"])
+                        // Tell a sender that waits for an answer, as a stream server does past --max-size.
+                        if let sender {
+                            try? await socket.send(
+                                Acknowledgement.errorReply("message exceeds the limit of \(maximumSize) bytes"), to: sender)
+                        }
+                        continue
+                    }
                 } catch {
                     if open.withLock({ $0 != nil }) { logger.error("receive failed", metadata: ["uds.error": "\(error)"]) }
                     break

@@ -17,7 +17,7 @@ enum ExitStatus {
         case .noSocketFile, .staleSocketFile: return noServer
         case .permissionDenied: return permissionDenied
         case .timedOut: return timedOut
-        case .serverAlreadyListening, .notASocket: return pathTaken
+        case .serverAlreadyListening, .notASocket, .wrongSocketType: return pathTaken
         default: return failure
         }
     }

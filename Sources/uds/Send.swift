@@ -66,6 +66,9 @@ struct Send: AsyncParsableCommand {
         if messages.count > 1 && messageMode == nil {
             throw ValidationError("give one MESSAGE (quote it), or use --framed, --seqpacket or --datagram for several")
         }
+        if seqpacket && messages.contains("") {
+            throw ValidationError("an empty MESSAGE cannot go as a packet: the server would read it as the end of the connection")
+        }
         if let messageMode, !fd.isEmpty { throw ValidationError("--fd passes files with one message; not with \(messageMode)") }
         if let messageMode, file != nil {
             throw ValidationError("--file sends one message; with \(messageMode), give MESSAGEs or lines on standard input")

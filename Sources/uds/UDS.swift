@@ -22,7 +22,7 @@ struct UDS: AsyncParsableCommand {
               3   no server is listening on the path (no socket file, or a stale one)
               4   permission denied on the socket or its directory
               5   timed out
-              6   the path is taken: a live server listens there, or it is not a socket
+              6   the path is taken: a live server listens there, it is not a socket, or a socket of another type
               64  the command line is wrong
             """,
         version: "0.1.0",

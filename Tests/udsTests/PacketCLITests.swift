@@ -45,8 +45,7 @@ struct PacketCLITests {
             let path = dir + "/s.sock"
             try await withServe(path, ["--quiet"]) { _ in
                 let sent = try await uds("send", "--seqpacket", path, "hello")
-                #expect(sent.status != 0)
-                #expect(sent.status != 64, "not a usage error")
+                #expect(sent.status == 6, "the path holds a socket of another type")
                 #expect(sent.stdout == "")
                 #expect(sent.stderr.hasPrefix("uds: "), "\(sent.stderr)")
                 #expect(sent.stderr.contains("not a seqpacket socket"), "\(sent.stderr)")
@@ -54,8 +53,24 @@ struct PacketCLITests {
                 #expect(sent.stderr.split(separator: "\n").count == 1, "\(sent.stderr)")
 
                 let datagram = try await uds("send", "--datagram", path, "hello")
-                #expect(datagram.status != 0 && datagram.status != 64)
+                #expect(datagram.status == 6)
                 #expect(datagram.stderr.contains("not a datagram socket"), "\(datagram.stderr)")
+            }
+        }
+    }
+
+    @Test func anEmptySeqPacketMessageIsRefusedAndSaysWhy() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/empty.sock"
+            try await withPacketServe(path, ["--seqpacket"]) { server in
+                let argument = try await uds("send", "--seqpacket", path, "a", "")
+                #expect(argument.status == 64, "\(argument.stderr)")
+                #expect(argument.stderr.contains("empty MESSAGE"), "\(argument.stderr)")
+                let line = try await uds("send", "--seqpacket", path, stdin: "a\n\nb\n")
+                #expect(line.status == 1, "\(line.stderr)")
+                #expect(line.stdout == "1\n", "the line before the empty one was sent")
+                #expect(line.stderr.contains("cannot send this message") && line.stderr.contains("empty"), "\(line.stderr)")
+                try await waitForOutput(server, "a\n")
             }
         }
     }
@@ -74,6 +89,20 @@ struct PacketCLITests {
                 #expect(lines.status == 0, "\(lines.stderr)")
                 #expect(lines.stdout == "10\n3\n")
                 try await waitForOutput(server, "x\nyy\nfrom stdin\nzzz\n")
+            }
+        }
+    }
+
+    @Test func aDatagramPastMaxSizeGetsAnErrorReplyInsteadOfSilence() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/big.sock"
+            try await withPacketServe(path, ["--datagram", "--max-size", "1000"]) { server in
+                let sent = try await uds("send", "--datagram", "--timeout", "20", path, String(repeating: "x", count: 1001))
+                #expect(sent.status == 2, "\(sent.stderr)")
+                #expect(sent.stderr.contains("message exceeds the limit of 1000 bytes"), "\(sent.stderr)")
+                let fits = try await uds("send", "--datagram", path, String(repeating: "y", count: 1000))
+                #expect(fits.stdout == "1000\n", "the server goes on: \(fits.stderr)")
+                #expect(server.stderr.contains("dropped a datagram"), "\(server.stderr)")
             }
         }
     }

@@ -16,9 +16,9 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Kind: String, Hashable, Sendable {
             case invalidAddress, pathTooLong, unsupported
-            case noSocketFile, staleSocketFile, notASocket, serverAlreadyListening, permissionDenied
+            case noSocketFile, staleSocketFile, notASocket, wrongSocketType, serverAlreadyListening, permissionDenied
             case timedOut, connectionClosed
-            case messageTooLarge, replyTooLarge, notAcknowledged, serverError
+            case messageTooLarge, invalidMessage, replyTooLarge, notAcknowledged, serverError
             case system
         }
         private let kind: Kind
@@ -35,6 +35,9 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let staleSocketFile = Code(kind: .staleSocketFile)
         /// The path holds something other than a socket (regular file, directory, symbolic link); it was left alone.
         public static let notASocket = Code(kind: .notASocket)
+        /// The socket at the path is of another type (stream, seqpacket or datagram) than the one asked for
+        /// (`EPROTOTYPE`).
+        public static let wrongSocketType = Code(kind: .wrongSocketType)
         /// A live server answers on the path; the socket file was left alone.
         public static let serverAlreadyListening = Code(kind: .serverAlreadyListening)
         /// The file system refused access to the socket or its directory (`EACCES`, `EPERM`).
@@ -45,6 +48,9 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let connectionClosed = Code(kind: .connectionClosed)
         /// The message is larger than the limit the receiver set.
         public static let messageTooLarge = Code(kind: .messageTooLarge)
+        /// The message cannot be sent as it is (for example an empty seqpacket message, which the reader would take
+        /// for the end of the connection).
+        public static let invalidMessage = Code(kind: .invalidMessage)
         /// The reply is larger than the client's ``MessageClient/Configuration/maximumReplySize``.
         public static let replyTooLarge = Code(kind: .replyTooLarge)
         /// The server's acknowledgement does not match what was sent: the message must be considered lost.
@@ -90,6 +96,7 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
         case .noSocketFile: what = "no server is listening on\(on) (no socket file)"
         case .staleSocketFile: what = "no server is listening on\(on) (stale socket file)"
         case .notASocket: what = "\(on.isEmpty ? "the path" : String(on.dropFirst())) is not a socket"
+        case .wrongSocketType: what = "wrong socket type at\(on)"
         case .serverAlreadyListening: what = "a server is already listening on\(on)"
         case .permissionDenied: what = "permission denied on\(on)"
         case .pathTooLong: what = "socket path is too long:\(on)"
@@ -98,6 +105,7 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
         case .timedOut: what = "\(operation) timed out on\(on)"
         case .connectionClosed: what = "connection closed by the peer during \(operation) on\(on)"
         case .messageTooLarge: what = "message too large for\(on)"
+        case .invalidMessage: what = "cannot send this message to\(on)"
         case .replyTooLarge: what = "reply from\(on) is too large"
         case .notAcknowledged: what = "message to\(on) was not acknowledged"
         case .serverError: what = "server on\(on) replied with an error"

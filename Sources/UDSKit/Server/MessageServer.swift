@@ -211,7 +211,7 @@ public final class MessageServer: Service, Sendable {
         let actual = try Syscall.socketType(listener.descriptor)
         guard actual == expected else {
             throw UnixSocketError(
-                .unsupported, operation: "start", socket: "\(address)",
+                .wrongSocketType, operation: "start", socket: "\(address)",
                 detail: "the listening socket passed in is a \(actual) socket, but this server speaks \(expected)")
         }
     }

@@ -108,7 +108,7 @@ public final class DatagramSocket: Sendable {
             try Syscall.connect(descriptor, to: address)
         } catch .protocolWrongTypeForSocket {
             throw UnixSocketError(
-                .unsupported, operation: "connect", socket: "\(address)", systemError: .protocolWrongTypeForSocket,
+                .wrongSocketType, operation: "connect", socket: "\(address)", systemError: .protocolWrongTypeForSocket,
                 detail: "the socket there is not a datagram socket")
         } catch {
             throw UnixSocketError.from(error, operation: "connect", socket: "\(address)")
@@ -132,7 +132,7 @@ public final class DatagramSocket: Sendable {
             }
         } catch .protocolWrongTypeForSocket {
             throw UnixSocketError(
-                .unsupported, operation: "send", socket: address?.description, systemError: .protocolWrongTypeForSocket,
+                .wrongSocketType, operation: "send", socket: address?.description, systemError: .protocolWrongTypeForSocket,
                 detail: "the socket there is not a datagram socket")
         } catch {
             throw PacketIO.sendFailure(error, bytes: message.count, descriptor: descriptor, socket: address?.description)
@@ -146,6 +146,22 @@ public final class DatagramSocket: Sendable {
     ///     (the kernel has dropped it) and the next receive goes on with the next datagram.
     ///   - descriptorLimit: Descriptors taken per datagram; more are closed. Default 0: none are taken.
     public func receive(maximumSize: Int = 64 * 1024, descriptorLimit: Int = 0) throws(UnixSocketError) -> Datagram {
+        switch try receiveOrTooLarge(maximumSize: maximumSize, descriptorLimit: descriptorLimit) {
+        case .datagram(let datagram): return datagram
+        case .tooLarge(let error, _): throw error
+        }
+    }
+
+    /// What ``receiveOrTooLarge(maximumSize:descriptorLimit:)`` got: a datagram, or the error for one past
+    /// `maximumSize` with its sender, whom a server may tell.
+    package enum Receipt: Sendable {
+        case datagram(Datagram)
+        case tooLarge(UnixSocketError, sender: UnixSocketAddress?)
+    }
+
+    /// As ``receive(maximumSize:descriptorLimit:)``, but a datagram past `maximumSize` (from an admitted sender)
+    /// comes back with its sender instead of being thrown.
+    package func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int) throws(UnixSocketError) -> Receipt {
         while true {
             let received = try PacketIO.receive(
                 descriptor, maximumSize: maximumSize, limit: descriptorLimit, wantsSender: true,
@@ -153,12 +169,15 @@ public final class DatagramSocket: Sendable {
             if isClosed.load(ordering: .relaxed) {
                 throw UnixSocketError(.connectionClosed, operation: "receive", detail: "the socket was closed")
             }
-            if admits(received.packet.credentials) {
-                return Datagram(
-                    message: received.message, sender: received.packet.sender,
-                    senderCredentials: received.packet.credentials, descriptors: received.passed.descriptors)
+            guard admits(received.packet.credentials) else {
+                refused.add(1, ordering: .relaxed)
+                continue
             }
-            refused.add(1, ordering: .relaxed)
+            if let tooLarge = received.tooLarge { return .tooLarge(tooLarge, sender: received.packet.sender) }
+            return .datagram(
+                Datagram(
+                    message: received.message, sender: received.packet.sender,
+                    senderCredentials: received.packet.credentials, descriptors: received.passed.descriptors))
         }
     }
 
@@ -200,6 +219,13 @@ extension DatagramSocket {
         passing descriptors: [SystemPackage.FileDescriptor] = []
     ) async throws {
         try await MessageClient.blocking { try self.send(message, to: address, passing: descriptors) }
+    }
+
+    /// As ``receiveOrTooLarge(maximumSize:descriptorLimit:)``, on ``MessageClient``'s thread pool.
+    package func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int) async throws -> Receipt {
+        try await MessageClient.blocking {
+            try self.receiveOrTooLarge(maximumSize: maximumSize, descriptorLimit: descriptorLimit)
+        }
     }
 
     /// Waits for the next admitted datagram, on ``MessageClient``'s thread pool.

@@ -8,6 +8,8 @@ enum PacketIO {
         var message: Message
         var packet: ReceivedPacket
         var passed: Passed
+        /// The message was longer than allowed and is gone; its sender and credentials are still known.
+        var tooLarge: UnixSocketError? = nil
     }
 
     /// Up to this limit a receive allocates its whole `maximumSize`; past it, it peeks at the message's length.
@@ -15,8 +17,10 @@ enum PacketIO {
 
     /// Receives one packet or datagram of at most `maximumSize` bytes, with up to `limit` passed descriptors.
     ///
-    /// - Throws: ``UnixSocketError/Code/messageTooLarge`` for a longer one (the kernel has dropped it, and its
-    ///   descriptors are closed); ``UnixSocketError/Code/timedOut`` past the read timeout.
+    /// A longer message comes back with ``Received/tooLarge`` set (the kernel has dropped it, and its descriptors
+    /// are closed).
+    ///
+    /// - Throws: ``UnixSocketError/Code/timedOut`` past the read timeout.
     static func receive(
         _ fd: CInt, maximumSize: Int, limit: Int, wantsSender: Bool, socket: String?
     ) throws(UnixSocketError) -> Received {
@@ -49,11 +53,13 @@ enum PacketIO {
         }
         if let failure { throw UnixSocketError.from(failure, operation: "receive", socket: socket) }
         guard let packet else { throw timedOut(socket) }
-        guard packet.length <= maximumSize, !packet.isTruncated else {
-            throw UnixSocketError(
-                .messageTooLarge, operation: "receive", socket: socket,
-                detail: "a message of \(packet.length) bytes arrived, more than the \(maximumSize) accepted; "
-                    + "the kernel dropped it")
+        if packet.length > maximumSize || packet.isTruncated {
+            return Received(
+                message: .empty, packet: packet, passed: Passed(),
+                tooLarge: UnixSocketError(
+                    .messageTooLarge, operation: "receive", socket: socket,
+                    detail: "a message of \(packet.length) bytes arrived, more than the \(maximumSize) accepted; "
+                        + "the kernel dropped it"))
         }
         if buffer.capacity > 2 * buffer.readableBytes + 1024 {
             buffer = ByteBuffer(buffer: buffer)  // do not keep maximumSize for a short message

@@ -32,7 +32,7 @@ public final class SeqPacketConnection: Sendable {
     ///
     /// - Parameter timeout: How long to wait while the server's backlog is full; `nil` waits as long as it takes.
     /// - Throws: ``UnixSocketError``, as ``UnixSocketConnection/connect(to:timeout:)``;
-    ///   ``UnixSocketError/Code/unsupported`` when the socket there is not a seqpacket socket.
+    ///   ``UnixSocketError/Code/wrongSocketType`` when the socket there is not a seqpacket socket.
     public static func connect(to address: UnixSocketAddress, timeout: Duration? = nil) throws(UnixSocketError)
         -> SeqPacketConnection
     {
@@ -42,14 +42,15 @@ public final class SeqPacketConnection: Sendable {
 
     /// Sends `message` as one packet, with `descriptors` attached (`SCM_RIGHTS`; they stay open here).
     ///
-    /// - Throws: ``UnixSocketError/Code/messageTooLarge`` past the socket's send buffer, or for an empty message;
+    /// - Throws: ``UnixSocketError/Code/messageTooLarge`` past the socket's send buffer;
+    ///   ``UnixSocketError/Code/invalidMessage`` for an empty message;
     ///   ``UnixSocketError/Code/connectionClosed`` when the server has closed;
     ///   ``UnixSocketError/Code/timedOut`` past the write timeout.
     public func send(_ message: Message, passing descriptors: [SystemPackage.FileDescriptor] = []) throws(UnixSocketError) {
         guard message.count > 0 else {
             throw UnixSocketError(
-                .messageTooLarge, operation: "send", socket: address.description,
-                detail: "an empty packet reads as the end of the connection, so it is not sent")
+                .invalidMessage, operation: "send", socket: address.description,
+                detail: "it is empty, and an empty packet reads as the end of the connection")
         }
         do {
             _ = try message.buffer.withUnsafeReadableBytes { bytes throws(Errno) in
@@ -78,6 +79,7 @@ public final class SeqPacketConnection: Sendable {
     ) throws(UnixSocketError) -> Message? {
         let received = try PacketIO.receive(
             descriptor, maximumSize: maximumSize, limit: limit, wantsSender: false, socket: address.description)
+        if let tooLarge = received.tooLarge { throw tooLarge }
         if received.passed.wasTruncated && limit == 0 { discarded.add(1, ordering: .relaxed) }
         descriptors.append(contentsOf: received.passed.descriptors)
         // An empty packet and the end of the connection both read as 0 bytes: the end it is.

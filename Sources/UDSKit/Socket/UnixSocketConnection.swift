@@ -74,7 +74,7 @@ public final class UnixSocketConnection: Sendable {
         switch error {
         case .protocolWrongTypeForSocket:
             return UnixSocketError(
-                .unsupported, operation: "connect", socket: address.description, systemError: error,
+                .wrongSocketType, operation: "connect", socket: address.description, systemError: error,
                 detail: "the socket there is not a \(type) socket")
         case .resourceTemporarilyUnavailable, .nowInProgress:
             return UnixSocketError(

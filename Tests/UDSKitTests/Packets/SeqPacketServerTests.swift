@@ -149,14 +149,14 @@ struct SeqPacketServerTests {
                 let error = #expect(throws: UnixSocketError.self) {
                     _ = try UnixSocketConnection.connect(to: UnixSocketAddress(dir + "/s.sock"))
                 }
-                #expect(error?.code == .unsupported)
+                #expect(error?.code == .wrongSocketType)
                 #expect("\(error!)".contains("not a stream socket"), "\(error!)")
             }
             try await withRunningServer(at: dir + "/t.sock", framedHandler: .echo) { _ in
                 let error = #expect(throws: UnixSocketError.self) {
                     _ = try SeqPacketConnection.connect(to: UnixSocketAddress(dir + "/t.sock"))
                 }
-                #expect(error?.code == .unsupported)
+                #expect(error?.code == .wrongSocketType)
                 #expect("\(error!)".contains("not a seqpacket socket"), "\(error!)")
             }
         }
