@@ -66,6 +66,12 @@ int cudskit_peer_pidfd(int fd);
 
 /// The number of CPUs in this process's affinity mask (sched_getaffinity), or 0 if unknown.
 int cudskit_usable_cpus(void);
+
+/// Thread Sanitizer's happens-before annotations (__tsan_release, __tsan_acquire) on `address`: a release on one
+/// thread makes everything it did before visible to an acquire of the same address on another, as far as TSan
+/// knows. Empty functions unless this target is built with -fsanitize=thread. See ThreadSanitizer.swift for why.
+void cudskit_tsan_release(const void *address);
+void cudskit_tsan_acquire(const void *address);
 #ifdef __cplusplus
 }
 #endif
