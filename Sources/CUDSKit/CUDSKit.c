@@ -296,3 +296,23 @@ int cudskit_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd) {
     return ENOSYS;
 #endif
 }
+
+/* Thread Sanitizer annotations: real only when this file is built with TSan (swift build --sanitize=thread builds
+   C targets with -fsanitize=thread too), so that other builds neither need nor reference the TSan runtime. */
+#if defined(__SANITIZE_THREAD__)
+#define CUDSKIT_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CUDSKIT_TSAN 1
+#endif
+#endif
+
+#ifdef CUDSKIT_TSAN
+void __tsan_release(void *address);
+void __tsan_acquire(void *address);
+void cudskit_tsan_release(const void *address) { __tsan_release((void *)address); }
+void cudskit_tsan_acquire(const void *address) { __tsan_acquire((void *)address); }
+#else
+void cudskit_tsan_release(const void *address) { (void)address; }
+void cudskit_tsan_acquire(const void *address) { (void)address; }
+#endif

@@ -112,6 +112,12 @@ int cudskit_pipe_cloexec(int fds[2]);
 /// (posix_spawn_file_actions_addclosefrom_np, glibc 2.34 and later). Returns 0, or an error number: ENOSYS where the
 /// C library lacks it.
 int cudskit_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd);
+
+/// Thread Sanitizer's happens-before annotations (__tsan_release, __tsan_acquire) on `address`: a release on one
+/// thread makes everything it did before visible to an acquire of the same address on another, as far as TSan
+/// knows. Empty functions unless this target is built with -fsanitize=thread. See ThreadSanitizer.swift for why.
+void cudskit_tsan_release(const void *address);
+void cudskit_tsan_acquire(const void *address);
 #ifdef __cplusplus
 }
 #endif

@@ -45,7 +45,7 @@ public final class FramedClient: Sendable {
     /// Frames the server sent that answer no request (server push), in order. Reading from the server pauses while
     /// they are not taken.
     public let incoming: FrameSequence
-    private let pushed: FrameSequence.Producer.Source
+    private let pushed: FrameSequence.Source
 
     private struct Connection: Sendable {
         let queue: RequestQueue
@@ -62,11 +62,9 @@ public final class FramedClient: Sendable {
         self.address = address
         self.configuration = configuration
         let box = ResumeBox()
-        let sequence = FrameSequence.Producer.makeSequence(
-            backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16), finishOnDeinit: true,
-            delegate: FramedInboundDelegate { box.resume() })
-        self.incoming = FrameSequence(producer: sequence.sequence)
-        self.pushed = sequence.source
+        let incoming = FrameSequence.make(delegate: FramedInboundDelegate { box.resume() })
+        self.incoming = incoming.sequence
+        self.pushed = incoming.source
         box.client = self
     }
 
@@ -96,6 +94,8 @@ public final class FramedClient: Sendable {
         }
         let frame = FrameEncoder.frame(message)
         let timeout = timeout ?? configuration.requestTimeout
+        // The reply (or error) is built on the reactor, which releases the queue before resuming (ThreadSanitizer).
+        defer { ThreadSanitizer.acquire(connection.queue) }
         return try await withCheckedThrowingContinuation { continuation in
             let waiter = RequestQueue.Waiter(id: id, continuation: continuation)
             switch connection.queue.enqueue(.init(frame: frame, waiter: waiter)) {

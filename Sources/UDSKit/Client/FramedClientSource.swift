@@ -53,7 +53,7 @@ final class FramedClientSource: ReactorSource {
     private let descriptor: CInt
     private let reactor: Reactor
     private let queue: RequestQueue
-    private let pushed: FrameSequence.Producer.Source
+    private let pushed: FrameSequence.Source
     private let onClose: @Sendable () -> Void
     private let address: String
     private var decoder: FrameDecoder
@@ -72,7 +72,7 @@ final class FramedClientSource: ReactorSource {
     private var isClosed = false
 
     init(
-        descriptor: CInt, reactor: Reactor, queue: RequestQueue, pushed: FrameSequence.Producer.Source,
+        descriptor: CInt, reactor: Reactor, queue: RequestQueue, pushed: FrameSequence.Source,
         maximumFrameSize: Int, address: String, onClose: @escaping @Sendable () -> Void
     ) {
         self.descriptor = descriptor
@@ -158,7 +158,7 @@ final class FramedClientSource: ReactorSource {
                 firstWaiting = 0
             }
             if let waiter, !deadlines.isEmpty { deadlines[waiter.id] = nil }
-            waiter?.continuation.resume(returning: frame)
+            if let waiter { resume(waiter, with: .success(frame)) }
             return
         }
         if pushed.yield(frame) != .produceMore { isPausedForConsumer = true }
@@ -205,9 +205,16 @@ final class FramedClientSource: ReactorSource {
     private func timeOut(_ id: Int, after timeout: Duration) {
         guard let index = waitingIDs[firstWaiting...].firstIndex(of: id), let waiter = waiting[index] else { return }
         waiting[index] = nil
-        waiter.continuation.resume(
-            throwing: UnixSocketError(
-                .timedOut, operation: "request", socket: address, detail: "no reply within \(timeout)"))
+        let error = UnixSocketError(
+            .timedOut, operation: "request", socket: address, detail: "no reply within \(timeout)")
+        resume(waiter, with: .failure(error))
+    }
+
+    /// Resumes a request's task with its reply or error, built here on the reactor. The release pairs with the
+    /// acquire in ``FramedClient/request(_:timeout:)``: see ``ThreadSanitizer``.
+    private func resume(_ waiter: RequestQueue.Waiter, with result: Result<Message, any Error>) {
+        ThreadSanitizer.release(queue)
+        waiter.continuation.resume(with: result)
     }
 
     /// Closes after writing what is queued, then resumes `waiter`.
@@ -227,8 +234,8 @@ final class FramedClientSource: ReactorSource {
     func close(_ error: UnixSocketError) {
         guard !isClosed else { return }
         isClosed = true
-        for entry in queue.close(error) { entry.waiter?.continuation.resume(throwing: error) }
-        for waiter in waiting[firstWaiting...] { waiter?.continuation.resume(throwing: error) }
+        for entry in queue.close(error) { if let waiter = entry.waiter { resume(waiter, with: .failure(error)) } }
+        for case let waiter? in waiting[firstWaiting...] { resume(waiter, with: .failure(error)) }
         waiting = []
         reactor.release(descriptor)
         Syscall.close(descriptor)

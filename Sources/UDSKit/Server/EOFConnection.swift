@@ -16,7 +16,7 @@ final class EOFConnection: ReactorSource {
         case count(replies: Bool)
         case echo
         case buffer
-        case stream(MessageBody.Producer.Source?)
+        case stream(MessageBody.Source?)
     }
     private let handler: MessageHandler
     private var body: Body
@@ -259,12 +259,9 @@ final class EOFConnection: ReactorSource {
 
     private func startStreamingHandler(_ handler: @escaping MessageHandler.Streaming) {
         let connection = ReactorBound(self, on: reactor)
-        let sequence = MessageBody.Producer.makeSequence(
-            backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: true,
-            delegate: StreamingBodyDelegate(connection: connection))
-        body = .stream(sequence.source)
+        let (message, source) = MessageBody.make(delegate: StreamingBodyDelegate(connection: connection))
+        body = .stream(source)
         let context = core.context(forConnection: id, descriptor: descriptor)
-        let message = MessageBody(producer: sequence.sequence)
         runHandler(context: context, connection: connection) { try await handler(message, context) }
     }
 

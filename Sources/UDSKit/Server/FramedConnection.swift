@@ -19,7 +19,7 @@ final class FramedConnection: ReactorSource {
 
     private enum Mode {
         case echo, acknowledge, discard
-        case handler(FrameSequence.Producer.Source, Outbox)
+        case handler(FrameSequence.Source, Outbox)
     }
     private var mode: Mode = .discard
     private var isReading = true
@@ -394,13 +394,12 @@ final class FramedConnection: ReactorSource {
 
     private func startHandler(_ body: @escaping FramedHandler.Connection) {
         let connection = ReactorBound(self, on: reactor)
-        let sequence = FrameSequence.Producer.makeSequence(
-            backPressureStrategy: .init(lowWatermark: 4, highWatermark: 16), finishOnDeinit: true,
+        let inbound = FrameSequence.make(
             delegate: FramedInboundDelegate { connection.execute { $0.resumeReading() } })
         let outbox = Outbox(limit: outboundLimit)
-        mode = .handler(sequence.source, outbox)
+        mode = .handler(inbound.source, outbox)
         let server = FramedServerConnection(
-            inbound: FrameSequence(producer: sequence.sequence),
+            inbound: inbound.sequence,
             context: core.context(forConnection: id, descriptor: descriptor), outbox: outbox, connection: connection)
         Task {
             do {

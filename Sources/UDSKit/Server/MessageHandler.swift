@@ -85,13 +85,33 @@ public struct MessageBody: AsyncSequence, Sendable {
         StreamingBodyDelegate
     >
     let producer: Producer
+    /// Names the handoff of chunks from the reactor to the handler for Thread Sanitizer (see ``ThreadSanitizer``).
+    let handoff: HandoffToken
+
+    /// The producing end, on the reactor.
+    typealias Source = HandoffSource<ByteBuffer, StreamingBodyDelegate>
+
+    /// A body and its source, with the given delegate and backpressure.
+    static func make(delegate: StreamingBodyDelegate) -> (body: MessageBody, source: Source) {
+        let handoff = HandoffToken()
+        let made = Producer.makeSequence(
+            backPressureStrategy: .init(lowWatermark: 2, highWatermark: 8), finishOnDeinit: true, delegate: delegate)
+        return (MessageBody(producer: made.sequence, handoff: handoff), Source(base: made.source, handoff: handoff))
+    }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: Producer.AsyncIterator
-        public mutating func next() async throws -> ByteBuffer? { try await base.next() }
+        let handoff: HandoffToken
+
+        public mutating func next() async throws -> ByteBuffer? {
+            defer { ThreadSanitizer.acquire(handoff) }  // pairs with the source's release, chunk or error alike
+            return try await base.next()
+        }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: producer.makeAsyncIterator()) }
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: producer.makeAsyncIterator(), handoff: handoff)
+    }
 
     /// Gathers every chunk into one message.
     ///
