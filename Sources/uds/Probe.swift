@@ -65,10 +65,37 @@ struct Probe: AsyncParsableCommand {
             return (lines, 4)
         case .failure(let error) where error.code == .noSocketFile:
             return (lines + ["kind: nothing is there"], 3)
+        case .failure(let error) where error.code == .wrongSocketType:
+            return try probeMessageSocket(address, lines: lines)
         case .failure(let error):
             throw error
         }
         lines.insert("kind: live socket: a server accepts connections", at: 1)
+        lines.append("you: uid \(geteuid()), may connect")
+        if let server = try? connection.peerCredentials() {
+            lines.append("server: pid \(server.processID), uid \(server.userID), gid \(server.groupID)")
+            if let command = commandLine(of: server.processID) { lines.append("command: \(command)") }
+        }
+        connection.close()
+        return (lines, 0)
+    }
+
+    /// The same for a socket that is not a stream: a seqpacket server, or a bound datagram socket.
+    private func probeMessageSocket(_ address: UnixSocketAddress, lines: [String]) throws -> ([String], Int32) {
+        var lines = lines
+        let connected = Result { () throws(UnixSocketError) in
+            try SeqPacketConnection.connect(to: address, timeout: .seconds(5))
+        }
+        if case .failure(let error) = connected, error.code == .wrongSocketType {
+            let socket = try DatagramSocket.unbound()
+            defer { socket.close() }
+            try socket.connect(to: address)  // sends nothing; the kernel only checks that a receiver is bound
+            lines.insert("kind: live datagram socket: a receiver is bound", at: 1)
+            lines.append("you: uid \(geteuid()), may send")
+            return (lines, 0)
+        }
+        let connection = try connected.get()
+        lines.insert("kind: live seqpacket socket: a server accepts connections", at: 1)
         lines.append("you: uid \(geteuid()), may connect")
         if let server = try? connection.peerCredentials() {
             lines.append("server: pid \(server.processID), uid \(server.userID), gid \(server.groupID)")

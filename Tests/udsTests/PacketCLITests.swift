@@ -75,6 +75,24 @@ struct PacketCLITests {
         }
     }
 
+    @Test func probeTellsASeqPacketServerAndADatagramReceiver() async throws {
+        try await withTemporaryDirectory { dir in
+            try await withPacketServe(dir + "/p.sock", ["--seqpacket", "--quiet"]) { server in
+                let probe = try await uds("probe", dir + "/p.sock")
+                #expect(probe.status == 0, "\(probe.stderr)")
+                let lines = probe.stdout.split(separator: "\n").map(String.init)
+                #expect(lines.contains("kind: live seqpacket socket: a server accepts connections"), "\(lines)")
+                #expect(lines.contains("server: pid \(server.pid), uid \(geteuid()), gid \(getegid())"), "\(lines)")
+            }
+            try await withPacketServe(dir + "/d.sock", ["--datagram", "--quiet"]) { server in
+                let probe = try await uds("probe", dir + "/d.sock")
+                #expect(probe.status == 0, "\(probe.stderr)")
+                #expect(probe.stdout.contains("kind: live datagram socket: a receiver is bound\n"), "\(probe.stdout)")
+                #expect(server.stdout == "", "the probe sent nothing")
+            }
+        }
+    }
+
     // MARK: --datagram
 
     @Test func sendDatagramPrintsAnAcknowledgementForEachDatagram() async throws {
