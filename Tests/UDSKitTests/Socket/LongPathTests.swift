@@ -27,6 +27,26 @@ struct LongPathTests {
         }
     }
 
+    @Test func seqPacketAndDatagramSocketsTakeLongPathsToo() async throws {
+        try await withTemporaryDirectory { dir in
+            var directory = dir
+            while directory.utf8.count < 280 { directory += "/" + String(repeating: "p", count: 40) }
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let packets = directory + "/packets.sock"
+            try await withRunningServer(at: packets, seqPacketHandler: .echo) { _ in
+                let connection = try SeqPacketConnection.connect(to: UnixSocketAddress(packets))
+                #expect(try await connection.request("long packet").string == "long packet")
+            }
+            let datagrams = directory + "/datagrams.sock"
+            let receiver = try DatagramSocket.bind(to: UnixSocketAddress(datagrams))
+            try receiver.setReadTimeout(.seconds(30))
+            try await DatagramSocket.unbound().send("long datagram", to: UnixSocketAddress(datagrams))
+            #expect(try await receiver.receive().message.string == "long datagram")
+            receiver.close()
+            #expect(!FileManager.default.fileExists(atPath: datagrams), "close removes the long-path file")
+        }
+    }
+
     @Test func aLongPathWhoseNameIsTooLongNamesTheLimits() throws {
         let path = "/tmp/" + String(repeating: "n", count: 120) + ".sock"
         let error = try #require(throws: UnixSocketError.self) { try UnixSocketAddress(path) }
