@@ -16,6 +16,7 @@ final class FramedConnection: ReactorSource {
     private let outboundLimit: Int
     /// A seqpacket connection: a message per packet instead of frames in a byte stream.
     private let packets: Bool
+    private var warnedOfEmptyPacket = false
 
     private enum Mode {
         case echo, acknowledge, discard
@@ -368,6 +369,12 @@ final class FramedConnection: ReactorSource {
                     dontWait: true)
             }
             guard sent else { break }
+            if length == 0 && !warnedOfEmptyPacket {
+                warnedOfEmptyPacket = true
+                core.logger.warning(
+                    "sent an empty reply as an empty packet, which the client cannot tell from the end of the connection",
+                    metadata: peerMetadata())
+            }
             outbound.moveReaderIndex(forwardBy: FrameDecoder.headerSize + length)
             core.counters.sent(length)
             lastProgressAt = .now

@@ -129,6 +129,17 @@ struct SeqPacketServerTests {
         }
     }
 
+    @Test func anEmptyReplyReadsAsTheEndAsDocumented() async throws {
+        try await withTemporaryDirectory { dir in
+            try await withRunningServer(at: dir + "/e.sock", seqPacketHandler: .requests { _, _ in .empty }) { _ in
+                let connection = try connect(dir + "/e.sock")
+                try await connection.send("anything")
+                let reply: Message? = try await connection.receive()
+                #expect(reply == nil, "an empty packet and the end of the connection both read as 0 bytes")
+            }
+        }
+    }
+
     @Test func aLargeReceiveLimitTakesEachMessageAtItsOwnSize() async throws {
         try await withTemporaryDirectory { dir in
             try await withRunningServer(at: dir + "/big.sock", seqPacketHandler: .echo) { _ in
