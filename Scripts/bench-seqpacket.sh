@@ -23,7 +23,7 @@ pin() { taskset -c 0 "$@"; }
 start_server() {
     local name=$1
     shift
-    pin "$@" >/dev/null 2>&1 &
+    taskset -c 0 "$@" >/dev/null 2>"$work/$name.log" &  # not through pin(): $! must be the server itself
     server=$!
     for _ in $(seq 200); do [[ -S $work/$name.sock ]] && return; sleep 0.05; done
     echo "bench-seqpacket.sh: no server came up for $name" >&2
@@ -31,7 +31,11 @@ start_server() {
 }
 
 stop_server() {
-    kill -TERM "$server"
+    if ! kill -TERM "$server" 2>/dev/null; then
+        echo "bench-seqpacket.sh: the server had exited; its log:" >&2
+        cat "$work"/*.log >&2
+        exit 1
+    fi
     wait "$server" || true
 }
 
