@@ -24,24 +24,24 @@ public import SystemPackage
 public final class DatagramSocket: Sendable {
     /// The address this socket receives on; `nil` for an unbound socket, which can only send.
     public let localAddress: UnixSocketAddress?
-    private let descriptor: CInt
+    private let socket: OwnedSocket
+    private var descriptor: CInt { socket.descriptor }
     private let file: SocketFileOwnership?
     private let authorization: AuthorizationPolicy
     private let serverUserID = AuthorizationPolicy.processUserID
-    private let isClosed = Atomic<Bool>(false)
     private let refused = Atomic<Int>(0)
 
     private init(
         descriptor: CInt, localAddress: UnixSocketAddress?, file: SocketFileOwnership?,
         authorization: AuthorizationPolicy
     ) {
-        self.descriptor = descriptor
+        self.socket = OwnedSocket(descriptor, name: localAddress?.description)
         self.localAddress = localAddress
         self.file = file
         self.authorization = authorization
     }
 
-    deinit { close() }
+    deinit { if socket.isOpen { file?.removeIfOurs() } }
 
     /// A socket bound to `address`, to receive on. A stale socket file there is replaced; a live socket or anything
     /// that is not a socket is left alone and this throws, as for ``MessageServer``. The file gets `permissions`
@@ -166,7 +166,7 @@ public final class DatagramSocket: Sendable {
             let received = try PacketIO.receive(
                 descriptor, maximumSize: maximumSize, limit: descriptorLimit, wantsSender: true,
                 socket: localAddress?.description)
-            if isClosed.load(ordering: .relaxed) {
+            if !socket.isOpen {
                 throw UnixSocketError(.connectionClosed, operation: "receive", detail: "the socket was closed")
             }
             guard admits(received.packet.credentials) else {
@@ -193,22 +193,20 @@ public final class DatagramSocket: Sendable {
 
     /// Sets how long a receive may wait; `nil` waits forever (`SO_RCVTIMEO`).
     public func setReadTimeout(_ timeout: Duration?) throws(UnixSocketError) {
-        try PacketIO.setTimeout(
-            descriptor, option: Syscall.receiveTimeoutOption, timeout, socket: localAddress?.description)
+        try socket.setTimeout(option: Syscall.receiveTimeoutOption, timeout)
     }
 
     /// Sets how long a send may wait for room at the receiver; `nil` waits forever (`SO_SNDTIMEO`).
     public func setWriteTimeout(_ timeout: Duration?) throws(UnixSocketError) {
-        try PacketIO.setTimeout(descriptor, option: Syscall.sendTimeoutOption, timeout, socket: localAddress?.description)
+        try socket.setTimeout(option: Syscall.sendTimeoutOption, timeout)
     }
 
     /// Closes the socket and removes its socket file if it is still the one this socket bound. Later calls do
     /// nothing.
     public func close() {
-        guard !isClosed.exchange(true, ordering: .relaxed) else { return }
+        guard socket.isOpen else { return }
         file?.removeIfOurs()
-        Syscall.shutdownBoth(descriptor)  // a receive waiting on another thread returns
-        Syscall.close(descriptor)
+        socket.close()  // a receive waiting on another thread returns
     }
 }
 

@@ -87,12 +87,4 @@ enum PacketIO {
             return UnixSocketError.from(error, operation: "send", socket: socket)
         }
     }
-
-    static func setTimeout(_ fd: CInt, option: CInt, _ timeout: Duration?, socket: String?) throws(UnixSocketError) {
-        do {
-            try Syscall.setTimeout(fd, option: option, timeout)
-        } catch {
-            throw UnixSocketError.from(error, operation: "setsockopt", socket: socket)
-        }
-    }
 }

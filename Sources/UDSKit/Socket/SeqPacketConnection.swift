@@ -17,16 +17,14 @@ public import SystemPackage
 public final class SeqPacketConnection: Sendable {
     /// The address this connection was made to.
     public let address: UnixSocketAddress
-    private let descriptor: CInt
-    private let isClosed = Atomic<Bool>(false)
+    private let socket: OwnedSocket
+    private var descriptor: CInt { socket.descriptor }
     private let discarded = Atomic<Int>(0)
 
     private init(descriptor: CInt, address: UnixSocketAddress) {
-        self.descriptor = descriptor
+        self.socket = OwnedSocket(descriptor, name: address.description)
         self.address = address
     }
-
-    deinit { close() }
 
     /// Connects to the seqpacket server at `address`.
     ///
@@ -102,21 +100,17 @@ public final class SeqPacketConnection: Sendable {
 
     /// The server's process, user and group IDs, as the kernel reports them (`SO_PEERCRED`).
     public func peerCredentials() throws(UnixSocketError) -> PeerCredentials {
-        do {
-            return try PeerCredentials.of(descriptor: descriptor)
-        } catch {
-            throw UnixSocketError.from(error, operation: "getsockopt", socket: address.description)
-        }
+        try socket.peerCredentials()
     }
 
     /// Sets how long a receive may wait; `nil` waits forever (`SO_RCVTIMEO`).
     public func setReadTimeout(_ timeout: Duration?) throws(UnixSocketError) {
-        try PacketIO.setTimeout(descriptor, option: Syscall.receiveTimeoutOption, timeout, socket: address.description)
+        try socket.setTimeout(option: Syscall.receiveTimeoutOption, timeout)
     }
 
     /// Sets how long a send may wait for room; `nil` waits forever (`SO_SNDTIMEO`).
     public func setWriteTimeout(_ timeout: Duration?) throws(UnixSocketError) {
-        try PacketIO.setTimeout(descriptor, option: Syscall.sendTimeoutOption, timeout, socket: address.description)
+        try socket.setTimeout(option: Syscall.sendTimeoutOption, timeout)
     }
 
     /// How many receives closed descriptors the server passed, because they took none.
@@ -124,18 +118,12 @@ public final class SeqPacketConnection: Sendable {
 
     /// Tells the server no more messages come (`shutdown(SHUT_WR)`); replies can still be received.
     public func closeWrite() throws(UnixSocketError) {
-        do {
-            try Syscall.shutdownWrite(descriptor)
-        } catch {
-            throw UnixSocketError.from(error, operation: "shutdown", socket: address.description)
-        }
+        try socket.closeWrite()
     }
 
-    /// Closes the connection. Later calls do nothing.
+    /// Closes the connection; a receive waiting on another thread returns. Later calls do nothing.
     public func close() {
-        guard !isClosed.exchange(true, ordering: .relaxed) else { return }
-        Syscall.shutdownBoth(descriptor)  // a receive waiting on another thread returns
-        Syscall.close(descriptor)
+        socket.close()
     }
 }
 

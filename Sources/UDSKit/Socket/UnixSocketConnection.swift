@@ -19,16 +19,14 @@ import SystemPackage
 public final class UnixSocketConnection: Sendable {
     /// The address this connection was made to.
     public let address: UnixSocketAddress
-    private let descriptor: CInt
-    private let isClosed = Atomic<Bool>(false)
+    private let socket: OwnedSocket
+    private var descriptor: CInt { socket.descriptor }
     private let discarded = Atomic<Int>(0)
 
     private init(descriptor: CInt, address: UnixSocketAddress) {
-        self.descriptor = descriptor
+        self.socket = OwnedSocket(descriptor, name: address.description)
         self.address = address
     }
-
-    deinit { close() }
 
     /// Connects to the server at `address`.
     ///
@@ -95,29 +93,17 @@ public final class UnixSocketConnection: Sendable {
 
     /// The server's process, user and group IDs, as the kernel reports them (`SO_PEERCRED`).
     public func peerCredentials() throws(UnixSocketError) -> PeerCredentials {
-        do {
-            return try PeerCredentials.of(descriptor: descriptor)
-        } catch {
-            throw failure(error, "getsockopt")
-        }
+        try socket.peerCredentials()
     }
 
     /// Sets how long a read may wait for data; `nil` waits forever. The corresponding option is `SO_RCVTIMEO`.
     public func setReadTimeout(_ timeout: Duration?) throws(UnixSocketError) {
-        do {
-            try Syscall.setTimeout(descriptor, option: Syscall.receiveTimeoutOption, timeout)
-        } catch {
-            throw failure(error, "setsockopt")
-        }
+        try socket.setTimeout(option: Syscall.receiveTimeoutOption, timeout)
     }
 
     /// Sets how long a write may wait for the peer to make room; `nil` waits forever (`SO_SNDTIMEO`).
     public func setWriteTimeout(_ timeout: Duration?) throws(UnixSocketError) {
-        do {
-            try Syscall.setTimeout(descriptor, option: Syscall.sendTimeoutOption, timeout)
-        } catch {
-            throw failure(error, "setsockopt")
-        }
+        try socket.setTimeout(option: Syscall.sendTimeoutOption, timeout)
     }
 
     /// Writes every byte of `bytes`, waiting while the peer's buffer is full.
@@ -245,16 +231,12 @@ public final class UnixSocketConnection: Sendable {
     /// Half-closes the connection: the peer reads end of stream, and this side can still read its reply.
     /// The corresponding C call is `shutdown(fd, SHUT_WR)`.
     public func closeWrite() throws(UnixSocketError) {
-        do {
-            try Syscall.shutdownWrite(descriptor)
-        } catch {
-            throw failure(error, "shutdown")
-        }
+        try socket.closeWrite()
     }
 
-    /// Closes the connection. Later calls do nothing.
+    /// Closes the connection; a read waiting on another thread returns. Later calls do nothing.
     public func close() {
-        if !isClosed.exchange(true, ordering: .relaxed) { Syscall.close(descriptor) }
+        socket.close()
     }
 
     private func failure(_ error: Errno, _ operation: String) -> UnixSocketError {
