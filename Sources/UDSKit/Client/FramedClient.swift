@@ -82,6 +82,7 @@ public final class FramedClient: Sendable {
     /// Sends `message` as a request and returns the server's reply.
     ///
     /// - Parameters:
+    ///   - message: The request, one frame.
     ///   - timeout: How long to wait for the reply; default ``Configuration/requestTimeout``. A reply that comes
     ///     later is dropped, so later requests still get their own replies.
     /// - Throws: ``UnixSocketError``: ``UnixSocketError/Code/connectionClosed`` when the connection broke before the

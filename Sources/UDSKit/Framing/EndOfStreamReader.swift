@@ -17,7 +17,9 @@ public struct EndOfStreamReader: Sendable {
     public private(set) var count = 0
     private var bytes: ByteBuffer?
 
-    /// - Parameter keepsBytes: Whether to keep the bytes for ``finish()``; without it, only ``count`` is kept.
+    /// - Parameters:
+    ///   - maximumSize: The most bytes a message may have; `nil` for no limit.
+    ///   - keepsBytes: Whether to keep the bytes for ``finish()``; without it, only ``count`` is kept.
     public init(maximumSize: Int?, keepsBytes: Bool) {
         self.maximumSize = maximumSize
         self.bytes = keepsBytes ? ByteBuffer() : nil

@@ -15,6 +15,8 @@ public final class FrameReader {
     private var readyIndex = 0
 
     /// - Parameters:
+    ///   - connection: The connection to read frames from.
+    ///   - maximumFrameSize: The longest payload accepted; a longer length field throws.
     ///   - readSize: Bytes read from the socket at most at once. Default 256 KiB.
     public init(connection: UnixSocketConnection, maximumFrameSize: Int, readSize: Int = 256 * 1024) {
         self.connection = connection

@@ -48,9 +48,12 @@ public final class DatagramSocket: Sendable {
     /// (0600 by default) and `groupID` before the first datagram can arrive with credentials unchecked.
     ///
     /// - Parameters:
-    ///   - authorization: Whose datagrams ``receive(maximumSize:descriptorLimit:)`` returns. An abstract name
-    ///     (`@name`) has no file permissions, so ``AuthorizationPolicy/anyone`` is refused there unless
-    ///     `allowsUnprotectedAbstractSocket`.
+    ///   - address: A path, or `@name` for a Linux abstract name.
+    ///   - permissions: The socket file's mode; who may send. Default `0600`.
+    ///   - groupID: The socket file's group, for a `0660` mode; `nil` keeps the creator's.
+    ///   - authorization: Whose datagrams `receive` returns. An abstract name (`@name`) has no file permissions, so
+    ///     ``AuthorizationPolicy/anyone`` is refused there unless `allowsUnprotectedAbstractSocket`.
+    ///   - allowsUnprotectedAbstractSocket: Bind an abstract name with ``AuthorizationPolicy/anyone`` anyway.
     /// - Throws: ``UnixSocketError``: ``UnixSocketError/Code/serverAlreadyListening``,
     ///   ``UnixSocketError/Code/notASocket``, ``UnixSocketError/Code/permissionDenied``.
     public static func bind(
@@ -152,14 +155,14 @@ public final class DatagramSocket: Sendable {
         }
     }
 
-    /// What ``receiveOrTooLarge(maximumSize:descriptorLimit:)`` got: a datagram, or the error for one past
+    /// What `receiveOrTooLarge` got: a datagram, or the error for one past
     /// `maximumSize` with its sender, whom a server may tell.
     package enum Receipt: Sendable {
         case datagram(Datagram)
         case tooLarge(UnixSocketError, sender: UnixSocketAddress?)
     }
 
-    /// As ``receive(maximumSize:descriptorLimit:)``, but a datagram past `maximumSize` (from an admitted sender)
+    /// As `receive`, but a datagram past `maximumSize` (from an admitted sender)
     /// comes back with its sender instead of being thrown.
     package func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int) throws(UnixSocketError) -> Receipt {
         while true {
@@ -187,7 +190,7 @@ public final class DatagramSocket: Sendable {
         return authorization.admits(credentials, serverUserID: serverUserID)
     }
 
-    /// How many datagrams ``receive(maximumSize:descriptorLimit:)`` dropped because the authorization policy did
+    /// How many datagrams `receive` dropped because the authorization policy did
     /// not admit their sender.
     public var refusedCount: Int { refused.load(ordering: .relaxed) }
 
@@ -219,7 +222,7 @@ extension DatagramSocket {
         try await MessageClient.blocking { try self.send(message, to: address, passing: descriptors) }
     }
 
-    /// As ``receiveOrTooLarge(maximumSize:descriptorLimit:)``, on ``MessageClient``'s thread pool.
+    /// As `receiveOrTooLarge`, on ``MessageClient``'s thread pool.
     package func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int) async throws -> Receipt {
         try await MessageClient.blocking {
             try self.receiveOrTooLarge(maximumSize: maximumSize, descriptorLimit: descriptorLimit)

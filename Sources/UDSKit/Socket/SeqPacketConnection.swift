@@ -13,7 +13,7 @@ public import SystemPackage
 ///
 /// A message may be as long as the socket's send buffer allows (`SO_SNDBUF`, about 208 KiB by default on Linux);
 /// a longer one throws ``UnixSocketError/Code/messageTooLarge`` naming that limit. An empty message cannot be told
-/// from the end of the connection by the reader, so ``send(_:passing:)-(Message,_)`` refuses one.
+/// from the end of the connection by the reader, so `send(_:passing:)` refuses one.
 public final class SeqPacketConnection: Sendable {
     /// The address this connection was made to.
     public let address: UnixSocketAddress
@@ -28,7 +28,9 @@ public final class SeqPacketConnection: Sendable {
 
     /// Connects to the seqpacket server at `address`.
     ///
-    /// - Parameter timeout: How long to wait while the server's backlog is full; `nil` waits as long as it takes.
+    /// - Parameters:
+    ///   - address: The server's socket.
+    ///   - timeout: How long to wait while the server's backlog is full; `nil` waits as long as it takes.
     /// - Throws: ``UnixSocketError``, as ``UnixSocketConnection/connect(to:timeout:)``;
     ///   ``UnixSocketError/Code/wrongSocketType`` when the socket there is not a seqpacket socket.
     public static func connect(to address: UnixSocketAddress, timeout: Duration? = nil) throws(UnixSocketError)
@@ -62,7 +64,7 @@ public final class SeqPacketConnection: Sendable {
     /// Waits for the next message; `nil` once the server has closed the connection.
     ///
     /// Descriptors passed with it are closed and counted in ``discardedDescriptorCount``; use
-    /// ``receive(maximumSize:descriptors:limit:)`` to take them.
+    /// `receive(maximumSize:descriptors:limit:)` to take them.
     ///
     /// - Parameter maximumSize: The longest message accepted; a longer one throws
     ///   ``UnixSocketError/Code/messageTooLarge``, and the kernel has dropped it.
@@ -86,7 +88,7 @@ public final class SeqPacketConnection: Sendable {
 
     /// Sends `message` and waits for the reply packet.
     ///
-    /// - Throws: as ``send(_:passing:)-(Message,_)`` and ``receive(maximumSize:)``;
+    /// - Throws: as `send(_:passing:)` and `receive(maximumSize:)`;
     ///   ``UnixSocketError/Code/connectionClosed`` if the server closes instead of replying.
     public func request(_ message: Message, maximumReplySize: Int = 256 * 1024) throws(UnixSocketError) -> Message {
         try send(message)
