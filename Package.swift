@@ -118,7 +118,10 @@ let package = Package(
         ),
         .testTarget(
             name: "UDSKitHostileTests",
-            dependencies: ["UDSKit", "UDSKitTestSupport", "uds", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "UDSKit", "UDSKitTestSupport", "uds", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

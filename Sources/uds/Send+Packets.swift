@@ -41,13 +41,16 @@ extension Send {
     func runDatagram() async {
         do {
             let destination = try UnixSocketAddress(path)
-            let socket = noReply ? try DatagramSocket.unbound() : try DatagramSocket.autobound()
+            // Connected to the server, the socket takes datagrams from the server's address only (the kernel drops any
+            // other), so replies are admitted whoever runs the server, as with a stream client.
+            let socket = noReply ? try DatagramSocket.unbound() : try DatagramSocket.autobound(authorization: .anyone)
+            try socket.connect(to: destination)
             if let timeout {
                 try socket.setReadTimeout(.milliseconds(Int64(timeout * 1000)))
                 try socket.setWriteTimeout(.milliseconds(Int64(timeout * 1000)))
             }
             for await text in messageStream {
-                try await socket.send(Message(text), to: destination)
+                try await socket.send(Message(text))
                 if noReply { continue }
                 let reply = try await socket.receive(maximumSize: maxReply.value)
                 try check(reply.message, sentCount: text.utf8.count)

@@ -81,7 +81,9 @@ public final class DatagramSocket: Sendable {
     }
 
     /// A socket bound to an abstract name the kernel picks (Linux autobind), so that receivers can reply to it. It
-    /// takes replies from the same user only unless `authorization` says otherwise.
+    /// takes datagrams from the same user only unless `authorization` says otherwise: anyone can send to an abstract
+    /// name. To take replies from a server another user runs, ``connect(to:)`` it as well (the kernel then drops
+    /// datagrams from any other address) and pass ``AuthorizationPolicy/anyone``, as `uds send --datagram` does.
     public static func autobound(authorization: AuthorizationPolicy = .sameUser) throws(UnixSocketError)
         -> DatagramSocket
     {

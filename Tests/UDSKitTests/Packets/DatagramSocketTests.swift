@@ -32,6 +32,22 @@ struct DatagramSocketTests {
         }
     }
 
+    @Test func aConnectedSocketTakesDatagramsFromItsPeerOnly() async throws {
+        try await withTemporaryDirectory { dir in
+            let server = try bound(dir + "/peer.sock")
+            let client = try DatagramSocket.autobound(authorization: .anyone)
+            try client.setReadTimeout(.seconds(30))
+            try client.connect(to: UnixSocketAddress(dir + "/peer.sock"))
+            let stranger = try DatagramSocket.unbound()
+            let error = #expect(throws: UnixSocketError.self) { try stranger.send("spoofed reply", to: client.localAddress) }
+            #expect(error?.code == .permissionDenied, "the kernel refuses a sender that is not the connected peer")
+            try await client.send("request")
+            let request = try await server.receive()
+            try await server.send("reply", to: request.sender!)
+            #expect(try await client.receive().message.string == "reply")
+        }
+    }
+
     @Test func boundariesAreKeptAndEmptyDatagramsAreMessagesToo() async throws {
         try await withTemporaryDirectory { dir in
             let server = try bound(dir + "/b.sock")
