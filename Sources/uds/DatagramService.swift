@@ -15,6 +15,8 @@ struct DatagramService: Service {
     func run() async throws {
         let socket = try bind()
         let open = Locked<DatagramSocket?>(socket)
+        var counts = (received: 0, tooLarge: 0)
+        var failure: (any Error)?
         await withGracefulShutdownHandler {
             while open.withLock({ $0 != nil }) {
                 let datagram: Datagram
@@ -23,6 +25,7 @@ struct DatagramService: Service {
                     case .datagram(let received):
                         datagram = received
                     case .tooLarge(let error, let sender):
+                        counts.tooLarge += 1
                         logger.warning("dropped a datagram", metadata: ["uds.error": "\(error)"])
                         // Tell a sender that waits for an answer, as a stream server does past --max-size.
                         if let sender {
@@ -32,22 +35,37 @@ struct DatagramService: Service {
                         continue
                     }
                 } catch {
-                    if open.withLock({ $0 != nil }) { logger.error("receive failed", metadata: ["uds.error": "\(error)"]) }
+                    if open.withLock({ $0 != nil }) { failure = error }  // not the close at shutdown
                     break
                 }
-                do {
-                    guard let reply = try await answer(datagram), let sender = datagram.sender else { continue }
-                    try await socket.send(reply, to: sender)
-                } catch {
-                    logger.warning(
-                        "could not answer a datagram",
-                        metadata: ["uds.error": "\(error)", "uds.sender": "\(datagram.sender?.description ?? "unbound")"])
-                }
+                counts.received += 1
+                await respond(to: datagram, on: socket)
             }
         } onGracefulShutdown: {
             open.withLock { $0 = nil }
             socket.close()
         }
         socket.close()
+        logger.notice(
+            "statistics: datagrams \(counts.received), refused \(socket.refusedCount) (authorization policy), too large \(counts.tooLarge)")
+        if let failure { throw failure }
+    }
+
+    /// Runs `answer` and sends its reply, or an error reply when it throws, to a sender that has an address.
+    private func respond(to datagram: Datagram, on socket: DatagramSocket) async {
+        let reply: Message?
+        do {
+            reply = try await answer(datagram)
+        } catch {
+            logger.warning("handler failed", metadata: ["uds.error": "\(error)"])
+            reply = Acknowledgement.errorReply((error as? MessageRejection)?.reason ?? "the handler failed")
+        }
+        guard let reply, let sender = datagram.sender else { return }
+        do {
+            try await socket.send(reply, to: sender)
+        } catch {
+            logger.warning(
+                "could not answer a datagram", metadata: ["uds.error": "\(error)", "uds.sender": "\(sender)"])
+        }
     }
 }

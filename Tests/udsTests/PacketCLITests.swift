@@ -156,6 +156,18 @@ struct PacketCLITests {
         }
     }
 
+    @Test func aFailingExecCommandGetsTheSenderAnErrorReply() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/fail.sock"
+            try await withPacketServe(path, ["--datagram", "--exec", "exit 3", "--quiet"]) { server in
+                let sent = try await uds("send", "--datagram", "--timeout", "20", path, "anything")
+                #expect(sent.status == 2, "\(sent.stderr)")
+                #expect(sent.stderr.contains("the command exited with status 3"), "\(sent.stderr)")
+                #expect(server.stderr.contains("handler failed"), "\(server.stderr)")
+            }
+        }
+    }
+
     @Test func sigtermStopsServeDatagramWhichRemovesItsSocketFile() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/t.sock"
@@ -169,6 +181,7 @@ struct PacketCLITests {
             #expect(status == 0, "\(server.stderr)")
             #expect(!FileManager.default.fileExists(atPath: path), "uds serve --datagram left its socket file")
             #expect(server.stdout == "before the signal\n")
+            #expect(server.stderr.contains("statistics: datagrams 1, refused 0 (authorization policy), too large 0"), "\(server.stderr)")
 
             // with nobody there, uds send --datagram fails like uds send does: no server listening (3)
             let late = try await uds("send", "--datagram", path, "after")
