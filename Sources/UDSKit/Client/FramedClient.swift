@@ -27,6 +27,12 @@ public final class FramedClient: Sendable {
         public var maximumFrameSize: Int = 16 * 1024 * 1024
         /// Reconnect when the connection breaks; `nil`, the default, does not.
         public var reconnect: ReconnectPolicy? = nil
+        /// The kind of socket: ``UnixSocketType/stream`` (the default), each message a frame; or
+        /// ``UnixSocketType/seqPacket``, each message one packet, for a server made with
+        /// ``MessageServer/init(address:configuration:logger:seqPacketHandler:)``. A packet may be as long as the
+        /// socket's send buffer allows, and an empty one reads as the end of the connection, so empty messages are
+        /// refused on seqpacket.
+        public var socketType: UnixSocketType = .stream
 
         public init() {}
     }
@@ -93,7 +99,7 @@ public final class FramedClient: Sendable {
             state.nextRequestID += 1
             return state.nextRequestID
         }
-        let frame = FrameEncoder.frame(message)
+        let frame = try outgoingFrame(message)
         let timeout = timeout ?? configuration.requestTimeout
         // The reply (or error) is built on the reactor, which releases the queue before resuming (ThreadSanitizer).
         defer { ThreadSanitizer.acquire(connection.queue) }
@@ -116,10 +122,21 @@ public final class FramedClient: Sendable {
     /// Sends `message` as one frame that expects no reply (a notification).
     public func send(_ message: Message) async throws {
         let connection = try await connection()
-        switch connection.queue.enqueue(.init(frame: FrameEncoder.frame(message), waiter: nil)) {
+        switch connection.queue.enqueue(.init(frame: try outgoingFrame(message), waiter: nil)) {
         case .failure(let error): throw error
         case .success(let schedulesDrain): if schedulesDrain { connection.source.execute { $0.drain() } }
         }
+    }
+
+    /// `message` as the connection queues it: length-prefixed, also for seqpacket, where the prefix only tells the
+    /// reactor where one packet ends.
+    private func outgoingFrame(_ message: Message) throws -> ByteBuffer {
+        if configuration.socketType == .seqPacket && message.count == 0 {
+            throw UnixSocketError(
+                .invalidMessage, operation: "send", socket: "\(address)",
+                detail: "it is empty, and an empty packet reads as the end of the connection")
+        }
+        return FrameEncoder.frame(message)
     }
 
     /// Closes the connection once the frames queued so far are written; requests still waiting for replies fail,
@@ -175,7 +192,8 @@ public final class FramedClient: Sendable {
     private func makeConnection() async throws -> Connection {
         let (address, configuration) = (self.address, self.configuration)
         let descriptor = try await MessageClient.blocking {
-            let fd = try UnixSocketConnection.connectedDescriptor(to: address, timeout: configuration.connectTimeout)
+            let fd = try UnixSocketConnection.connectedDescriptor(
+                to: address, timeout: configuration.connectTimeout, type: configuration.socketType)
             try Syscall.setNonBlocking(fd, true)
             return fd
         }
@@ -187,7 +205,8 @@ public final class FramedClient: Sendable {
             reactor.execute {
                 let source = FramedClientSource(
                     descriptor: descriptor, reactor: reactor, queue: queue, pushed: pushed,
-                    maximumFrameSize: configuration.maximumFrameSize, address: "\(address)",
+                    maximumFrameSize: configuration.maximumFrameSize, packets: configuration.socketType == .seqPacket,
+                    address: "\(address)",
                     onClose: { owner.client?.connectionClosed(queue) })
                 source.start()
                 continuation.resume(returning: Connection(queue: queue, source: ReactorBound(source, on: reactor)))

@@ -48,7 +48,8 @@ final class RequestQueue: Sendable {
 }
 
 /// A client's persistent framed connection on the client reactor: writes queued requests, matches replies to them
-/// in order, and passes frames nobody waits for on as pushed messages.
+/// in order, and passes frames nobody waits for on as pushed messages. On a seqpacket socket (`packets`) each
+/// message is one packet: the queue still holds them length-prefixed, and each goes out as a packet of its own.
 final class FramedClientSource: ReactorSource {
     private let descriptor: CInt
     private let reactor: Reactor
@@ -57,6 +58,7 @@ final class FramedClientSource: ReactorSource {
     private let onClose: @Sendable () -> Void
     private let address: String
     private var decoder: FrameDecoder
+    private let packets: Bool
     private var outbound = ByteBuffer()
     /// Requests written, oldest first, whose replies have not come; a timed-out one stays with no continuation, so
     /// that its late reply is recognised and dropped.
@@ -73,8 +75,9 @@ final class FramedClientSource: ReactorSource {
 
     init(
         descriptor: CInt, reactor: Reactor, queue: RequestQueue, pushed: FrameSequence.Source,
-        maximumFrameSize: Int, address: String, onClose: @escaping @Sendable () -> Void
+        maximumFrameSize: Int, packets: Bool, address: String, onClose: @escaping @Sendable () -> Void
     ) {
+        self.packets = packets
         self.descriptor = descriptor
         self.reactor = reactor
         self.queue = queue
@@ -120,7 +123,8 @@ final class FramedClientSource: ReactorSource {
         }
     }
 
-    private func flush() throws(Errno) {
+    private func flush() throws {
+        if packets { return try flushPackets() }
         guard outbound.readableBytes > 0 else { return }
         let written = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
             try Syscall.sendNonBlocking(descriptor, raw)
@@ -129,7 +133,47 @@ final class FramedClientSource: ReactorSource {
         if outbound.readableBytes == 0 { outbound.clear() }
     }
 
+    /// Sends queued messages, one packet each, until the socket is full.
+    private func flushPackets() throws {
+        while outbound.readableBytes >= FrameDecoder.headerSize {
+            let length = Int(outbound.getInteger(at: outbound.readerIndex, as: UInt32.self)!)
+            let body = FrameDecoder.headerSize..<FrameDecoder.headerSize + length
+            let sent: Bool
+            do {
+                sent = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
+                    try Syscall.sendPacket(descriptor, UnsafeRawBufferPointer(rebasing: raw[body]), dontWait: true)
+                }
+            } catch {
+                throw PacketIO.sendFailure(error, bytes: length, descriptor: descriptor, socket: address)
+            }
+            guard sent else { break }
+            outbound.moveReaderIndex(forwardBy: body.upperBound)
+        }
+        if outbound.readableBytes == 0 { outbound.clear() }
+    }
+
+    /// Reads packets, each one message, up to 16 at a time.
+    private func readPackets() throws {
+        let limit = min(decoder.maximumFrameSize, reactor.readBuffer.count)
+        for _ in 0..<16 where !isPausedForConsumer && !isClosed {
+            var passed = Passed()  // a framed client takes no descriptors: any that come are closed, not leaked
+            guard let packet = try Syscall.receivePacket(descriptor, into: reactor.readBuffer, passed: &passed, limit: 0)
+            else { return }
+            if packet.length == 0 {  // an empty packet reads as the end too
+                throw UnixSocketError(
+                    .connectionClosed, operation: "read", socket: address, detail: "the server closed the connection")
+            }
+            guard !packet.isTruncated, packet.length <= limit else {
+                throw UnixSocketError(
+                    .messageTooLarge, operation: "read", socket: address,
+                    detail: "a packet of \(packet.length) bytes; this client takes at most \(limit)")
+            }
+            deliver(Message(buffer: ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<packet.length]))))
+        }
+    }
+
     private func read() throws {
+        if packets { return try readPackets() }
         var reads = 0
         while !isPausedForConsumer && !isClosed && reads < 16 {
             var passed = Passed()  // a framed client takes no descriptors: any that come are closed, not leaked
