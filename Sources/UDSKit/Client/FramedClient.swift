@@ -191,6 +191,11 @@ public final class FramedClient: Sendable {
 
     private func makeConnection() async throws -> Connection {
         let (address, configuration) = (self.address, self.configuration)
+        guard configuration.socketType != .datagram else {
+            throw UnixSocketError(
+                .unsupported, operation: "connect", socket: "\(address)",
+                detail: "a FramedClient speaks over stream or seqpacket sockets; use DatagramSocket for datagrams")
+        }
         let descriptor = try await MessageClient.blocking {
             let fd = try UnixSocketConnection.connectedDescriptor(
                 to: address, timeout: configuration.connectTimeout, type: configuration.socketType)

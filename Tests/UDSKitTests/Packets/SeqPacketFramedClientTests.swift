@@ -96,6 +96,12 @@ struct SeqPacketFramedClientTests {
                 }
                 #expect(error?.code == .wrongSocketType)
             }
+            var datagrams = FramedClient.Configuration()
+            datagrams.socketType = .datagram
+            let error = await #expect(throws: UnixSocketError.self) {
+                _ = try await FramedClient.connect(to: UnixSocketAddress(dir + "/w.sock"), configuration: datagrams)
+            }
+            #expect(error?.code == .unsupported)
         }
     }
 }
