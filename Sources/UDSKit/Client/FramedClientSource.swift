@@ -135,21 +135,12 @@ final class FramedClientSource: ReactorSource {
 
     /// Sends queued messages, one packet each, until the socket is full.
     private func flushPackets() throws {
-        while outbound.readableBytes >= FrameDecoder.headerSize {
-            let length = Int(outbound.getInteger(at: outbound.readerIndex, as: UInt32.self)!)
-            let body = FrameDecoder.headerSize..<FrameDecoder.headerSize + length
-            let sent: Bool
-            do {
-                sent = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
-                    try Syscall.sendPacket(descriptor, UnsafeRawBufferPointer(rebasing: raw[body]), dontWait: true)
-                }
-            } catch {
-                throw PacketIO.sendFailure(error, bytes: length, descriptor: descriptor, socket: address)
-            }
-            guard sent else { break }
-            outbound.moveReaderIndex(forwardBy: body.upperBound)
+        do {
+            try PacketIO.sendQueued(descriptor, &outbound) { _ in }
+        } catch {
+            let length = outbound.getInteger(at: outbound.readerIndex, as: UInt32.self).map(Int.init) ?? 0
+            throw PacketIO.sendFailure(error, bytes: length, descriptor: descriptor, socket: address)
         }
-        if outbound.readableBytes == 0 { outbound.clear() }
     }
 
     /// Reads packets, each one message, up to 16 at a time.

@@ -363,28 +363,15 @@ final class FramedConnection: ReactorSource {
 
     /// Sends queued messages, one packet each, until the socket is full.
     private func sendPackets() throws(Errno) {
-        while outbound.readableBytes >= FrameDecoder.headerSize {
-            let length = Int(outbound.getInteger(at: outbound.readerIndex, as: UInt32.self)!)
-            let sent = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
-                try Syscall.sendPacket(
-                    descriptor, UnsafeRawBufferPointer(rebasing: raw[FrameDecoder.headerSize..<FrameDecoder.headerSize + length]),
-                    dontWait: true)
-            }
-            guard sent else { break }
+        try PacketIO.sendQueued(descriptor, &outbound) { length in
             if length == 0 && !warnedOfEmptyPacket {
                 warnedOfEmptyPacket = true
                 core.logger.warning(
                     "sent an empty reply as an empty packet, which the client cannot tell from the end of the connection",
                     metadata: peerMetadata())
             }
-            outbound.moveReaderIndex(forwardBy: FrameDecoder.headerSize + length)
             core.counters.sent(length)
             lastProgressAt = .now
-        }
-        if outbound.readableBytes == 0 {
-            outbound.clear()
-        } else if outbound.readerIndex > outbound.readableBytes {
-            outbound.discardReadBytes()
         }
     }
 

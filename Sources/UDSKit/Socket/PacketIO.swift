@@ -67,6 +67,26 @@ enum PacketIO {
         return Received(message: Message(buffer: buffer), packet: packet, passed: passed)
     }
 
+    /// Sends the length-prefixed messages queued in `queue`, one packet each without its prefix, until the socket
+    /// (non-blocking) is full; calls `sent` with each payload's length. What is left stays queued.
+    static func sendQueued(_ fd: CInt, _ queue: inout ByteBuffer, sent: (Int) -> Void) throws(Errno) {
+        while queue.readableBytes >= FrameDecoder.headerSize {
+            let length = Int(queue.getInteger(at: queue.readerIndex, as: UInt32.self)!)
+            let payload = FrameDecoder.headerSize..<FrameDecoder.headerSize + length
+            let wasSent = try queue.withUnsafeReadableBytes { raw throws(Errno) in
+                try Syscall.sendPacket(fd, UnsafeRawBufferPointer(rebasing: raw[payload]), dontWait: true)
+            }
+            guard wasSent else { break }
+            queue.moveReaderIndex(forwardBy: payload.upperBound)
+            sent(length)
+        }
+        if queue.readableBytes == 0 {
+            queue.clear()
+        } else if queue.readerIndex > queue.readableBytes {
+            queue.discardReadBytes()
+        }
+    }
+
     /// A blocking socket's read timeout ran out (`EAGAIN`).
     private static func timedOut(_ socket: String?) -> UnixSocketError {
         UnixSocketError(.timedOut, operation: "receive", socket: socket, systemError: .resourceTemporarilyUnavailable)

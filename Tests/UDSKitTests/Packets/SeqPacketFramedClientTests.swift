@@ -88,6 +88,21 @@ struct SeqPacketFramedClientTests {
         }
     }
 
+    @Test func aMessageTooLargeForOnePacketFailsNamingTheSendBuffer() async throws {
+        try await withTemporaryDirectory { dir in
+            let address = try UnixSocketAddress(dir + "/big.sock")
+            try await withRunningServer(at: dir + "/big.sock", seqPacketHandler: .echo) { _ in
+                let client = try await FramedClient.connect(to: address, configuration: configuration())
+                let error = await #expect(throws: UnixSocketError.self) {
+                    try await client.request(Message(bytes: [UInt8](repeating: 7, count: 8 << 20)))
+                }
+                #expect(error?.code == .messageTooLarge)
+                #expect(error.map { "\($0)".contains("SO_SNDBUF") } == true, "\(String(describing: error))")
+                client.close()
+            }
+        }
+    }
+
     @Test func aStreamClientOnASeqPacketServerSaysWhatIsWrong() async throws {
         try await withTemporaryDirectory { dir in
             try await withRunningServer(at: dir + "/w.sock", seqPacketHandler: .echo) { _ in
