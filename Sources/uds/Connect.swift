@@ -14,6 +14,8 @@ struct Connect: AsyncParsableCommand {
 
               uds serve /tmp/app.sock --framed --reply echo &
               uds connect /tmp/app.sock
+
+            With --seqpacket each line is one packet on a SOCK_SEQPACKET connection instead (empty lines are             skipped: an empty packet would read as the end of the connection).
             """
     )
 
@@ -26,10 +28,14 @@ struct Connect: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Largest frame accepted.", valueName: "size"))
     var maxFrame: ByteCount = ByteCount(16 * 1024 * 1024)
 
+    @Flag(help: "Talk to a SOCK_SEQPACKET server (uds serve --seqpacket): each line one packet.")
+    var seqpacket = false
+
     func run() async throws {
         do {
             var configuration = FramedClient.Configuration()
             configuration.maximumFrameSize = maxFrame.value
+            if seqpacket { configuration.socketType = .seqPacket }
             let client = try await FramedClient.connect(to: UnixSocketAddress(path), configuration: configuration)
             let printer = Task {
                 for try await frame in client.incoming {
@@ -39,6 +45,7 @@ struct Connect: AsyncParsableCommand {
                 }
             }
             for await line in StandardInput.lines() {
+                if seqpacket && line.isEmpty { continue }  // said in --help
                 try await client.send(Message(line))
             }
             try await Task.sleep(for: .milliseconds(Int64(linger * 1000)))

@@ -59,6 +59,17 @@ struct PacketCLITests {
         }
     }
 
+    @Test func connectSeqPacketPrintsEachEchoedLine() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/c.sock"
+            try await withPacketServe(path, ["--seqpacket", "--reply", "echo", "--quiet"]) { _ in
+                let session = try await uds("connect", "--seqpacket", path, "--linger", "5", stdin: "hello\n\nworld\n")
+                #expect(session.status == 0, "\(session.stderr)")
+                #expect(session.stdout == "hello\nworld\n", "the empty line is skipped, not sent as an end")
+            }
+        }
+    }
+
     @Test func anEmptySeqPacketMessageIsRefusedAndSaysWhy() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/empty.sock"
