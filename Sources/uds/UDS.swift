@@ -15,6 +15,9 @@ struct UDS: AsyncParsableCommand {
               uds serve /tmp/up.sock --exec 'tr a-z A-Z' --reply echo
               uds send /tmp/up.sock --expect any hi    # prints HI
 
+            --framed keeps a connection open for any number of length-prefixed frames; --seqpacket does the same \
+            with SOCK_SEQPACKET packets (no prefix); --datagram sends and receives SOCK_DGRAM datagrams.
+
             Exit codes:
               0   success (the message was acknowledged, or the server shut down cleanly)
               1   any other failure
