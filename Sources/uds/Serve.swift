@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
             discussion: """
                 A command that exits non-zero gets the client an error reply. Overrides --reply. Files the client \
                 passed with the message (uds send --fd) are the command's descriptors 3, 4, 5, …, and UDS_FDS in \
-                its environment says how many (0 when none; always 0 with --framed).
+                its environment says how many (0 when none; always 0 with --framed and --seqpacket).
                 """,
             valueName: "COMMAND"))
     var exec: String?
@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Permissions of the socket file, in octal.", valueName: "octal"))
     var mode: String = "0600"
 
-    @Option(help: ArgumentHelp("Largest message accepted (64MiB, 1G, 4096…); with --framed, largest frame (default 16MiB).", valueName: "size"))
+    @Option(help: ArgumentHelp("Largest message accepted (64MiB, 1G, 4096…); with --framed or --seqpacket, largest frame or packet (default 16MiB); with --datagram, largest datagram (default 64KiB).", valueName: "size"))
     var maxSize: ByteCount?
 
     @Option(help: ArgumentHelp("Group of the socket file (a name or a number), so that with --mode 0660 its members may connect.", valueName: "group"))
