@@ -70,12 +70,7 @@ struct Probe: AsyncParsableCommand {
         case .failure(let error):
             throw error
         }
-        lines.insert("kind: live socket: a server accepts connections", at: 1)
-        lines.append("you: uid \(geteuid()), may connect")
-        if let server = try? connection.peerCredentials() {
-            lines.append("server: pid \(server.processID), uid \(server.userID), gid \(server.groupID)")
-            if let command = commandLine(of: server.processID) { lines.append("command: \(command)") }
-        }
+        addLiveServer("live socket", credentials: try? connection.peerCredentials(), to: &lines)
         connection.close()
         return (lines, 0)
     }
@@ -95,14 +90,18 @@ struct Probe: AsyncParsableCommand {
             return (lines, 0)
         }
         let connection = try connected.get()
-        lines.insert("kind: live seqpacket socket: a server accepts connections", at: 1)
-        lines.append("you: uid \(geteuid()), may connect")
-        if let server = try? connection.peerCredentials() {
-            lines.append("server: pid \(server.processID), uid \(server.userID), gid \(server.groupID)")
-            if let command = commandLine(of: server.processID) { lines.append("command: \(command)") }
-        }
+        addLiveServer("live seqpacket socket", credentials: try? connection.peerCredentials(), to: &lines)
         connection.close()
         return (lines, 0)
+    }
+
+    /// The lines for a server that accepted the probe: its kind, and who runs it, from the kernel's credentials.
+    private func addLiveServer(_ kind: String, credentials server: PeerCredentials?, to lines: inout [String]) {
+        lines.insert("kind: \(kind): a server accepts connections", at: 1)
+        lines.append("you: uid \(geteuid()), may connect")
+        guard let server else { return }
+        lines.append("server: pid \(server.processID), uid \(server.userID), gid \(server.groupID)")
+        if let command = commandLine(of: server.processID) { lines.append("command: \(command)") }
     }
 
     private func describe(_ type: FileAttributeType?) -> String {
