@@ -102,23 +102,35 @@ final class RecordingSource: ReactorSource, @unchecked Sendable {
     func forceClose() {}
 }
 
-/// The descriptors that an epoll instance of this process watches, from /proc/self/fdinfo (Linux): how a test waits,
-/// without sleeping, until an async call has registered its socket with the client reactor.
-func descriptorsWatchedByEpoll() -> Set<CInt> {
+/// What the epoll instances of this process watch, each descriptor with its event mask, from /proc/self/fdinfo
+/// (Linux): how a test waits, without sleeping, until an async call has registered its socket with the client
+/// reactor, or waits for room to write.
+func epollRegistrations() -> [(descriptor: CInt, events: UInt32)] {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return [] }
-    var watched: Set<CInt> = []
+    var registrations: [(descriptor: CInt, events: UInt32)] = []
     for entry in entries {
         guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + entry),
             target == "anon_inode:[eventpoll]",
             let info = try? String(contentsOfFile: "/proc/self/fdinfo/" + entry, encoding: .utf8)
         else { continue }
-        // Lines such as "tfd:        7 events:       19 data: 100000007  pos:0 ino:… sdev:…".
+        // Lines such as "tfd:        7 events:       19 data: 100000007  pos:0 ino:… sdev:…" (events in hex).
         for line in info.split(separator: "\n") where line.hasPrefix("tfd:") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            if fields.count > 1, let fd = CInt(fields[1]) { watched.insert(fd) }
+            guard fields.count > 3, fields[2] == "events:", let fd = CInt(fields[1]),
+                let events = UInt32(fields[3], radix: 16)
+            else { continue }
+            registrations.append((fd, events))
         }
     }
-    return watched
+    return registrations
+}
+
+/// The descriptors that an epoll instance of this process watches.
+func descriptorsWatchedByEpoll() -> Set<CInt> { Set(epollRegistrations().map(\.descriptor)) }
+
+/// Whether an epoll instance of this process watches some descriptor for writability: a writer waits for room.
+func someDescriptorWaitsForRoom() -> Bool {
+    epollRegistrations().contains { $0.events & Epoll.Events.writable.rawValue != 0 }
 }
 
 /// The number of threads in this process (the entries of /proc/self/task).
