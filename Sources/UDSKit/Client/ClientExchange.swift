@@ -83,7 +83,8 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
         reactor.adopt(descriptor, self)
         lastRead = .now
         if let replyTimeout { scheduleReplyCheck(after: replyTimeout) }
-        progress()
+        // No read yet: the server has not run since the message was written. Epoll says when there is something.
+        watch()
     }
 
     // MARK: On the reactor
@@ -95,7 +96,6 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
             return continuation.resume(with: result())
         }
         completion = continuation
-        progress()
     }
 
     /// Queues `chunk` and resumes `continuation` once the socket has taken all but a bounded rest of what is queued.
@@ -104,13 +104,18 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
         var chunk = chunk
         outbound.writeBuffer(&chunk)
         chunkWaiter = continuation
-        progress()
+        flush()  // no read here: epoll says when the server has sent something
+        if !isFinished { watch() }
     }
 
     /// The chunks are all queued: half-close once they are written.
     func finishMessage() {
+        guard !isFinished else { return }
         isMessageComplete = true
-        progress()
+        flush()  // half-closes if everything is written
+        guard !isFinished else { return }
+        if isWriteClosed && !readsReply { return finish() }  // a post: done once the message is written
+        watch()
     }
 
     /// The task was cancelled: stop, close, and throw `CancellationError` from whatever waits.
@@ -172,12 +177,15 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
             }
             if written == 0 { return }  // full: the reactor waits for room
             if !descriptors.isEmpty { descriptors = [] }
+            let wasPartial = written < outbound.readableBytes
             outbound.moveReaderIndex(forwardBy: written)
             sent += written
             if outbound.readableBytes == 0 {
                 outbound.clear()
                 if file != nil || chunkWaiter != nil { onProgress?(sent) }
             }
+            // A stream socket that took part of a write is full: another try now would only fail with EAGAIN.
+            if wasPartial { return }
         }
     }
 
@@ -233,9 +241,10 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
                         .replyTooLarge, operation: "read", socket: address,
                         detail: "more than the limit of \(maximumReplySize) bytes"))
             }
+            // Read on after a short read too: the server usually closes right after its reply, and the end of
+            // stream is then already there.
             reply.append(contentsOf: UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count]))
             lastRead = .now
-            if count < reactor.readBuffer.count { return }  // a short read: the socket is empty
             reads += 1
         }
     }

@@ -119,8 +119,10 @@ public final class FramedClient: Sendable {
             case .failure(let error):
                 continuation.resume(throwing: error)
             case .success(let schedulesDrain):
+                // Queued, not run inline even on the reactor's thread: requests from other tasks queued meanwhile
+                // then leave in the same write.
                 if schedulesDrain || timeout != nil {
-                    connection.source.perform { source in
+                    connection.source.execute { source in
                         source.drain()
                         if let timeout { source.scheduleTimeout(id, after: timeout) }
                     }
@@ -134,7 +136,7 @@ public final class FramedClient: Sendable {
         let connection = try await connection()
         switch connection.queue.enqueue(.init(frame: try outgoingFrame(message), waiter: nil)) {
         case .failure(let error): throw error
-        case .success(let schedulesDrain): if schedulesDrain { connection.source.perform { $0.drain() } }
+        case .success(let schedulesDrain): if schedulesDrain { connection.source.execute { $0.drain() } }
         }
     }
 
