@@ -60,13 +60,20 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Group of the socket file (a name or a number), so that with --mode 0660 its members may connect.", valueName: "group"))
     var group: String?
 
-    @Option(help: ArgumentHelp("Also admit this user ID (repeatable). By default only the server's own user is admitted.", valueName: "uid"))
-    var allowUid: [UInt32] = []
+    @Option(
+        name: [.customLong("allow-uid"), .customLong("allow-user")],
+        help: ArgumentHelp("Also admit this user, a name or an ID (repeatable). By default only the server's own user is admitted.", valueName: "user"))
+    var allowUid: [String] = []
 
-    @Option(help: ArgumentHelp("Also admit peers of this group ID (repeatable).", valueName: "gid"))
-    var allowGid: [UInt32] = []
+    @Option(
+        name: [.customLong("allow-gid"), .customLong("allow-group")],
+        help: ArgumentHelp(
+            "Also admit members of this group, a name or an ID (repeatable).",
+            discussion: "Supplementary members count on connections (SO_PEERGROUPS); a --datagram sender is matched on its primary group only, since a datagram carries no group list.",
+            valueName: "group"))
+    var allowGid: [String] = []
 
-    @Flag(help: "Admit every peer that can reach the socket; the file's mode is then the only gate.")
+    @Flag(help: "Admit every peer that can reach the socket; the file's mode is then the only gate. On an abstract name (@name) there is no file, so anyone in the network namespace can connect: uds warns.")
     var allowAny = false
 
     @Flag(help: "Zero-downtime restart: take the listening socket from a `uds serve --handover` already running on PATH (it drains and exits 0, leaving the file), and offer ours to the next one.")
@@ -114,7 +121,6 @@ struct Serve: AsyncParsableCommand {
         guard grace >= 0 else { throw ValidationError("--grace must not be negative") }
         guard idleTimeout >= 0, deadline >= 0 else { throw ValidationError("timeouts must not be negative") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
-        if let group, resolveGroup(group) == nil { throw ValidationError("--group: no group named \(group)") }
         if [framed, seqpacket, datagram].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --framed, --seqpacket and --datagram")
         }
@@ -139,15 +145,28 @@ struct Serve: AsyncParsableCommand {
                 configuration.maximumFrameSize = maxSize.value
             }
             configuration.shutdownGracePeriod = .milliseconds(Int64(grace * 1000))
-            configuration.socketGroupID = group.flatMap(resolveGroup)
+            configuration.socketGroupID = try group.map { name throws(CommandLineFailure) in
+                try AccountNames.groupID(name, option: "--group")
+            }
             configuration.maximumConnections = maxConnections
             if systemd { configuration.systemdSocketName = systemdName ?? "" }
             configuration.handsOver = handover
             configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
             configuration.messageDeadline = deadline > 0 ? .milliseconds(Int64(deadline * 1000)) : nil
+            let userIDs = try allowUid.map { name throws(CommandLineFailure) in
+                try AccountNames.userID(name, option: "--allow-user")
+            }
+            let groupIDs = try allowGid.map { name throws(CommandLineFailure) in
+                try AccountNames.groupID(name, option: "--allow-group")
+            }
             configuration.authorization =
-                allowAny ? .anyone : AuthorizationPolicy.sameUser.allowing(userIDs: allowUid).allowing(groupIDs: allowGid)
+                allowAny ? .anyone : AuthorizationPolicy.sameUser.allowing(userIDs: userIDs).allowing(groupIDs: groupIDs)
             configuration.allowsUnprotectedAbstractSocket = allowAny  // --allow-any says it in so many words
+            if datagram && address.isAbstract && allowAny {
+                // MessageServer logs this itself; a datagram socket has no logger to do it.
+                logger.warning(
+                    "anyone in the network namespace can send to \(address): an abstract name has no file permissions, and --allow-any admits every sender")
+            }
             let server: any Service =
                 if framed {
                     MessageServer(
@@ -181,13 +200,6 @@ struct Serve: AsyncParsableCommand {
         } catch {
             exitFailing(error)
         }
-    }
-
-    /// The group ID for a group name or number.
-    private func resolveGroup(_ name: String) -> UInt32? {
-        if let number = UInt32(name) { return number }
-        guard let entry = getgrnam(name) else { return nil }
-        return UInt32(entry.pointee.gr_gid)
     }
 
     private func makeHandler() -> MessageHandler {

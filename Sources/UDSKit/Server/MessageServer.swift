@@ -168,6 +168,10 @@ public final class MessageServer: Service, Sendable {
             configuration.systemdSocketName != nil ? ["uds.from": "systemd"]
             : address.isAbstract ? [:] : ["uds.mode": "\(mode)"]
         core.logger.info("listening on \(address)", metadata: metadata)
+        if address.isAbstract && configuration.authorization.allowsAnyone {
+            core.logger.warning(
+                "anyone in the network namespace can connect to \(address): an abstract name has no file permissions, and the authorization policy admits anyone")
+        }
         if stopRequested { await stop(listening) }
     }
 
