@@ -15,14 +15,14 @@ extension Serve {
             logger.info("receiving datagrams on \(address)")
             return socket
         }
-        let printer = quiet ? nil : MessagePrinter()
+        let printer = quiet ? nil : MessagePrinter.standardOutput
         let command = exec.map(ShellCommand.init)
         let reply = self.reply
         return DatagramService(
             bind: bind, maximumSize: maxSize?.value ?? 64 * 1024,
             answer: { datagram in
                 let message = datagram.message
-                printer?.print(message)
+                try printer?.print(message)
                 if let command {
                     return try await command.run(input: message, descriptors: datagram.descriptors, logger: logger)
                 }

@@ -143,6 +143,9 @@ struct Serve: AsyncParsableCommand {
                 configuration.maximumMessageSize = maxSize.value
                 configuration.maximumStreamedMessageSize = maxSize.value
                 configuration.maximumFrameSize = maxSize.value
+            } else if !quiet && exec == nil {
+                // Printed messages stream now, but keep the limit they had when they were buffered.
+                configuration.maximumStreamedMessageSize = configuration.maximumMessageSize
             }
             configuration.shutdownGracePeriod = .milliseconds(Int64(grace * 1000))
             configuration.socketGroupID = try group.map { name throws(CommandLineFailure) in
@@ -195,6 +198,7 @@ struct Serve: AsyncParsableCommand {
                 }
             }
             try await group.run()
+            await MessagePrinter.standardOutput.finish()  // messages acknowledged but not printed yet
             summaries.cancel()
             if let server = server as? MessageServer { logger.notice("statistics: \(server.statistics)") }
         } catch {
@@ -208,6 +212,15 @@ struct Serve: AsyncParsableCommand {
             case .ack: return .acknowledge
             case .echo: return .echo
             case .none: return .discard
+            }
+        }
+        if exec == nil && reply != .echo {
+            // Printing streams: the message goes into the printer's spool as it arrives (memory bounded whatever
+            // its size), and the acknowledgement goes out once it is spooled, not once it is printed.
+            let acknowledges = reply == .ack
+            return .streaming { body, _ in
+                let count = try await MessagePrinter.standardOutput.print(body)
+                return acknowledges ? Acknowledgement.reply(forByteCount: count) : .empty
             }
         }
         return .buffered(makeReply())
@@ -238,18 +251,18 @@ struct Serve: AsyncParsableCommand {
 
     /// Prints the message (unless --quiet) and answers it as --exec or --reply says.
     private func makeReply() -> @Sendable (Message, MessageContext) async throws -> Message {
-        let printer = quiet ? nil : MessagePrinter()
+        let printer = quiet ? nil : MessagePrinter.standardOutput
         if let exec {
             let command = ShellCommand(exec)
             return { message, context in
-                printer?.print(message)
+                try printer?.print(message)
                 // Framed connections take no descriptors, so there a command always gets UDS_FDS=0.
                 return try await command.run(input: message, descriptors: context.descriptors, logger: context.logger)
             }
         }
         let reply = self.reply
         return { message, _ in
-            printer?.print(message)
+            try printer?.print(message)
             switch reply {
             case .ack: return Acknowledgement.reply(forByteCount: message.count)
             case .echo: return message
