@@ -13,6 +13,11 @@ extension Serve {
                 authorization: configuration.authorization,
                 allowsUnprotectedAbstractSocket: configuration.allowsUnprotectedAbstractSocket)
             logger.info("receiving datagrams on \(address)")
+            if address.isAbstract && configuration.authorization.allowsAnyone {
+                // MessageServer logs this itself; a DatagramSocket has no logger to do it.
+                logger.warning(
+                    "anyone in the network namespace can send to \(address): an abstract name has no file permissions, and --allow-any admits every sender")
+            }
             return socket
         }
         let printer = quiet ? nil : MessagePrinter.standardOutput

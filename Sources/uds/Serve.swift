@@ -165,11 +165,6 @@ struct Serve: AsyncParsableCommand {
             configuration.authorization =
                 allowAny ? .anyone : AuthorizationPolicy.sameUser.allowing(userIDs: userIDs).allowing(groupIDs: groupIDs)
             configuration.allowsUnprotectedAbstractSocket = allowAny  // --allow-any says it in so many words
-            if datagram && address.isAbstract && allowAny {
-                // MessageServer logs this itself; a datagram socket has no logger to do it.
-                logger.warning(
-                    "anyone in the network namespace can send to \(address): an abstract name has no file permissions, and --allow-any admits every sender")
-            }
             let server: any Service =
                 if framed {
                     MessageServer(

@@ -1,0 +1,57 @@
+import Foundation
+import Synchronization
+import Testing
+import UDSKit
+import UDSKitTestSupport
+
+@Suite("uds serve: the socket file never appears with a mode other than the one asked for")
+struct SocketModeTests {
+    /// Polls `lstat(path)` on a thread of its own as fast as it can, and keeps every permission mode it sees.
+    final class ModeWatcher: @unchecked Sendable {
+        private let seen = Locked<Set<UInt32>>([])
+        private let stopped = Atomic<Bool>(false)
+        private let finished = DispatchSemaphore(value: 0)
+
+        init(_ path: String) {
+            Thread.detachNewThread { [self] in
+                var status = stat()
+                while !stopped.load(ordering: .relaxed) {
+                    if lstat(path, &status) == 0 {
+                        let mode = UInt32(status.st_mode & 0o7777)
+                        seen.withLock { _ = $0.insert(mode) }
+                    }
+                }
+                finished.signal()
+            }
+        }
+
+        /// Stops watching; returns the modes seen.
+        func stop() -> Set<UInt32> {
+            stopped.store(true, ordering: .relaxed)
+            finished.wait()
+            return seen.withLock { $0 }
+        }
+    }
+
+    @Test(arguments: [[], ["--seqpacket"], ["--datagram"]])
+    func underUmask000TheFileHasTheRequestedModeFromTheStart(_ type: [String]) async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/mode.sock"
+            let watcher = ModeWatcher(path)
+            let shell = try requireExecutable("sh")
+            let server = try ChildProcess(
+                shell, ["-c", #"umask 000 && exec "$0" serve "$@""#, udsExecutable, path, "--quiet", "--mode", "0640"] + type)
+            defer { if server.isRunning { server.signal(SIGKILL) } }
+            let ready = type == ["--datagram"] ? "receiving datagrams on" : "listening on"
+            let deadline = Date().addingTimeInterval(20)
+            while !server.stderr.contains(ready) && server.isRunning && Date() < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let modes = watcher.stop()
+            #expect(server.stderr.contains(ready), "\(server.stderr)")
+            #expect(modes == [0o640], "modes seen: \(modes.map { String($0, radix: 8) })")
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit() == 0)
+        }
+    }
+}
