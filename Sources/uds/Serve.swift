@@ -17,8 +17,10 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Each connection carries one message: every byte until the client closes its side. By default \
             the message is printed on standard output and the client gets the acknowledgement, the number \
-            of bytes received and a newline. SIGTERM or SIGINT stops accepting, lets messages in flight \
-            finish, removes the socket file and exits 0.
+            of bytes received and a newline. Messages are printed whole, one after another, in memory bounded \
+            whatever their size (past 16 MiB in all they wait in a temporary file in TMPDIR), and each is \
+            acknowledged once it has arrived, not once it is printed. SIGTERM or SIGINT stops accepting, lets \
+            messages in flight finish, removes the socket file and exits 0.
 
             A stale socket file at PATH (one nobody answers on) is replaced. A live server's socket, or \
             anything that is not a socket, is left alone and uds exits with status 6.
