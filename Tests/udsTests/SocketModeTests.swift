@@ -25,6 +25,9 @@ struct SocketModeTests {
             }
         }
 
+        /// Whether the file was seen at all.
+        var hasSeenTheFile: Bool { seen.withLock { !$0.isEmpty } }
+
         /// Stops watching; returns the modes seen.
         func stop() -> Set<UInt32> {
             stopped.store(true, ordering: .relaxed)
@@ -47,6 +50,8 @@ struct SocketModeTests {
             while !server.stderr.contains(ready) && server.isRunning && Date() < deadline {
                 try await Task.sleep(for: .milliseconds(10))
             }
+            // The watcher runs on a thread of its own, which a busy machine may not have run yet: let it see the file.
+            while !watcher.hasSeenTheFile && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
             let modes = watcher.stop()
             #expect(server.stderr.contains(ready), "\(server.stderr)")
             #expect(modes == [0o640], "modes seen: \(modes.map { String($0, radix: 8) })")
