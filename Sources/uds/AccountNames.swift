@@ -11,7 +11,9 @@ enum AccountNames {
     /// not know.
     static func userID(_ name: String, option: String) throws(CommandLineFailure) -> UInt32 {
         if let number = UInt32(name) { return number }
-        guard let entry = getpwnam(name) else { throw CommandLineFailure("\(option): no user named \(name) on this system") }
+        guard let entry = getpwnam(name) else {
+            throw CommandLineFailure("\(option): no user named \(name) on this system")
+        }
         return UInt32(entry.pointee.pw_uid)
     }
 
@@ -19,7 +21,9 @@ enum AccountNames {
     /// does not know.
     static func groupID(_ name: String, option: String) throws(CommandLineFailure) -> UInt32 {
         if let number = UInt32(name) { return number }
-        guard let entry = getgrnam(name) else { throw CommandLineFailure("\(option): no group named \(name) on this system") }
+        guard let entry = getgrnam(name) else {
+            throw CommandLineFailure("\(option): no group named \(name) on this system")
+        }
         return UInt32(entry.pointee.gr_gid)
     }
 }

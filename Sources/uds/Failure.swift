@@ -47,7 +47,9 @@ func exitFailing(_ error: any Error) -> Never {
 /// What to do when a reply was not an acknowledgement: a server that echoes or runs a command answers with
 /// something else, and `--expect any` takes any reply that is not an error reply.
 private func expectAnyHint(for error: UnixSocketError) -> String {
-    guard error.code == .notAcknowledged, error.detail?.hasSuffix("is not an acknowledgement") == true else { return "" }
+    guard error.code == .notAcknowledged, error.detail?.hasSuffix("is not an acknowledgement") == true else {
+        return ""
+    }
     return "; if the server answers with something else (--reply echo, --exec), pass --expect any"
 }
 

@@ -145,7 +145,9 @@ private final class Spool: @unchecked Sendable {
                     _ = try output.writeAll(UnsafeRawBufferPointer(rebasing: buffer[..<read]))
                 }
             }
-            if lastByte != UInt8(ascii: "\n") { _ = try [UInt8(ascii: "\n")].withUnsafeBytes { try output.writeAll($0) } }
+            if lastByte != UInt8(ascii: "\n") {
+                _ = try [UInt8(ascii: "\n")].withUnsafeBytes { try output.writeAll($0) }
+            }
         } catch {
             // Standard output is gone (a closed pipe): nothing to print to; the message was acknowledged already.
         }

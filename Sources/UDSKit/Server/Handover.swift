@@ -124,7 +124,8 @@ final class ListenerWatch: Sendable {
         onEachWaiting { [self] reactor in start(on: reactor) }
     }
 
-    /// Runs `body` on every reactor's thread, blocking this (non-reactor) thread until all have.
+    /// Runs `body` on every reactor's thread, blocking this (non-reactor) thread until all have, or for at most
+    /// 10 seconds: reactors that a shutdown stopped meanwhile never run it, and accept nothing either.
     private func onEachWaiting(_ body: @escaping @Sendable (Reactor) -> Void) {
         let done = DispatchSemaphore(value: 0)
         for reactor in group.reactors {
@@ -133,7 +134,8 @@ final class ListenerWatch: Sendable {
                 done.signal()
             }
         }
-        for _ in group.reactors { done.wait() }
+        let deadline = DispatchTime.now() + .seconds(10)
+        for _ in group.reactors where done.wait(timeout: deadline) == .timedOut { return }
     }
 }
 

@@ -54,7 +54,9 @@ public struct PeerCredentials: Hashable, Sendable, CustomStringConvertible {
         while true {
             var groups = [UInt32](repeating: 0, count: capacity)
             let count = try retryingInterrupts {
-                groups.withUnsafeMutableBufferPointer { cudskit_peer_groups(descriptor, $0.baseAddress, CInt(capacity)) }
+                groups.withUnsafeMutableBufferPointer { buffer in
+                    cudskit_peer_groups(descriptor, buffer.baseAddress, CInt(capacity))
+                }
             }
             if Int(count) <= capacity { return Array(groups.prefix(Int(count))) }
             capacity = Int(count)
