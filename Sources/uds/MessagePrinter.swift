@@ -28,6 +28,9 @@ final class MessagePrinter: Sendable {
     let memoryBudget: Int
     private let memoryInUse = Atomic<Int>(0)
     private let queue = DispatchQueue(label: "uds.printer")
+    /// Spools on their way to the queue. Handed over under this lock, which Thread Sanitizer sees, rather than in the
+    /// dispatched closure alone.
+    private let queued = Locked<[Spool]>([])
 
     init(memoryBudget: Int = 16 * 1024 * 1024) {
         self.memoryBudget = memoryBudget
@@ -58,7 +61,11 @@ final class MessagePrinter: Sendable {
 
     private func enqueue(_ spool: Spool) {
         guard spool.count > 0 else { return }
-        queue.async { spool.printAndDiscard() }
+        queued.withLock { $0.append(spool) }
+        queue.async { [queued] in
+            let next = queued.withLock { $0.removeFirst() }
+            next.printAndDiscard()
+        }
     }
 
     /// Takes `count` bytes of the memory budget if that many are left.
