@@ -109,7 +109,7 @@ final class RecordingSource: ReactorSource, @unchecked Sendable {
 /// and writing are poll's too): how a test waits, without sleeping, until an async call has registered its socket
 /// with the client reactor, or waits for room to write. From /proc (Linux): the epoll instances' fdinfo, and, for
 /// the poll(2) selector (`UDSKIT_SELECTOR=poll`), the `pollfd` arrays of the threads blocked in `poll`.
-func epollRegistrations() -> [(descriptor: CInt, events: UInt32)] {
+func reactorRegistrations() -> [(descriptor: CInt, events: UInt32)] {
     epollInstanceRegistrations() + blockedPollRegistrations()
 }
 
@@ -168,11 +168,11 @@ private func blockedPollRegistrations() -> [(descriptor: CInt, events: UInt32)] 
 }
 
 /// The descriptors that a reactor of this process watches.
-func descriptorsWatchedByEpoll() -> Set<CInt> { Set(epollRegistrations().map(\.descriptor)) }
+func descriptorsWatchedByAReactor() -> Set<CInt> { Set(reactorRegistrations().map(\.descriptor)) }
 
-/// Whether an epoll instance of this process watches some descriptor for writability: a writer waits for room.
+/// Whether a reactor of this process watches some descriptor for writability: a writer waits for room.
 func someDescriptorWaitsForRoom() -> Bool {
-    epollRegistrations().contains { $0.events & Epoll.Events.writable.rawValue != 0 }
+    reactorRegistrations().contains { $0.events & Epoll.Events.writable.rawValue != 0 }
 }
 
 /// The number of threads in this process (the entries of /proc/self/task).
