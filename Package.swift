@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "UDSKit", targets: ["UDSKit"]),
         .executable(name: "uds", targets: ["uds"]),
         .executable(name: "uds-bench", targets: ["uds-bench"]),
+        .library(name: "UDSVarlink", targets: ["UDSVarlink"]),
+        .executable(name: "varlink-certification", targets: ["varlink-certification"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -38,6 +40,34 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "UDSVarlink",
+            dependencies: [
+                "UDSKit", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "varlink-certification",
+            dependencies: [
+                "UDSKit", "UDSVarlink", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Examples/VarlinkCertification",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "UDSVarlinkTests",
+            dependencies: [
+                "UDSKit", "UDSVarlink", "UDSKitTestSupport", "varlink-certification",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Peers"],
             swiftSettings: strictSettings
         ),
         .target(

@@ -15,8 +15,14 @@ public final class FramedServerConnection: Sendable {
     public let context: MessageContext
     let outbox: Outbox
     private let connection: ReactorBound<FramedConnection>
+    /// How each message sent is marked out (``MessageServer/Configuration/framing``).
+    let framing: Framing
 
-    init(inbound: FrameSequence, context: MessageContext, outbox: Outbox, connection: ReactorBound<FramedConnection>) {
+    init(
+        inbound: FrameSequence, context: MessageContext, outbox: Outbox, connection: ReactorBound<FramedConnection>,
+        framing: Framing = .lengthPrefixed
+    ) {
+        self.framing = framing
         self.inbound = inbound
         self.context = context
         self.outbox = outbox
@@ -28,8 +34,8 @@ public final class FramedServerConnection: Sendable {
     /// - Throws: ``UnixSocketError/Code/connectionClosed`` once the connection is closed.
     public func send(_ message: Message) async throws {
         var frame = ByteBuffer()
-        frame.reserveCapacity(FrameDecoder.headerSize + message.count)
-        FrameEncoder.append(message.buffer, to: &frame)
+        frame.reserveCapacity(framing.overhead + message.count)
+        framing.append(message.buffer, to: &frame)
         switch outbox.enqueue(frame) {
         case .closed:
             throw UnixSocketError(.connectionClosed, operation: "send", detail: "the connection is closed")

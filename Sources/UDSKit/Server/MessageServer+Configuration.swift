@@ -49,6 +49,9 @@ extension MessageServer {
         /// Largest frame payload a framed server accepts. Default 16 MiB; a longer length field closes that
         /// connection, with a log line naming the peer.
         public var maximumFrameSize: Int = 16 * 1024 * 1024
+        /// How a framed server's stream connections mark out messages. Default ``Framing/lengthPrefixed``;
+        /// ``Framing/delimited(_:)`` for protocols such as varlink. Seqpacket servers need neither and ignore it.
+        public var framing: Framing = .lengthPrefixed
         /// Bytes a framed connection queues for a client that is not reading. Default 1 MiB; past it the server
         /// stops reading from that client, and ``FramedServerConnection/send(_:)`` waits.
         public var maximumOutboundBytes: Int = 1024 * 1024
