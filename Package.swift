@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(
             name: "UDSVarlinkTests",
             dependencies: [
-                "UDSKit", "UDSVarlink", "UDSKitTestSupport", "varlink-certification",
+                "UDSKit", "UDSVarlink", "UDSKitTestSupport", "varlink-certification", "uds",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -80,6 +80,7 @@ let package = Package(
             dependencies: [
                 "CUDSKit",
                 "UDSKit",
+                "UDSVarlink",
                 "UDSLoad",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -86,3 +86,15 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 }
+
+extension JSONValue {
+    /// Parses JSON text.
+    ///
+    /// - Throws: `DecodingError` when `text` is not JSON.
+    public init(parsing text: String) throws {
+        self = try VarlinkJSON.decode(JSONValue.self, from: Array(text.utf8))
+    }
+
+    /// Compact JSON text, object keys sorted: `{"a":1,"b":[true,null]}`.
+    public var jsonText: String { VarlinkJSON.text(of: self) }
+}
