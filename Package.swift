@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "uds-bench", targets: ["uds-bench"]),
         .library(name: "UDSVarlink", targets: ["UDSVarlink"]),
         .executable(name: "varlink-certification", targets: ["varlink-certification"]),
+        .executable(name: "varlink-ping", targets: ["varlink-ping"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -60,10 +61,22 @@ let package = Package(
             path: "Examples/VarlinkCertification",
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "varlink-ping",
+            dependencies: [
+                "UDSKit", "UDSVarlink", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Examples/VarlinkPing",
+            exclude: ["org.example.ping.varlink"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "UDSVarlinkTests",
             dependencies: [
-                "UDSKit", "UDSVarlink", "UDSKitTestSupport", "varlink-certification", "uds",
+                "UDSKit", "UDSVarlink", "UDSKitTestSupport", "varlink-certification", "varlink-ping", "uds",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

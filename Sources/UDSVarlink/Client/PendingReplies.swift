@@ -57,9 +57,11 @@ final class PendingReplies: Sendable {
     func deliver(_ message: Message) {
         let decoded: VarlinkReplyMessage
         do {
-            decoded = try VarlinkJSON.decode(VarlinkReplyMessage.self, from: message.buffer.readableBytesView)
+            decoded = try message.buffer.withUnsafeReadableBytes { raw throws(VarlinkProtocolError) in
+                try VarlinkReplyMessage(parsing: raw)
+            }
         } catch {
-            return close(VarlinkProtocolError(message: "the server sent a reply that is not varlink JSON: \(error)"))
+            return close(VarlinkProtocolError(message: "the server sent a reply that is not varlink JSON: \(error.message)"))
         }
         let result: Result<JSONValue, any Error> =
             if let name = decoded.error {

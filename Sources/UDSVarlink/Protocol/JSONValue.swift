@@ -90,9 +90,13 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 extension JSONValue {
     /// Parses JSON text.
     ///
-    /// - Throws: `DecodingError` when `text` is not JSON.
-    public init(parsing text: String) throws {
-        self = try VarlinkJSON.decode(JSONValue.self, from: Array(text.utf8))
+    /// - Throws: ``JSONParseError`` with the byte offset of the problem.
+    public init(parsing text: String) throws(JSONParseError) {
+        var text = text
+        let result = text.withUTF8 { utf8 in
+            Result { () throws(JSONParseError) in try JSONParser.parse(UnsafeRawBufferPointer(utf8)) }
+        }
+        self = try result.get()
     }
 
     /// Compact JSON text, object keys sorted: `{"a":1,"b":[true,null]}`.

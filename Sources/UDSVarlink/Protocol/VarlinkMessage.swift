@@ -121,7 +121,7 @@ enum VarlinkJSON {
 
     /// `value` as a ``JSONValue``, through its JSON encoding.
     static func value(of value: some Encodable) throws -> JSONValue {
-        try decode(JSONValue.self, from: encode(value))
+        try encode(value).withUnsafeBytes { raw throws(JSONParseError) in try JSONParser.parse(raw) }
     }
 
     /// Compact JSON text of `value`, keys sorted.
@@ -130,5 +130,57 @@ enum VarlinkJSON {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? encoder.encode(value) else { return "null" }
         return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension VarlinkCallMessage {
+    /// The call in `bytes` (one message, without its NUL), parsed once.
+    ///
+    /// - Throws: ``VarlinkProtocolError`` when the bytes are not JSON, not an object, or have no string `method`.
+    public init(parsing bytes: UnsafeRawBufferPointer) throws(VarlinkProtocolError) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw VarlinkProtocolError(message: "\(error)")
+        }
+        guard case .object(let members) = value else { throw VarlinkProtocolError(message: "a call is not a JSON object") }
+        guard case .string(let method)? = members["method"] else {
+            throw VarlinkProtocolError(message: "a call has no string \"method\"")
+        }
+        self.method = method
+        switch members["parameters"] {
+        case nil, .null?: parameters = nil
+        case .object?: parameters = members["parameters"]
+        default: throw VarlinkProtocolError(message: "a call's \"parameters\" is not an object")
+        }
+        func flag(_ name: String) throws(VarlinkProtocolError) -> Bool? {
+            switch members[name] {
+            case nil, .null?: return nil
+            case .bool(let value)?: return value
+            default: throw VarlinkProtocolError(message: "a call's \"\(name)\" is not a bool")
+            }
+        }
+        oneway = try flag("oneway")
+        more = try flag("more")
+        upgrade = try flag("upgrade")
+    }
+}
+
+extension VarlinkReplyMessage {
+    /// The reply in `bytes` (one message, without its NUL), parsed once.
+    ///
+    /// - Throws: ``VarlinkProtocolError`` when the bytes are not JSON or not an object.
+    public init(parsing bytes: UnsafeRawBufferPointer) throws(VarlinkProtocolError) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw VarlinkProtocolError(message: "\(error)")
+        }
+        guard case .object(let members) = value else { throw VarlinkProtocolError(message: "a reply is not a JSON object") }
+        parameters = members["parameters"] == .null ? nil : members["parameters"]
+        continues = members["continues"] == .bool(true) ? true : nil
+        error = members["error"]?.stringValue
     }
 }

@@ -59,7 +59,10 @@ final class VarlinkReplyChannel: Sendable {
         #if DEBUG
             if let check {
                 do {
-                    try check(try VarlinkJSON.decode(VarlinkReplyMessage.self, from: bytes).parameters ?? .object([:]))
+                    let reply = try bytes.withUnsafeBytes { raw throws(VarlinkProtocolError) in
+                        try VarlinkReplyMessage(parsing: raw)
+                    }
+                    try check(reply.parameters ?? .object([:]))
                 } catch {
                     connection.context.logger.warning(
                         "varlink reply does not match the method's signature",

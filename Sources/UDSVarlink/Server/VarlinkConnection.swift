@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Logging
 import NIOCore
 import UDSKit
@@ -17,15 +16,11 @@ struct VarlinkConnection {
     }
 
     func run() async throws {
-        let decoder = JSONDecoder()
         for try await message in connection.inbound {
             let call: VarlinkCallMessage
             do {
-                call = try message.buffer.withUnsafeReadableBytes { raw in
-                    let data = Data(
-                        bytesNoCopy: UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!),
-                        count: raw.count, deallocator: .none)
-                    return try decoder.decode(VarlinkCallMessage.self, from: data)
+                call = try message.buffer.withUnsafeReadableBytes { raw throws(VarlinkProtocolError) in
+                    try VarlinkCallMessage(parsing: raw)
                 }
             } catch {
                 var metadata = metadata()
