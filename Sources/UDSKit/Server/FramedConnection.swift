@@ -398,7 +398,7 @@ final class FramedConnection: ReactorSource {
             inbound: inbound.sequence,
             context: core.context(forConnection: id, descriptor: descriptor), outbox: outbox, connection: connection,
             framing: framing)
-        Task {
+        Task(executorPreference: core.configuration.runsHandlersOnEventLoop ? ReactorTaskExecutor(reactor) : nil) {
             do {
                 try await body(server)
             } catch {

@@ -109,12 +109,15 @@ struct JSONParser {
     private mutating func string() throws(JSONParseError) -> String {
         index += 1
         let start = index
+        var isASCII = true
         // The common case: no escapes, so the string is a slice of the input.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                 index += 1
+                // ASCII needs no validation (and `String(validating:)` costs a generic-metadata lookup per call).
+                if isASCII { return String(decoding: slice, as: UTF8.self) }
                 guard let string = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
                     throw error("a string is not valid UTF-8")
                 }
@@ -122,6 +125,7 @@ struct JSONParser {
             }
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw error("a control character in a string") }
+            if byte >= 0x80 { isASCII = false }
             index += 1
         }
         var scalars: [UInt8] = Array(UnsafeRawBufferPointer(rebasing: bytes[start..<index]))
