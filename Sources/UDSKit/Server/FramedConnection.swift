@@ -310,6 +310,7 @@ final class FramedConnection: ReactorSource {
         guard error == .brokenPipe || error == .connectionReset else { return fail(error) }
         isOutputClosed = true
         outbound.clear()
+        if case .handler(_, let outbox) = mode { outbox.markOutputClosed() }
     }
 
     /// Writes what is queued, as far as the socket takes it, and watches for what is needed next.

@@ -45,6 +45,10 @@ public final class FramedServerConnection: Sendable {
         try await outbox.waitForSpace()
     }
 
+    /// Whether the client stopped taking what the server writes (`EPIPE`, `ECONNRESET`): frames sent now are
+    /// dropped. A handler that streams replies can stop early.
+    public var isOutputClosed: Bool { outbox.isOutputClosed }
+
     /// Closes the connection once the frames queued so far are written.
     public func close() {
         connection.execute { $0.closeWhenFlushed() }
@@ -61,9 +65,14 @@ final class Outbox: Sendable {
         var waiting: [CheckedContinuation<Void, any Error>] = []
     }
     private let state = Locked(State())
+    private let outputClosed = Locked(false)
     let limit: Int
 
     init(limit: Int) { self.limit = limit }
+
+    /// The client no longer takes our frames (set on the reactor).
+    func markOutputClosed() { outputClosed.withLock { $0 = true } }
+    var isOutputClosed: Bool { outputClosed.withLock { $0 } }
 
     func enqueue(_ frame: ByteBuffer) -> EnqueueResult {
         state.withLock { state in

@@ -28,9 +28,12 @@ public struct VarlinkReplyStream<Reply: Encodable & Sendable>: Sendable {
     /// Sends `reply` with `"continues": true`.
     ///
     /// - Throws: ``VarlinkError/expectedMore()`` when the call was made without `more` (which the handler then
-    ///   answers with), or ``UnixSocketError/Code/connectionClosed`` once the client is gone.
+    ///   answers with), or ``UnixSocketError/Code/connectionClosed`` once the client is gone or no longer reads.
     public func send(_ reply: Reply) async throws {
         guard channel.more else { throw VarlinkError.expectedMore() }
+        guard !channel.connection.isOutputClosed else {
+            throw UnixSocketError(.connectionClosed, operation: "send", detail: "the client stopped reading")
+        }
         try await channel.reply(reply, continues: true)
     }
 }
