@@ -4,10 +4,15 @@
 //	govarlink server -address unix:/tmp/ping.sock       # until SIGTERM or SIGINT, then exits 0
 //	govarlink client -address unix:/tmp/ping.sock       # checks Ping, Count (more), errors; prints a summary
 //	govarlink bench -address unix:/tmp/ping.sock -calls 20000 -mode pipelined   # prints calls/s
+//	govarlink framedbench -address /tmp/echo.sock -calls 20000   # the same loop with UDSKit's length-prefixed frames
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/binary"
+	"io"
+	"net"
 	"errors"
 	"flag"
 	"fmt"
@@ -92,6 +97,8 @@ func main() {
 		err = client(*address)
 	case "bench":
 		err = bench(*address, *calls, *mode)
+	case "framedbench":
+		err = framedBench(*address, *calls, *mode)
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -229,5 +236,46 @@ func bench(address string, calls int, mode string) error {
 	}
 	elapsed := time.Since(start).Seconds()
 	fmt.Printf("%.0f\n", float64(calls)/elapsed)
+	return nil
+}
+
+// framedBench runs bench's loop over UDSKit's framed protocol (a 4-byte big-endian length, then the payload) with
+// a request of the same size as bench's call, against a `uds serve --framed` echo server: the baseline.
+func framedBench(path string, calls int, mode string) error {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	reader := bufio.NewReader(conn)
+	writer := bufio.NewWriter(conn)
+	payload := []byte(`{"method":"org.example.ping.Ping","parameters":{"ping":"x"}}`)
+	frame := make([]byte, 4+len(payload))
+	binary.BigEndian.PutUint32(frame, uint32(len(payload)))
+	copy(frame[4:], payload)
+	reply := make([]byte, 64<<10)
+	window := 1
+	if mode == "pipelined" {
+		window = 100
+	}
+	start := time.Now()
+	for done := 0; done < calls; done += window {
+		for i := 0; i < window; i++ {
+			writer.Write(frame)
+		}
+		if err := writer.Flush(); err != nil {
+			return err
+		}
+		for i := 0; i < window; i++ {
+			var header [4]byte
+			if _, err := io.ReadFull(reader, header[:]); err != nil {
+				return err
+			}
+			if _, err := io.ReadFull(reader, reply[:binary.BigEndian.Uint32(header[:])]); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Printf("%.0f\n", float64(calls)/time.Since(start).Seconds())
 	return nil
 }
