@@ -115,6 +115,12 @@ enum VarlinkJSON {
         Array(try JSONEncoder().encode(value))
     }
 
+    /// Encodes `value` with `encoder` (one per connection: making a `JSONEncoder` per message costs more than
+    /// encoding a small reply).
+    static func encode(_ value: some Encodable, with encoder: JSONEncoder) throws -> Data {
+        try encoder.encode(value)
+    }
+
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some Sequence<UInt8>) throws -> T {
         try JSONDecoder().decode(type, from: Data(bytes))
     }

@@ -1,4 +1,6 @@
+import FoundationEssentials
 import Logging
+import NIOCore
 public import UDSKit
 
 /// What a method handler knows about the call it answers: the method, its flags and the connection.
@@ -45,11 +47,14 @@ final class VarlinkReplyChannel: Sendable {
     let oneway: Bool
     /// The output signature, to check replies against in debug builds.
     let check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)?
+    /// The connection's encoder; calls on a connection run one at a time, so it is never used concurrently.
+    let encoder: JSONEncoder
 
     init(
-        connection: FramedServerConnection, more: Bool, oneway: Bool,
+        connection: FramedServerConnection, more: Bool, oneway: Bool, encoder: JSONEncoder,
         check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)?
     ) {
+        self.encoder = encoder
         self.connection = connection
         self.more = more
         self.oneway = oneway
@@ -58,7 +63,7 @@ final class VarlinkReplyChannel: Sendable {
 
     func reply(_ parameters: some Encodable, continues: Bool) async throws {
         guard !oneway else { return }
-        let bytes = try VarlinkJSON.encode(TypedReply(parameters: parameters, continues: continues))
+        let bytes = try VarlinkJSON.encode(TypedReply(parameters: parameters, continues: continues), with: encoder)
         #if DEBUG
             if let check {
                 do {
@@ -73,12 +78,13 @@ final class VarlinkReplyChannel: Sendable {
                 }
             }
         #endif
-        try await connection.send(Message(bytes: bytes))
+        try await connection.send(Message(buffer: bytes.withUnsafeBytes { ByteBuffer(bytes: $0) }))
     }
 
     func reply(error: VarlinkError) async throws {
         guard !oneway else { return }
-        let bytes = try VarlinkJSON.encode(VarlinkReplyMessage(parameters: error.parameters, error: error.name))
-        try await connection.send(Message(bytes: bytes))
+        let bytes = try VarlinkJSON.encode(
+            VarlinkReplyMessage(parameters: error.parameters, error: error.name), with: encoder)
+        try await connection.send(Message(buffer: bytes.withUnsafeBytes { ByteBuffer(bytes: $0) }))
     }
 }

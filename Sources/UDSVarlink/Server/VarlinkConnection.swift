@@ -1,3 +1,4 @@
+import FoundationEssentials
 import Logging
 import NIOCore
 import UDSKit
@@ -16,6 +17,7 @@ struct VarlinkConnection {
     }
 
     func run() async throws {
+        let encoder = JSONEncoder()
         for try await message in connection.inbound {
             let call: VarlinkCallMessage
             do {
@@ -30,11 +32,11 @@ struct VarlinkConnection {
                     metadata: metadata)
                 return
             }
-            try await answer(call)
+            try await answer(call, encoder: encoder)
         }
     }
 
-    private func answer(_ call: VarlinkCallMessage) async throws {
+    private func answer(_ call: VarlinkCallMessage, encoder: JSONEncoder) async throws {
         let oneway = call.oneway ?? false
         let more = (call.more ?? false) && !oneway
         let context = VarlinkCall(method: call.method, more: more, oneway: oneway, context: connection.context)
@@ -45,7 +47,8 @@ struct VarlinkConnection {
             #if DEBUG
                 check = { (reply: JSONValue) throws(VarlinkError) in try interface.validate(reply: reply, ofMethod: method) }
             #endif
-            let channel = VarlinkReplyChannel(connection: connection, more: more, oneway: oneway, check: check)
+            let channel = VarlinkReplyChannel(
+                connection: connection, more: more, oneway: oneway, encoder: encoder, check: check)
             do {
                 try await handler(call.parameters, context, channel)
             } catch let error as VarlinkError {
@@ -62,7 +65,8 @@ struct VarlinkConnection {
             }
         } catch let error as VarlinkError {
             // Resolution or validation failed: nothing ran.
-            let channel = VarlinkReplyChannel(connection: connection, more: false, oneway: oneway, check: nil)
+            let channel = VarlinkReplyChannel(
+                connection: connection, more: false, oneway: oneway, encoder: encoder, check: nil)
             try await channel.reply(error: error)
         }
     }
