@@ -22,6 +22,9 @@ package struct LoadOptions: Sendable {
     package var duration: Duration?
     /// Pingpong over a seqpacket socket: each message one packet, no frame header.
     package var seqPacket = false
+    /// With the async API: run the tasks on the client reactor's executor (the default), or on the global
+    /// concurrent executor, where each exchange costs a wake-up of the reactor and one of the task.
+    package var prefersClientExecutor = true
 
     package init(
         scenario: Scenario, address: UnixSocketAddress, count: Int, size: Int, concurrency: Int,
@@ -79,6 +82,13 @@ package enum Load {
         case .oneshot, .bulk, .fanin: return try EOFScenario(options: options, progress: progress).run()
         case .pingpong, .pipeline: return try FramedScenario(options: options, progress: progress).run()
         }
+    }
+
+    /// Runs the scenario through UDSKit's public async API from tasks (``AsyncScenario``), with the same checks.
+    package static func runAsync(_ options: LoadOptions, progress: LoadProgress = LoadProgress()) async throws
+        -> LoadResult
+    {
+        try await AsyncScenario(options: options, progress: progress).run()
     }
 
     /// A histogram for latencies in nanoseconds, up to an hour.
