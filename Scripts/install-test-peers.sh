@@ -27,6 +27,14 @@ if [[ ! -d /usr/share/gocode/src/github.com/varlink/go/varlink ]]; then
 fi
 if ! python3 -c 'import varlink' >/dev/null 2>&1; then
     echo "installing test peers (missing: the Python varlink module)" >&2
+    if ! python3 -m pip --version >/dev/null 2>&1; then
+        sudo=()
+        if [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null 2>&1; then sudo=(sudo); fi
+        export DEBIAN_FRONTEND=noninteractive
+        "${sudo[@]}" apt-get update
+        "${sudo[@]}" apt-get install -y --no-install-recommends python3-pip
+    fi
+    # Debian's Python refuses pip installs outside a virtual environment unless told (PEP 668).
     python3 -m pip install --quiet varlink 2>/dev/null || python3 -m pip install --quiet --break-system-packages varlink
     python3 -c 'import varlink'
 fi
