@@ -42,6 +42,9 @@ public final class FramedServerConnection: Sendable {
         case .queued(let schedulesDrain):
             if schedulesDrain { connection.execute { $0.drainOutbox() } }
         }
+        // Under the limit there is nothing to wait for: returning without a continuation saves the task a trip
+        // through its executor's queue per frame.
+        if outbox.hasSpace { return }
         try await outbox.waitForSpace()
     }
 
@@ -83,6 +86,9 @@ final class Outbox: Sendable {
             return .queued(schedulesDrain: !state.isDrainScheduled)
         }
     }
+
+    /// Whether the queue is under the limit, so that a sender need not wait.
+    var hasSpace: Bool { state.withLock { !$0.isClosed && $0.frames.readableBytes <= limit } }
 
     /// Returns at once while the queue is under the limit; otherwise when the reactor has taken it below.
     func waitForSpace() async throws {
