@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 
 /// Splits a byte stream into messages that each end with one delimiter byte (varlink's NUL).
 ///
