@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import NIOCore
 import SystemPackage
 import UDSKit
@@ -87,7 +86,7 @@ struct Send: AsyncParsableCommand {
                 configuration.replyTimeout = .milliseconds(Int64(timeout * 1000))
             }
             configuration.maximumReplySize = maxReply.value
-            let progress = ProgressLine(total: file.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int })
+            let progress = ProgressLine(total: file.flatMap { (try? Stat(FilePath($0))).map { Int($0.size) } })
             if let progress, messages.isEmpty { configuration.onProgress = { progress.update($0) } }
             let client = try MessageClient(path: path, configuration: configuration)
             var outgoing: OutgoingMessage
