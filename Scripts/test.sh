@@ -11,3 +11,7 @@ if [[ -d /opt/swift/usr/bin ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
 
 swift build --build-tests
 swift test --skip-build "$@"
+
+# The whole suite also proves the release binaries install as one file: built once, static and stripped
+# (Scripts/build-release.sh, about 3.5 minutes on 2 cores), then run with the toolchain hidden.
+if (($# == 0)); then Scripts/test-release.sh; fi
