@@ -81,6 +81,13 @@ package enum Load {
         }
     }
 
+    /// Runs the scenario through UDSKit's public async API from tasks (``AsyncScenario``), with the same checks.
+    package static func runAsync(_ options: LoadOptions, progress: LoadProgress = LoadProgress()) async throws
+        -> LoadResult
+    {
+        try await AsyncScenario(options: options, progress: progress).run()
+    }
+
     /// A histogram for latencies in nanoseconds, up to an hour.
     static func makeHistogram() -> Histogram<UInt64> {
         Histogram(highestTrackableValue: 3_600_000_000_000, numberOfSignificantValueDigits: .three)

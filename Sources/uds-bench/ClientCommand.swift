@@ -2,7 +2,15 @@ import ArgumentParser
 import UDSKit
 import UDSLoad
 
-struct ClientCommand: ParsableCommand {
+struct ClientCommand: AsyncParsableCommand {
+    /// Which of UDSKit's client APIs drives the scenario.
+    enum API: String, ExpressibleByArgument, CaseIterable {
+        /// The blocking building blocks (`UnixSocketConnection`, `SeqPacketConnection`) on threads.
+        case blocking
+        /// The public async API (`MessageClient`, `FramedClient`) from tasks, as an application calls it.
+        case async
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "client", abstract: "Run one eof scenario and print its RESULT line.")
 
@@ -11,8 +19,10 @@ struct ClientCommand: ParsableCommand {
     @Option var count: Int = 20_000
     @Option var size: Int = 100
     @Option var concurrency: Int = 1
+    @Option(help: "blocking (default): the blocking building blocks on threads; async: the public async API from tasks")
+    var api: API = .blocking
 
-    func run() throws {
+    func run() async throws {
         ResourceLimits.raiseOpenFileLimit()
         guard let scenario = LoadOptions.Scenario(rawValue: scenario) else {
             throw ValidationError("unknown scenario \(self.scenario)")
@@ -20,7 +30,7 @@ struct ClientCommand: ParsableCommand {
         let options = LoadOptions(
             scenario: scenario, address: try UnixSocketAddress(socket), count: count, size: size,
             concurrency: concurrency)
-        let result = try Load.run(options)
+        let result = api == .async ? try await Load.runAsync(options) : try Load.run(options)
         var percentiles = ""
         if scenario == .pingpong {
             // nearest-rank percentiles of the round-trip times, in microseconds

@@ -6,6 +6,8 @@
 #include <spawn.h>
 #include <stdint.h>
 
+#include "CUDSKitReactor.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

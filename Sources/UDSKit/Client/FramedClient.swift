@@ -64,7 +64,11 @@ public final class FramedClient: Sendable {
     }
     private let state = Locked(State())
 
-    private init(address: UnixSocketAddress, configuration: Configuration) {
+    /// The client reactor, which runs the connection.
+    private let reactor: Reactor
+
+    private init(address: UnixSocketAddress, configuration: Configuration, reactor: Reactor) {
+        self.reactor = reactor
         self.address = address
         self.configuration = configuration
         let box = ResumeBox()
@@ -80,10 +84,16 @@ public final class FramedClient: Sendable {
     public static func connect(
         to address: UnixSocketAddress, configuration: Configuration = Configuration()
     ) async throws -> FramedClient {
-        let client = FramedClient(address: address, configuration: configuration)
+        let client = FramedClient(address: address, configuration: configuration, reactor: try ClientReactor.get())
         _ = try await client.connection()
         return client
     }
+
+    /// The executor of the thread that runs this client's connection. A task that prefers it
+    /// (`withTaskExecutorPreference(client.executor) { … }` or `Task(executorPreference: client.executor)`) writes its
+    /// requests and gets its replies on that thread, without a thread switch; from any other task a request costs
+    /// one wake-up of that thread and one of the task's.
+    public var executor: any TaskExecutor { reactor }
 
     /// Sends `message` as a request and returns the server's reply.
     ///
@@ -109,6 +119,8 @@ public final class FramedClient: Sendable {
             case .failure(let error):
                 continuation.resume(throwing: error)
             case .success(let schedulesDrain):
+                // Queued, not run inline even on the reactor's thread: requests from other tasks queued meanwhile
+                // then leave in the same write.
                 if schedulesDrain || timeout != nil {
                     connection.source.execute { source in
                         source.drain()
@@ -196,18 +208,14 @@ public final class FramedClient: Sendable {
                 .unsupported, operation: "connect", socket: "\(address)",
                 detail: "a FramedClient speaks over stream or seqpacket sockets; use DatagramSocket for datagrams")
         }
-        let descriptor = try await MessageClient.blocking {
-            let fd = try UnixSocketConnection.connectedDescriptor(
-                to: address, timeout: configuration.connectTimeout, type: configuration.socketType)
-            try Syscall.setNonBlocking(fd, true)
-            return fd
-        }
-        let reactor = try ClientReactor.shared.get()
+        let reactor = self.reactor
+        let descriptor = try await NonBlockingConnect.connect(
+            to: address, type: configuration.socketType, timeout: configuration.connectTimeout)
         let queue = RequestQueue()
         let pushed = self.pushed
         let owner = WeakClient(self)
         let connection: Connection = await withCheckedContinuation { continuation in
-            reactor.execute {
+            reactor.perform {
                 let source = FramedClientSource(
                     descriptor: descriptor, reactor: reactor, queue: queue, pushed: pushed,
                     maximumFrameSize: configuration.maximumFrameSize, packets: configuration.socketType == .seqPacket,
@@ -251,11 +259,4 @@ private struct WeakClient: @unchecked Sendable {
 private final class ResumeBox: @unchecked Sendable {
     weak var client: FramedClient?
     func resume() { client?.resumeReading() }
-}
-
-/// The reactor thread that runs every ``FramedClient`` connection of this process, started on first use.
-enum ClientReactor {
-    static let shared: Result<Reactor, Errno> = Result { () throws(Errno) in
-        try ReactorGroup(count: 1, readBufferSize: 256 * 1024).reactors[0]
-    }
 }

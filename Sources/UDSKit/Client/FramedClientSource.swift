@@ -96,11 +96,21 @@ final class FramedClientSource: ReactorSource {
 
     func forceClose() { close(UnixSocketError(.connectionClosed, operation: "read", socket: address)) }
 
-    /// Requests were queued.
-    func drain() { readAndWrite() }
-
-    private func readAndWrite() {
+    /// Requests were queued: write them. Reading waits for epoll to say the socket is readable, so a request costs
+    /// no read that would find nothing.
+    func drain() {
         guard !isClosed else { return }
+        takeQueued()
+        do {
+            try flush()
+            if closesWhenFlushed && outbound.readableBytes == 0 { return closeByClient() }
+            try watch()
+        } catch {
+            close(failure(error))
+        }
+    }
+
+    private func takeQueued() {
         for entry in queue.take() {
             var frame = entry.frame
             outbound.writeBuffer(&frame)
@@ -109,17 +119,28 @@ final class FramedClientSource: ReactorSource {
                 waitingIDs.append(waiter.id)
             }
         }
+    }
+
+    private func failure(_ error: any Error) -> UnixSocketError {
+        switch error {
+        case let error as UnixSocketError: return error
+        case let error as FrameError:
+            return UnixSocketError(.connectionClosed, operation: "read", socket: address, detail: "\(error)")
+        case let error as Errno: return UnixSocketError.from(error, operation: "read", socket: address)
+        default: return UnixSocketError(.system, operation: "read", socket: address, detail: "\(error)")
+        }
+    }
+
+    private func readAndWrite() {
+        guard !isClosed else { return }
+        takeQueued()
         do {
             try flush()
             if closesWhenFlushed && outbound.readableBytes == 0 { return closeByClient() }
             try read()
             try watch()
-        } catch let error as UnixSocketError {
-            close(error)
-        } catch let error as FrameError {
-            close(UnixSocketError(.connectionClosed, operation: "read", socket: address, detail: "\(error)"))
         } catch {
-            close(UnixSocketError.from(error as! Errno, operation: "read", socket: address))
+            close(failure(error))
         }
     }
 
@@ -178,6 +199,7 @@ final class FramedClientSource: ReactorSource {
             try decoder.feed(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count])) { payload in
                 deliver(Message(buffer: ByteBuffer(bytes: payload)))
             }
+            if count < reactor.readBuffer.count { return }  // a short read: the socket is empty
             reads += 1
         }
     }

@@ -1,13 +1,13 @@
 import NIOCore
-import NIOPosix
 import SystemPackage
 
 /// A client that sends one message per connection to a ``MessageServer`` (or any server of the same protocol) and
 /// returns its reply.
 ///
 /// Each call connects, writes the whole message, half-closes its side (so the server reads end of stream) and reads
-/// the reply until the server closes. The blocking socket calls run on NIO's shared thread pool, never on the
-/// caller's executor.
+/// the reply until the server closes. The socket is non-blocking: the calling task writes what fits at once, and the
+/// process's client reactor (one thread, started on first use) does the waiting, so any number of exchanges may be
+/// in flight without a thread each.
 ///
 /// ```swift
 /// let client = try MessageClient(path: "/tmp/app.sock")
@@ -25,7 +25,7 @@ public struct MessageClient: Sendable {
         public var maximumReplySize: Int = 64 * 1024 * 1024
         /// Bytes read from a file at once when sending one. Default 256 KiB.
         public var fileChunkSize: Int = 256 * 1024
-        /// Called, on a thread of the client's, with the bytes sent so far after each chunk of a file or of chunks
+        /// Called, on the client reactor's thread, with the bytes sent so far after each chunk of a file or of chunks
         /// is written: for a progress display. Default `nil`.
         public var onProgress: (@Sendable (_ bytesSent: Int) -> Void)? = nil
 
@@ -99,104 +99,95 @@ public struct MessageClient: Sendable {
 
     /// Connects, writes, half-closes, and reads the reply unless `readsReply` is false.
     ///
-    /// Whatever the server sends while the message is still being written is collected as it comes, so a server
-    /// that answers as it reads cannot deadlock the exchange.
+    /// The calling task connects and writes what the socket takes at once (all of a small message); the client
+    /// reactor then writes the rest and reads the reply, and resumes the task once with the outcome. A task that runs
+    /// on the reactor (``executor``) does all of it without a thread switch.
     func exchange(_ message: OutgoingMessage, readsReply: Bool) async throws -> (sent: Int, reply: Message) {
-        let (address, configuration) = (self.address, self.configuration)
-        let connection = try await Self.blocking {
-            try UnixSocketConnection.connect(to: address, timeout: configuration.connectTimeout)
+        try Task.checkCancellation()
+        let reactor = try ClientReactor.get()
+        if case .bytes(let bytes) = message.source, bytes.count == 0, !message.descriptors.isEmpty {
+            throw UnixSocketError(
+                .invalidMessage, operation: "sendmsg", socket: address.description,
+                detail: "descriptors travel with at least one byte")
         }
-        defer { connection.close() }
-        let reply = ReplyCollector(maximumSize: configuration.maximumReplySize)
-        var sent = 0
-        var writeFailure: UnixSocketError?
+        var file: SystemPackage.FileDescriptor?
+        if case .file(let path) = message.source { file = try Self.openFile(path) }
+        let descriptor: CInt
         do {
-            switch message.source {
-            case .bytes(let bytes):
-                let descriptors = message.descriptors
-                try await Self.blocking {
-                    try bytes.buffer.withUnsafeReadableBytes { raw in
-                        try reply.write(raw, passing: descriptors, on: connection)
+            descriptor = try await NonBlockingConnect.connect(
+                to: address, type: .stream, timeout: configuration.connectTimeout)
+        } catch {
+            try? file?.close()
+            throw error
+        }
+        let exchange = ClientExchange(
+            descriptor: descriptor, address: address.description, configuration: configuration,
+            readsReply: readsReply, descriptors: message.descriptors.map(\.rawValue))
+        switch message.source {
+        case .bytes(let bytes):
+            exchange.setMessage(bytes.buffer)
+            exchange.writeInline()
+        case .file:
+            if let file { exchange.setFile(file) }
+        case .chunks:
+            break
+        }
+        let outcome = try await withTaskCancellationHandler {
+            if case .chunks(let produce) = message.source {
+                await withCheckedContinuation { continuation in
+                    reactor.perform {
+                        exchange.start(on: reactor)
+                        continuation.resume()
                     }
-                    try connection.closeWrite()
                 }
-                sent = bytes.count
-            case .file(let path):
-                sent = try await Self.blocking {
-                    var total = 0
-                    var descriptors = message.descriptors
-                    let count = try Self.writeFile(path, chunkSize: configuration.fileChunkSize) { chunk in
-                        try reply.write(chunk, passing: descriptors, on: connection)
-                        descriptors = []
-                        total += chunk.count
-                        configuration.onProgress?(total)
-                    }
-                    try connection.closeWrite()
-                    return count
+                do {
+                    try await produce(ChunkWriter(exchange: exchange, reactor: reactor))
+                } catch let error as UnixSocketError where error.code == .connectionClosed && readsReply {
+                    // The server closed before taking everything; its reply, if any, says why.
+                } catch {
+                    reactor.perform { exchange.cancel() }
+                    throw error
                 }
-            case .chunks(let produce):
-                let writer = ChunkWriter(
-                    connection: connection, reply: reply, descriptors: message.descriptors,
-                    onProgress: configuration.onProgress)
-                try await produce(writer)
-                try await Self.blocking { try connection.closeWrite() }
-                sent = writer.count
             }
-        } catch let error as UnixSocketError where error.code == .connectionClosed && readsReply {
-            // The server closed before taking everything; its reply, if any, says why.
-            writeFailure = error
+            defer { ThreadSanitizer.acquire(exchange) }
+            return try await withCheckedThrowingContinuation { continuation in
+                reactor.perform {
+                    exchange.start(on: reactor)
+                    exchange.finishMessage()
+                    exchange.awaitOutcome(continuation)
+                }
+            }
+        } onCancel: {
+            reactor.perform { exchange.cancel() }
         }
-        guard readsReply else { return (sent, .empty) }
-        let bytes = try await Self.blocking {
-            if let timeout = configuration.replyTimeout { try connection.setReadTimeout(timeout) }
-            return try reply.readToEnd(on: connection)
-        }
-        let message = Message(bytes: bytes)
-        if var writeFailure {
-            if let reason = Acknowledgement.errorReason(in: message) {
+        let reply = Message(bytes: outcome.reply)
+        if var writeFailure = outcome.writeFailure {
+            if let reason = Acknowledgement.errorReason(in: reply) {
                 throw Acknowledgement.serverError(reason, operation: "write", socket: address.description)
             }
             writeFailure.detail = "the server closed the connection before reading the whole message"
             throw writeFailure
         }
-        return (sent, message)
+        return (outcome.sent, reply)
     }
 
-    /// Streams the file at `path` through `write` in chunks; returns the number of bytes.
-    static func writeFile(
-        _ path: FilePath, chunkSize: Int, _ write: (UnsafeRawBufferPointer) throws -> Void
-    ) throws -> Int {
-        let file: SystemPackage.FileDescriptor
+    /// Opens the file to send.
+    private static func openFile(_ path: FilePath) throws -> SystemPackage.FileDescriptor {
         do {
-            file = try SystemPackage.FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
+            return try SystemPackage.FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
         } catch let errno as Errno {
             throw UnixSocketError(
                 errno == .permissionDenied ? .permissionDenied : .system, operation: "open", socket: path.string,
                 systemError: errno, detail: "cannot read the file to send")
         }
-        return try file.closeAfter {
-            var total = 0
-            var buffer = [UInt8](repeating: 0, count: chunkSize)
-            while true {
-                let count = try buffer.withUnsafeMutableBytes { raw in try file.read(into: raw) }
-                if count == 0 { return total }
-                try buffer.withUnsafeBytes { raw in try write(UnsafeRawBufferPointer(rebasing: raw[..<count])) }
-                total += count
-            }
-        }
     }
 
-    /// Runs blocking socket calls on the clients' thread pool, so that they never block a Swift concurrency thread.
-    static func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
-        try await blockingPool.runIfActive(body)
+    /// The executor of the thread that runs this process's client connections: a task that prefers it
+    /// (`withTaskExecutorPreference(client.executor) { … }`) makes each exchange without a thread switch. Starting
+    /// it starts that thread, if no client has yet.
+    ///
+    /// - Throws: ``UnixSocketError/Code/system`` when the thread's event loop cannot be made.
+    public var executor: any TaskExecutor {
+        get throws { try ClientReactor.get() }
     }
-
-    /// The threads that make the clients' blocking calls: 32, not NIO's shared pool (one thread per core), because an
-    /// exchange holds its thread while it waits for the server's reply, and two slow servers must not stall every
-    /// other client of the process. More exchanges than that at once wait for a thread.
-    static let blockingPool: NIOThreadPool = {
-        let pool = NIOThreadPool(numberOfThreads: 32)
-        pool.start()
-        return pool
-    }()
 }

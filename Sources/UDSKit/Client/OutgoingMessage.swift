@@ -52,72 +52,24 @@ public struct OutgoingMessage: Sendable {
     }
 }
 
-/// Writes the chunks of an ``OutgoingMessage`` on a connection, counting them.
+/// Writes the chunks of an ``OutgoingMessage`` through its exchange, one at a time: each `write` returns once the
+/// socket has taken the chunk, so memory stays bounded by one chunk.
 final class ChunkWriter: Sendable {
-    let connection: UnixSocketConnection
-    let reply: ReplyCollector
+    private let exchange: ReactorBound<ClientExchange>
     private let counter = Atomic<Int>(0)
-    private let onProgress: (@Sendable (Int) -> Void)?
-    /// Passed with the first chunk that has bytes.
-    private let descriptors: Locked<[SystemPackage.FileDescriptor]>
 
-    init(
-        connection: UnixSocketConnection, reply: ReplyCollector, descriptors: [SystemPackage.FileDescriptor],
-        onProgress: (@Sendable (Int) -> Void)?
-    ) {
-        self.connection = connection
-        self.reply = reply
-        self.descriptors = Locked(descriptors)
-        self.onProgress = onProgress
+    init(exchange: ClientExchange, reactor: Reactor) {
+        self.exchange = ReactorBound(exchange, on: reactor)
     }
 
     func write(_ chunk: Message) async throws {
         guard chunk.count > 0 else { return }
-        let passing = descriptors.withLock { descriptors in
-            defer { descriptors = [] }
-            return descriptors
+        let exchange = self.exchange
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            exchange.perform { $0.write(chunk.buffer, then: continuation) }
         }
-        try await MessageClient.blocking { [connection, reply] in
-            try chunk.buffer.withUnsafeReadableBytes { raw in try reply.write(raw, passing: passing, on: connection) }
-        }
-        let total = counter.add(chunk.count, ordering: .relaxed).newValue
-        onProgress?(total)
+        counter.add(chunk.count, ordering: .relaxed)
     }
 
     var count: Int { counter.load(ordering: .relaxed) }
-}
-
-/// The reply of one exchange, collected while writing and after; used from one blocking call at a time.
-final class ReplyCollector: @unchecked Sendable {
-    private var buffer: ReplyBuffer
-
-    init(maximumSize: Int) { buffer = ReplyBuffer(maximumSize: maximumSize) }
-
-    func write(_ bytes: UnsafeRawBufferPointer, on connection: UnixSocketConnection) throws(UnixSocketError) {
-        try connection.write(bytes, collectingReplyInto: &buffer)
-    }
-
-    /// Writes `bytes`, the first of them carrying `descriptors`.
-    func write(
-        _ bytes: UnsafeRawBufferPointer, passing descriptors: [SystemPackage.FileDescriptor], on connection: UnixSocketConnection
-    ) throws(UnixSocketError) {
-        guard !descriptors.isEmpty else { return try write(bytes, on: connection) }
-        let first = min(bytes.count, 4096)
-        try connection.write(UnsafeRawBufferPointer(rebasing: bytes[..<first]), passing: descriptors)
-        try write(UnsafeRawBufferPointer(rebasing: bytes[first...]), on: connection)
-    }
-
-    /// Reads the rest of the reply. A server that refuses a message replies with an error line and closes while
-    /// bytes of ours are still unread, which the kernel reports to us as a reset after that line: the line is the
-    /// reply then.
-    func readToEnd(on connection: UnixSocketConnection) throws(UnixSocketError) -> [UInt8] {
-        do {
-            try connection.readToEnd(into: &buffer)
-        } catch where error.code == .connectionClosed && buffer.bytes.last == UInt8(ascii: "\n")
-            && Acknowledgement.errorReason(in: Message(bytes: buffer.bytes)) != nil
-        {
-            return buffer.bytes
-        }
-        return buffer.bytes
-    }
 }

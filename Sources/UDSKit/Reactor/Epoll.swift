@@ -34,15 +34,15 @@ final class Epoll {
     }
 
     func add(_ fd: CInt, _ events: Events, data: UInt64) throws(Errno) {
-        _ = try retryingInterrupts { cudskit_epoll_ctl(descriptor, 1, fd, events.rawValue, data) }
+        _ = try retryingInterrupts { cudskit_epoll_ctl(descriptor, cudskit_epoll_ctl_add, fd, events.rawValue, data) }
     }
 
     func modify(_ fd: CInt, _ events: Events, data: UInt64) throws(Errno) {
-        _ = try retryingInterrupts { cudskit_epoll_ctl(descriptor, 3, fd, events.rawValue, data) }
+        _ = try retryingInterrupts { cudskit_epoll_ctl(descriptor, cudskit_epoll_ctl_mod, fd, events.rawValue, data) }
     }
 
     func remove(_ fd: CInt) throws(Errno) {
-        _ = try retryingInterrupts { cudskit_epoll_ctl(descriptor, 2, fd, 0, 0) }
+        _ = try retryingInterrupts { cudskit_epoll_ctl(descriptor, cudskit_epoll_ctl_del, fd, 0, 0) }
     }
 
     /// Waits up to `timeoutMilliseconds` (-1: forever) and fills `data`/`events`; returns the number ready.

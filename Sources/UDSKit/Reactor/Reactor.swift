@@ -1,3 +1,4 @@
+import CUDSKit
 import Synchronization
 import SystemPackage
 
@@ -26,7 +27,8 @@ extension ReactorSource {
 /// into one buffer per thread, keeps no per-connection buffer, and tries a read right after accept, so a message
 /// already sent costs no epoll round trip.
 ///
-/// Everything but ``execute(_:)`` and ``stop()`` must be called on the reactor's own thread.
+/// Everything but ``execute(_:)``, ``stop()`` and ``inLoop`` must be called on the reactor's own thread; debug
+/// builds check that (``assertInLoop()``), which is what earns the `@unchecked Sendable`.
 final class Reactor: @unchecked Sendable {
     private let epoll: Epoll
     /// Registered sources by descriptor; the generation tells an event for a closed descriptor from one for its
@@ -39,8 +41,10 @@ final class Reactor: @unchecked Sendable {
         var interest: Epoll.Events?
     }
     private let pending = Locked<[@Sendable () -> Void]>([])
-    private var timers: [(deadline: ContinuousClock.Instant, body: () -> Void)] = []
+    private var timers = TimerHeap()
     private var isStopping = false
+    /// The thread running ``run()`` (`pthread_self`), 0 before it starts.
+    private let loopThread = Atomic<UInt>(0)
     /// The buffer every read on this reactor goes through; consumers copy what they keep.
     let readBuffer: UnsafeMutableRawBufferPointer
     private static let wakeToken = UInt64.max
@@ -58,6 +62,7 @@ final class Reactor: @unchecked Sendable {
     /// Adds `source` for `fd` without watching it yet (see ``watch(_:_:)``); returns its token.
     @discardableResult
     func adopt(_ fd: CInt, _ source: any ReactorSource) -> UInt64 {
+        assertInLoop()
         let index = Int(fd)
         if index >= slots.count { slots.append(contentsOf: repeatElement(nil, count: index + 1 - slots.count)) }
         nextGeneration &+= 1
@@ -67,6 +72,7 @@ final class Reactor: @unchecked Sendable {
 
     /// Watches `fd` for `events` (an empty set pauses it); cheap when nothing changes.
     func watch(_ fd: CInt, _ events: Epoll.Events) throws(Errno) {
+        assertInLoop()
         let index = Int(fd)
         guard index < slots.count, var slot = slots[index] else { return }
         guard slot.interest != events else { return }
@@ -91,6 +97,7 @@ final class Reactor: @unchecked Sendable {
 
     /// Forgets `fd`'s source. Call just before closing the descriptor (closing removes it from epoll).
     func release(_ fd: CInt) {
+        assertInLoop()
         let index = Int(fd)
         guard index < slots.count else { return }
         slots[index] = nil
@@ -114,18 +121,36 @@ final class Reactor: @unchecked Sendable {
 
     // MARK: Work from elsewhere
 
-    /// Runs `body` on this reactor's thread, soon. Safe from any thread.
+    /// Runs `body` on this reactor's thread, soon: after the events at hand, never inside the caller. Safe from any
+    /// thread. From another thread the first body queued wakes the loop (one `eventfd` write); on the loop's own
+    /// thread nothing needs waking, since the loop runs what is queued before it waits again.
     func execute(_ body: @escaping @Sendable () -> Void) {
         let wasEmpty = pending.withLock { queue in
             queue.append(body)
             return queue.count == 1
         }
-        if wasEmpty { epoll.wake() }
+        if wasEmpty && !inLoop { epoll.wake() }
+    }
+
+    /// Runs `body` now when called on this reactor's thread (a task that prefers it as its executor), else as
+    /// ``execute(_:)`` does.
+    func perform(_ body: @escaping @Sendable () -> Void) {
+        if inLoop { body() } else { execute(body) }
+    }
+
+    /// Whether the caller runs on this reactor's thread.
+    var inLoop: Bool { loopThread.load(ordering: .relaxed) == UInt(cudskit_current_thread()) }
+
+    /// Traps in debug builds when called off the reactor's thread: state that only the loop touches stays so.
+    @inline(__always)
+    func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+        assert(inLoop || loopThread.load(ordering: .relaxed) == 0, "called off the reactor's thread", file: file, line: line)
     }
 
     /// Runs `body` on this thread after `delay`. Call on the reactor's thread.
     func schedule(after delay: Duration, _ body: @escaping () -> Void) {
-        timers.append((ContinuousClock.now + delay, body))
+        assertInLoop()
+        timers.insert(deadline: ContinuousClock.now + delay, body)
     }
 
     /// Calls every source's `tick(now:)` every `interval`, for timeouts. Call on the reactor's thread.
@@ -147,6 +172,7 @@ final class Reactor: @unchecked Sendable {
 
     /// Waits for and handles events until ``stop()``. Runs on the reactor's thread.
     func run() {
+        loopThread.store(UInt(cudskit_current_thread()), ordering: .relaxed)
         let capacity = 128
         let data = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
         let events = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
@@ -172,8 +198,8 @@ final class Reactor: @unchecked Sendable {
                 guard fd < slots.count, let slot = slots[fd], slot.generation == UInt32(token >> 32) else { continue }
                 slot.source.handle(Epoll.Events(rawValue: events[index]))
             }
-            runPending()
             runDueTimers()
+            runPending()  // last: what the events and timers queued runs before the next wait
         }
         runPending()
     }
@@ -190,7 +216,7 @@ final class Reactor: @unchecked Sendable {
     }
 
     private func nextTimeout() -> Int32 {
-        guard let first = timers.map(\.deadline).min() else { return -1 }
+        guard let first = timers.nextDeadline else { return -1 }
         let left = first - ContinuousClock.now
         if left <= .zero { return 0 }
         let (seconds, attoseconds) = left.components
@@ -200,10 +226,7 @@ final class Reactor: @unchecked Sendable {
     private func runDueTimers() {
         guard !timers.isEmpty else { return }
         let now = ContinuousClock.now
-        let due = timers.filter { $0.deadline <= now }
-        guard !due.isEmpty else { return }
-        timers.removeAll { $0.deadline <= now }
-        for timer in due { timer.body() }
+        while let body = timers.popDue(at: now) { body() }
     }
 }
 
@@ -220,5 +243,10 @@ struct ReactorBound<Value>: @unchecked Sendable {
     /// Runs `body` with the value on its reactor's thread.
     func execute(_ body: @escaping @Sendable (Value) -> Void) {
         reactor.execute { body(self.value) }
+    }
+
+    /// Runs `body` with the value now if on its reactor's thread, else soon on it (``Reactor/perform(_:)``).
+    func perform(_ body: @escaping @Sendable (Value) -> Void) {
+        reactor.perform { body(self.value) }
     }
 }

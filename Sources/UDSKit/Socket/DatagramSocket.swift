@@ -5,8 +5,8 @@ public import SystemPackage
 /// A Unix datagram socket (`SOCK_DGRAM`, Go's `"unixgram"`): messages to and from addresses, without connections.
 ///
 /// Unlike UDP, Unix datagrams are reliable and in order: a sender waits while the receiver's queue is full. Each
-/// send is one message. Blocking, like ``UnixSocketConnection``; the `async` overloads run the blocking calls on
-/// ``MessageClient``'s thread pool.
+/// send is one message. Blocking, like ``UnixSocketConnection``; the `async` overloads wait on the client reactor
+/// instead, without a thread of their own.
 ///
 /// ```swift
 /// let server = try DatagramSocket.bind(to: UnixSocketAddress("/run/app/events.sock"))
@@ -24,7 +24,7 @@ public import SystemPackage
 public final class DatagramSocket: Sendable {
     /// The address this socket receives on; `nil` for an unbound socket, which can only send.
     public let localAddress: UnixSocketAddress?
-    private let socket: OwnedSocket
+    let socket: OwnedSocket
     private var descriptor: CInt { socket.descriptor }
     private let file: SocketFileOwnership?
     private let authorization: AuthorizationPolicy
@@ -130,10 +130,19 @@ public final class DatagramSocket: Sendable {
         _ message: Message, to address: UnixSocketAddress? = nil,
         passing descriptors: [SystemPackage.FileDescriptor] = []
     ) throws(UnixSocketError) {
+        _ = try send(message, to: address, passing: descriptors, dontWait: false)
+    }
+
+    /// As `send(_:to:passing:)`; with `dontWait`, returns `false` instead of waiting while the receiver's queue is
+    /// full.
+    func send(
+        _ message: Message, to address: UnixSocketAddress?, passing descriptors: [SystemPackage.FileDescriptor],
+        dontWait: Bool
+    ) throws(UnixSocketError) -> Bool {
         do {
-            _ = try message.buffer.withUnsafeReadableBytes { bytes throws(Errno) in
+            return try message.buffer.withUnsafeReadableBytes { bytes throws(Errno) in
                 try Syscall.sendPacket(
-                    descriptor, bytes, descriptors: descriptors.map(\.rawValue), to: address, dontWait: false)
+                    descriptor, bytes, descriptors: descriptors.map(\.rawValue), to: address, dontWait: dontWait)
             }
         } catch .protocolWrongTypeForSocket {
             throw UnixSocketError(
@@ -167,10 +176,21 @@ public final class DatagramSocket: Sendable {
     /// As `receive`, but a datagram past `maximumSize` (from an admitted sender)
     /// comes back with its sender instead of being thrown.
     package func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int) throws(UnixSocketError) -> Receipt {
+        guard let receipt = try receiveOrTooLarge(maximumSize: maximumSize, descriptorLimit: descriptorLimit, dontWait: false)
+        else {
+            throw UnixSocketError(.timedOut, operation: "receive", socket: localAddress?.description, systemError: .resourceTemporarilyUnavailable)
+        }
+        return receipt
+    }
+
+    /// As `receiveOrTooLarge(maximumSize:descriptorLimit:)`; with `dontWait`, `nil` when no admitted datagram is
+    /// there.
+    func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int, dontWait: Bool) throws(UnixSocketError) -> Receipt? {
         while true {
-            let received = try PacketIO.receive(
+            guard let received = try PacketIO.receive(
                 descriptor, maximumSize: maximumSize, limit: descriptorLimit, wantsSender: true,
-                socket: localAddress?.description)
+                socket: localAddress?.description, dontWait: dontWait)
+            else { return nil }
             if !socket.isOpen {
                 throw UnixSocketError(.connectionClosed, operation: "receive", detail: "the socket was closed")
             }
@@ -212,27 +232,5 @@ public final class DatagramSocket: Sendable {
         guard socket.isOpen else { return }
         file?.removeIfOurs()
         socket.close()  // a receive waiting on another thread returns
-    }
-}
-
-extension DatagramSocket {
-    /// Sends `message` as one datagram, on ``MessageClient``'s thread pool.
-    public func send(
-        _ message: Message, to address: UnixSocketAddress? = nil,
-        passing descriptors: [SystemPackage.FileDescriptor] = []
-    ) async throws {
-        try await MessageClient.blocking { try self.send(message, to: address, passing: descriptors) }
-    }
-
-    /// As `receiveOrTooLarge`, on ``MessageClient``'s thread pool.
-    package func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int) async throws -> Receipt {
-        try await MessageClient.blocking {
-            try self.receiveOrTooLarge(maximumSize: maximumSize, descriptorLimit: descriptorLimit)
-        }
-    }
-
-    /// Waits for the next admitted datagram, on ``MessageClient``'s thread pool.
-    public func receive(maximumSize: Int = 64 * 1024, descriptorLimit: Int = 0) async throws -> Datagram {
-        try await MessageClient.blocking { try self.receive(maximumSize: maximumSize, descriptorLimit: descriptorLimit) }
     }
 }

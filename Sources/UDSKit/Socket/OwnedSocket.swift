@@ -8,6 +8,8 @@ final class OwnedSocket: Sendable {
     /// The socket's address as errors name it.
     let name: String?
     private let isClosed = Atomic<Bool>(false)
+    /// Who closes the descriptor instead of ``close()``, once something else watches it (an event loop).
+    private let closer = Locked<(any DescriptorCloser)?>(nil)
 
     init(_ descriptor: CInt, name: String?) {
         self.descriptor = descriptor
@@ -49,9 +51,31 @@ final class OwnedSocket: Sendable {
     /// whether this call closed it (later calls do nothing).
     @discardableResult
     func close() -> Bool {
-        guard !isClosed.exchange(true, ordering: .relaxed) else { return false }
+        let closer = closer.withLock { closer -> (any DescriptorCloser)?? in
+            guard !isClosed.exchange(true, ordering: .relaxed) else { return .none }
+            return .some(closer)
+        }
+        guard let closer else { return false }
         Syscall.shutdownBoth(descriptor)
-        Syscall.close(descriptor)
+        if let closer { closer.closeDescriptor() } else { Syscall.close(descriptor) }
         return true
     }
+
+    /// The closer set for this socket, made by `make` and set if there is none; `nil` once the socket is closed.
+    func closer<Closer: DescriptorCloser>(_ make: () -> Closer) -> Closer? {
+        closer.withLock { closer in
+            guard !isClosed.load(ordering: .relaxed) else { return nil }
+            if let existing = closer as? Closer { return existing }
+            let made = make()
+            closer = made
+            return made
+        }
+    }
+}
+
+/// Something that watches a socket's descriptor from elsewhere and so must be the one to close it: the close then
+/// happens where the descriptor is watched, and its number cannot be reused while it still is.
+protocol DescriptorCloser: AnyObject, Sendable {
+    /// Closes the descriptor (it has been shut down already). Called once, from any thread.
+    func closeDescriptor()
 }

@@ -24,6 +24,15 @@ enum PacketIO {
     static func receive(
         _ fd: CInt, maximumSize: Int, limit: Int, wantsSender: Bool, socket: String?
     ) throws(UnixSocketError) -> Received {
+        guard let received = try receive(fd, maximumSize: maximumSize, limit: limit, wantsSender: wantsSender, socket: socket, dontWait: false)
+        else { throw timedOut(socket) }
+        return received
+    }
+
+    /// As ``receive(_:maximumSize:limit:wantsSender:socket:)``; with `dontWait`, `nil` when nothing is there.
+    static func receive(
+        _ fd: CInt, maximumSize: Int, limit: Int, wantsSender: Bool, socket: String?, dontWait: Bool
+    ) throws(UnixSocketError) -> Received? {
         var passed = Passed()
         var buffer = ByteBuffer()
         // One byte more than allowed, so that a message of exactly maximumSize is not mistaken for a cut one. Past
@@ -32,11 +41,11 @@ enum PacketIO {
         if maximumSize > Self.preallocationLimit {
             let next: Int?
             do throws(Errno) {
-                next = try Syscall.peekPacketLength(fd)
+                next = try Syscall.peekPacketLength(fd, dontWait: dontWait)
             } catch {
                 throw UnixSocketError.from(error, operation: "receive", socket: socket)
             }
-            guard let next else { throw timedOut(socket) }
+            guard let next else { return nil }
             capacity = min(next, maximumSize) + 1
         }
         var packet: ReceivedPacket?
@@ -45,14 +54,14 @@ enum PacketIO {
             do throws(Errno) {
                 packet = try Syscall.receivePacket(
                     fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<capacity]), passed: &passed,
-                    limit: limit, wantsSender: wantsSender)
+                    limit: limit, wantsSender: wantsSender, dontWait: dontWait)
             } catch {
                 failure = error
             }
             return min(packet?.length ?? 0, capacity - 1)
         }
         if let failure { throw UnixSocketError.from(failure, operation: "receive", socket: socket) }
-        guard let packet else { throw timedOut(socket) }
+        guard let packet else { return nil }
         if packet.length > maximumSize || packet.isTruncated {
             return Received(
                 message: .empty, packet: packet, passed: Passed(),

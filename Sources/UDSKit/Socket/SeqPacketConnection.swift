@@ -4,7 +4,7 @@ public import SystemPackage
 
 /// A connected seqpacket socket (`SOCK_SEQPACKET`, Go's `"unixpacket"`): reliable and in order like a stream, but
 /// each send arrives as one message, so no framing is needed. Blocking, like ``UnixSocketConnection``; the `async`
-/// overloads run the blocking calls on ``MessageClient``'s thread pool.
+/// overloads wait on the client reactor instead, without a thread of their own.
 ///
 /// ```swift
 /// let connection = try SeqPacketConnection.connect(to: UnixSocketAddress("/run/app/packets.sock"))
@@ -17,7 +17,7 @@ public import SystemPackage
 public final class SeqPacketConnection: Sendable {
     /// The address this connection was made to.
     public let address: UnixSocketAddress
-    private let socket: OwnedSocket
+    let socket: OwnedSocket
     private var descriptor: CInt { socket.descriptor }
     private let discarded = Atomic<Int>(0)
 
@@ -47,14 +47,21 @@ public final class SeqPacketConnection: Sendable {
     ///   ``UnixSocketError/Code/connectionClosed`` when the server has closed;
     ///   ``UnixSocketError/Code/timedOut`` past the write timeout.
     public func send(_ message: Message, passing descriptors: [SystemPackage.FileDescriptor] = []) throws(UnixSocketError) {
+        _ = try send(message, passing: descriptors, dontWait: false)
+    }
+
+    /// As `send(_:passing:)`; with `dontWait`, returns `false` instead of waiting when the socket has no room.
+    func send(
+        _ message: Message, passing descriptors: [SystemPackage.FileDescriptor], dontWait: Bool
+    ) throws(UnixSocketError) -> Bool {
         guard message.count > 0 else {
             throw UnixSocketError(
                 .invalidMessage, operation: "send", socket: address.description,
                 detail: "it is empty, and an empty packet reads as the end of the connection")
         }
         do {
-            _ = try message.buffer.withUnsafeReadableBytes { bytes throws(Errno) in
-                try Syscall.sendPacket(descriptor, bytes, descriptors: descriptors.map(\.rawValue), dontWait: false)
+            return try message.buffer.withUnsafeReadableBytes { bytes throws(Errno) in
+                try Syscall.sendPacket(descriptor, bytes, descriptors: descriptors.map(\.rawValue), dontWait: dontWait)
             }
         } catch {
             throw PacketIO.sendFailure(error, bytes: message.count, descriptor: descriptor, socket: address.description)
@@ -79,6 +86,22 @@ public final class SeqPacketConnection: Sendable {
     ) throws(UnixSocketError) -> Message? {
         let received = try PacketIO.receive(
             descriptor, maximumSize: maximumSize, limit: limit, wantsSender: false, socket: address.description)
+        return try take(received, descriptors: &descriptors, limit: limit)
+    }
+
+    /// As `receive(maximumSize:)` without waiting: `.none` when nothing is there yet, `.some(nil)` at the end.
+    func receiveIfReady(maximumSize: Int) throws(UnixSocketError) -> Message?? {
+        guard let received = try PacketIO.receive(
+            descriptor, maximumSize: maximumSize, limit: 0, wantsSender: false, socket: address.description,
+            dontWait: true)
+        else { return .none }
+        var descriptors: [ReceivedDescriptor] = []
+        return .some(try take(received, descriptors: &descriptors, limit: 0))
+    }
+
+    private func take(
+        _ received: PacketIO.Received, descriptors: inout [ReceivedDescriptor], limit: Int
+    ) throws(UnixSocketError) -> Message? {
         if let tooLarge = received.tooLarge { throw tooLarge }
         if received.passed.wasTruncated && limit == 0 { discarded.add(1, ordering: .relaxed) }
         descriptors.append(contentsOf: received.passed.descriptors)
@@ -126,22 +149,5 @@ public final class SeqPacketConnection: Sendable {
     /// Closes the connection; a receive waiting on another thread returns. Later calls do nothing.
     public func close() {
         socket.close()
-    }
-}
-
-extension SeqPacketConnection {
-    /// Sends `message` as one packet, on ``MessageClient``'s thread pool.
-    public func send(_ message: Message, passing descriptors: [SystemPackage.FileDescriptor] = []) async throws {
-        try await MessageClient.blocking { try self.send(message, passing: descriptors) }
-    }
-
-    /// Waits for the next message on ``MessageClient``'s thread pool; `nil` once the server has closed.
-    public func receive(maximumSize: Int = 256 * 1024) async throws -> Message? {
-        try await MessageClient.blocking { try self.receive(maximumSize: maximumSize) }
-    }
-
-    /// Sends `message` and waits for the reply, on ``MessageClient``'s thread pool.
-    public func request(_ message: Message, maximumReplySize: Int = 256 * 1024) async throws -> Message {
-        try await MessageClient.blocking { try self.request(message, maximumReplySize: maximumReplySize) }
     }
 }

@@ -92,10 +92,11 @@ extension Syscall {
 
     /// Waits for the next packet or datagram and returns its length without taking it (`MSG_PEEK | MSG_TRUNC`; no
     /// control buffer, so descriptors passed with it stay queued). `nil` if a blocking socket's read timeout ran out.
-    static func peekPacketLength(_ fd: CInt) throws(Errno) -> Int? {
+    static func peekPacketLength(_ fd: CInt, dontWait: Bool = false) throws(Errno) -> Int? {
         var byte: UInt8 = 0
+        let flags = CInt(MSG_PEEK | MSG_TRUNC) | (dontWait ? CInt(MSG_DONTWAIT) : 0)
         do {
-            return try retryingInterrupts { recv(fd, &byte, 1, CInt(MSG_PEEK | MSG_TRUNC)) }
+            return try retryingInterrupts { recv(fd, &byte, 1, flags) }
         } catch .resourceTemporarilyUnavailable {
             return nil
         }

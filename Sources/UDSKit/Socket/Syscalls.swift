@@ -45,14 +45,16 @@ enum Syscall {
 
     /// A new `AF_UNIX` socket of `type`, close-on-exec, with SIGPIPE suppressed where the platform needs a socket
     /// option.
-    static func makeSocket(_ type: UnixSocketType) throws(Errno) -> CInt {
+    static func makeSocket(_ type: UnixSocketType, nonBlocking: Bool = false) throws(Errno) -> CInt {
         #if canImport(Darwin)
         let fd = try retryingInterrupts { socket(AF_UNIX, type.rawValue, 0) }
         var one: CInt = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<CInt>.size))
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        if nonBlocking { try setNonBlocking(fd, true) }
         #else
-        let fd = try retryingInterrupts { socket(AF_UNIX, type.rawValue | CInt(SOCK_CLOEXEC.rawValue), 0) }
+        let flags = CInt(SOCK_CLOEXEC.rawValue) | (nonBlocking ? CInt(SOCK_NONBLOCK.rawValue) : 0)
+        let fd = try retryingInterrupts { socket(AF_UNIX, type.rawValue | flags, 0) }
         #endif
         return fd
     }

@@ -66,7 +66,7 @@ public final class UnixSocketConnection: Sendable {
         return fd
     }
 
-    private static func connectError(_ error: Errno, address: UnixSocketAddress, type: UnixSocketType)
+    static func connectError(_ error: Errno, address: UnixSocketAddress, type: UnixSocketType)
         -> UnixSocketError
     {
         switch error {

@@ -1,0 +1,16 @@
+#include "CUDSKitReactor.h"
+
+#include <pthread.h>
+
+#if defined(__linux__)
+#include <sys/epoll.h>
+const int cudskit_epoll_ctl_add = EPOLL_CTL_ADD;
+const int cudskit_epoll_ctl_del = EPOLL_CTL_DEL;
+const int cudskit_epoll_ctl_mod = EPOLL_CTL_MOD;
+#else
+const int cudskit_epoll_ctl_add = 0;
+const int cudskit_epoll_ctl_del = 0;
+const int cudskit_epoll_ctl_mod = 0;
+#endif
+
+uintptr_t cudskit_current_thread(void) { return (uintptr_t)pthread_self(); }
