@@ -47,6 +47,11 @@ else
 fi
 make -s -C "$shared/peers/c" BUILD="$dir/c" >&2
 cpeer="$dir/c/peer"
+gopeer=""  # the Go peer's server too, when Go is there (../shared/bench/run builds it the same way)
+if command -v go >/dev/null; then
+    (cd "$shared/peers/go" && GOCACHE="$dir/gocache" GOPATH="$dir/gopath" GOFLAGS="" GO111MODULE=on GOTOOLCHAIN=local \
+        go build -trimpath -o "$dir/go/peer" . >&2) && gopeer="$dir/go/peer"
+fi
 
 # Starts a server in the background and waits until it accepts connections.
 start_server() {
@@ -90,6 +95,13 @@ for ((round = 1; round <= rounds; round++)); do
         perSend[$tool]+="$(loop "$tool") "
     done
 done
+loop_version() {
+    local start end
+    start=$(date +%s%N)
+    for ((i = 0; i < count; i++)); do "$uds" --version >/dev/null; done
+    end=$(date +%s%N)
+    awk -v ns=$((end - start)) -v n="$count" 'BEGIN { printf "%.2f", ns / n / 1e6 }'
+}
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Threads started and system calls made by one send, from strace -f -c (clone/clone3 calls are the threads).
@@ -106,12 +118,16 @@ trace() {
     echo "$threads / $calls"
 }
 
-# Idle resident memory: the server started, probed once, then VmRSS (and the peak, VmHWM) read; then SIGTERM.
+# Idle resident memory: the server started, probed once, then VmRSS, its private (RssAnon) and file-backed (RssFile)
+# parts, and the peak (VmHWM) read; then SIGTERM.
 idle_rss() {
     local name="$1" sock="$2"; shift 2
     start_server "$sock" "$@"
-    local pid="${servers[-1]}"
-    printf '| %-32s | %12s | %12s |\n' "$name" "$(kib "$(status_kib "$pid" VmRSS)")" "$(kib "$(status_kib "$pid" VmHWM)")"
+    local pid="${servers[-1]}" field
+    local row=("$name")
+    for field in VmRSS RssAnon RssFile VmHWM; do row+=("$(kib "$(status_kib "$pid" "$field")")"); done
+    row+=("$(ls "/proc/$pid/task" | wc -l)")
+    printf '| %-32s | %8s | %8s | %8s | %8s | %8s |\n' "${row[@]}"
     kill -TERM "$pid"
     wait "$pid" || true
 }
@@ -119,6 +135,7 @@ idle_rss() {
 echo
 echo "bench-cli: $count sends per tool per round, $rounds rounds, median; pin=$pin; $(nproc --all) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "uds: $uds ($(stat -c %s "$uds") bytes), uds-bench: $bench ($(stat -c %s "$bench") bytes)"
+echo "start-up alone, uds --version: $(loop_version) ms"
 echo
 printf '| %-32s | %12s | %12s |\n' "one send, as a process" "ms per send" "threads / syscalls"
 printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..14})"
@@ -127,10 +144,13 @@ for tool in "${tools[@]}"; do
     printf '| %-32s | %12s | %12s |\n' "${labels[$tool]}" "$(median "${perSend[$tool]}")" "$(trace "$tool")"
 done
 echo
-printf '| %-32s | %12s | %12s |\n' "server, idle" "RSS MiB" "peak MiB"
-printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..14})"
+printf '| %-32s | %8s | %8s | %8s | %8s | %8s |\n' "server, idle (MiB)" RSS anon file peak threads
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" $(for _ in 1 2 3 4 5; do printf -- '-%.0s' {1..10}; echo; done)
 idle_rss "uds serve --quiet" "$dir/serve.sock" "$uds" serve "$dir/serve.sock" --quiet
 idle_rss "uds-bench server --protocol eof" "$dir/bench.sock" "$bench" server --protocol eof --socket "$dir/bench.sock"
 idle_rss "C peer server --protocol eof" "$dir/cidle.sock" "$cpeer" server --protocol eof --socket "$dir/cidle.sock"
+if [[ -n "$gopeer" ]]; then
+    idle_rss "Go peer server --protocol eof" "$dir/goidle.sock" "$gopeer" server --protocol eof --socket "$dir/goidle.sock"
+fi
 echo
 echo "per-send samples (ms): $(for t in "${tools[@]}"; do printf '%s: %s; ' "$t" "${perSend[$t]}"; done)"
