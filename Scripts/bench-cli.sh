@@ -82,26 +82,34 @@ for tool in "${tools[@]}"; do
 done
 
 # Rounds interleave the tools (uds nc socat uds nc socat ...), so that drift in the machine's load cancels.
-declare -A perSend
+declare -A perSend cpuPerSend
+# CPU seconds (user + system) of every child this shell has waited for, from the `times` builtin (run in this shell,
+# not in a $(...) subshell, which has children of its own).
+children_cpu() {
+    times >"$dir/times"
+    awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.6f", u[1] * 60 + u[2] + s[1] * 60 + s[2] }' \
+        "$dir/times"
+}
+# Runs `count` sends with one tool; sets wall and cpu to the milliseconds per send (elapsed, and CPU of the processes).
 loop() {
-    local tool="$1" start end
+    local tool="$1" start end cpu0 cpu1
+    children_cpu >"$dir/cpu0"
     start=$(date +%s%N)
     for ((i = 0; i < count; i++)); do send_"$tool" >/dev/null; done
     end=$(date +%s%N)
-    awk -v ns=$((end - start)) -v n="$count" 'BEGIN { printf "%.2f", ns / n / 1e6 }'
+    children_cpu >"$dir/cpu1"
+    cpu0=$(<"$dir/cpu0") cpu1=$(<"$dir/cpu1")
+    wall=$(awk -v ns=$((end - start)) -v n="$count" 'BEGIN { printf "%.2f", ns / n / 1e6 }')
+    cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v n="$count" 'BEGIN { printf "%.2f", (b - a) / n * 1e3 }')
 }
 for ((round = 1; round <= rounds; round++)); do
     for tool in "${tools[@]}"; do
-        perSend[$tool]+="$(loop "$tool") "
+        loop "$tool"
+        perSend[$tool]+="$wall "
+        cpuPerSend[$tool]+="$cpu "
     done
 done
-loop_version() {
-    local start end
-    start=$(date +%s%N)
-    for ((i = 0; i < count; i++)); do "$uds" --version >/dev/null; done
-    end=$(date +%s%N)
-    awk -v ns=$((end - start)) -v n="$count" 'BEGIN { printf "%.2f", ns / n / 1e6 }'
-}
+send_version() { "$uds" --version; }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # Threads started and system calls made by one send, from strace -f -c (clone/clone3 calls are the threads).
@@ -135,13 +143,16 @@ idle_rss() {
 echo
 echo "bench-cli: $count sends per tool per round, $rounds rounds, median; pin=$pin; $(nproc --all) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "uds: $uds ($(stat -c %s "$uds") bytes), uds-bench: $bench ($(stat -c %s "$bench") bytes)"
-echo "start-up alone, uds --version: $(loop_version) ms"
+count=$((count / 3 + 1)) loop version
+echo "start-up alone, uds --version: $wall ms, $cpu ms CPU"
 echo
-printf '| %-32s | %12s | %12s |\n' "one send, as a process" "ms per send" "threads / syscalls"
-printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..14})"
+printf '| %-32s | %12s | %12s | %18s |\n' "one send, as a process" "ms per send" "CPU ms" "threads / syscalls"
+printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..14})" \
+    "$(printf -- '-%.0s' {1..20})"
 declare -A labels=([uds]="uds send" [nc]="nc -U -N" [socat]="socat - UNIX-CONNECT")
 for tool in "${tools[@]}"; do
-    printf '| %-32s | %12s | %12s |\n' "${labels[$tool]}" "$(median "${perSend[$tool]}")" "$(trace "$tool")"
+    printf '| %-32s | %12s | %12s | %18s |\n' "${labels[$tool]}" "$(median "${perSend[$tool]}")" \
+        "$(median "${cpuPerSend[$tool]}")" "$(trace "$tool")"
 done
 echo
 printf '| %-32s | %8s | %8s | %8s | %8s | %8s |\n' "server, idle (MiB)" RSS anon file peak threads
@@ -153,4 +164,5 @@ if [[ -n "$gopeer" ]]; then
     idle_rss "Go peer server --protocol eof" "$dir/goidle.sock" "$gopeer" server --protocol eof --socket "$dir/goidle.sock"
 fi
 echo
-echo "per-send samples (ms): $(for t in "${tools[@]}"; do printf '%s: %s; ' "$t" "${perSend[$t]}"; done)"
+echo "per-send samples, wall ms: $(for t in "${tools[@]}"; do printf '%s: %s; ' "$t" "${perSend[$t]}"; done)"
+echo "per-send samples, CPU ms: $(for t in "${tools[@]}"; do printf '%s: %s; ' "$t" "${cpuPerSend[$t]}"; done)"
