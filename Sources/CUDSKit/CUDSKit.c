@@ -175,8 +175,7 @@ int cudskit_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) 
     struct epoll_event event;
     event.events = events;
     event.data.u64 = data;
-    int how = op == 1 ? EPOLL_CTL_ADD : op == 2 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-    return epoll_ctl(epfd, how, fd, &event);
+    return epoll_ctl(epfd, op, fd, &event);
 }
 
 int cudskit_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms) {

@@ -14,6 +14,9 @@ struct AsyncScenario: Sendable {
     private var size: Int { options.size }
 
     func run() async throws -> LoadResult {
+        guard options.prefersClientExecutor else {
+            return try await withTaskExecutorPreference(globalConcurrentExecutor) { try await runScenario() }
+        }
         let executor = try MessageClient(address: options.address).executor
         return try await withTaskExecutorPreference(executor) { try await runScenario() }
     }

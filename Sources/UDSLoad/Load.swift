@@ -22,6 +22,9 @@ package struct LoadOptions: Sendable {
     package var duration: Duration?
     /// Pingpong over a seqpacket socket: each message one packet, no frame header.
     package var seqPacket = false
+    /// With the async API: run the tasks on the client reactor's executor (the default), or on the global
+    /// concurrent executor, where each exchange costs a wake-up of the reactor and one of the task.
+    package var prefersClientExecutor = true
 
     package init(
         scenario: Scenario, address: UnixSocketAddress, count: Int, size: Int, concurrency: Int,

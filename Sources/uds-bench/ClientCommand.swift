@@ -21,15 +21,23 @@ struct ClientCommand: AsyncParsableCommand {
     @Option var concurrency: Int = 1
     @Option(help: "blocking (default): the blocking building blocks on threads; async: the public async API from tasks")
     var api: API = .blocking
+    @Option(help: "with --api async: client (default), tasks on the client reactor's executor; global, on the global executor")
+    var executor: Executor = .client
+
+    /// Where `--api async` runs its tasks.
+    enum Executor: String, ExpressibleByArgument, CaseIterable {
+        case client, global
+    }
 
     func run() async throws {
         ResourceLimits.raiseOpenFileLimit()
         guard let scenario = LoadOptions.Scenario(rawValue: scenario) else {
             throw ValidationError("unknown scenario \(self.scenario)")
         }
-        let options = LoadOptions(
+        var options = LoadOptions(
             scenario: scenario, address: try UnixSocketAddress(socket), count: count, size: size,
             concurrency: concurrency)
+        options.prefersClientExecutor = executor == .client
         let result = api == .async ? try await Load.runAsync(options) : try Load.run(options)
         var percentiles = ""
         if scenario == .pingpong {

@@ -16,7 +16,7 @@ extern "C" {
 int cudskit_has_epoll(void);
 
 int cudskit_epoll_create(void);
-/// op: 1 add, 2 delete, 3 modify. events: bits as below.
+/// op: cudskit_epoll_ctl_add, _del or _mod (CUDSKitReactor.h). events: bits as below.
 int cudskit_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 /// Waits for events; fills data[i] and events[i] for each ready descriptor; returns how many, or -1.
 int cudskit_epoll_wait(int epfd, uint64_t *data, uint32_t *events, int max, int timeout_ms);

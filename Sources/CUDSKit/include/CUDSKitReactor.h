@@ -14,6 +14,9 @@ extern const int cudskit_epoll_ctl_add;
 extern const int cudskit_epoll_ctl_del;
 extern const int cudskit_epoll_ctl_mod;
 
+/// POLLRDHUP (Linux; 0 elsewhere): Glibc's module leaves it out, as it needs _GNU_SOURCE.
+extern const short cudskit_pollrdhup;
+
 /// The calling thread, as `pthread_self()`, for comparing threads.
 uintptr_t cudskit_current_thread(void);
 

@@ -104,7 +104,8 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
         var chunk = chunk
         outbound.writeBuffer(&chunk)
         chunkWaiter = continuation
-        progress()
+        flush()  // no read here: epoll says when the server has sent something
+        if !isFinished { watch() }
     }
 
     /// The chunks are all queued: half-close once they are written.
@@ -176,12 +177,15 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
             }
             if written == 0 { return }  // full: the reactor waits for room
             if !descriptors.isEmpty { descriptors = [] }
+            let wasPartial = written < outbound.readableBytes
             outbound.moveReaderIndex(forwardBy: written)
             sent += written
             if outbound.readableBytes == 0 {
                 outbound.clear()
                 if file != nil || chunkWaiter != nil { onProgress?(sent) }
             }
+            // A stream socket that took part of a write is full: another try now would only fail with EAGAIN.
+            if wasPartial { return }
         }
     }
 

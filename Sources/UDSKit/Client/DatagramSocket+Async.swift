@@ -11,7 +11,11 @@ extension DatagramSocket {
         passing descriptors: [SystemPackage.FileDescriptor] = []
     ) async throws {
         while true {
-            if try send(message, to: address, passing: descriptors, dontWait: true) { return }
+            if try socket.withOpenDescriptor({ _ throws(UnixSocketError) in
+                try send(message, to: address, passing: descriptors, dontWait: true)
+            }) {
+                return
+            }
             try await readiness().wait(writable: true)
         }
     }
@@ -19,9 +23,9 @@ extension DatagramSocket {
     /// As `receiveOrTooLarge`, waiting without a thread.
     package func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int) async throws -> Receipt {
         while true {
-            if let receipt = try receiveOrTooLarge(
-                maximumSize: maximumSize, descriptorLimit: descriptorLimit, dontWait: true)
-            {
+            if let receipt = try socket.withOpenDescriptor({ _ throws(UnixSocketError) in
+                try receiveOrTooLarge(maximumSize: maximumSize, descriptorLimit: descriptorLimit, dontWait: true)
+            }) {
                 return receipt
             }
             try await readiness().wait(writable: false)

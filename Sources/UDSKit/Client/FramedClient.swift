@@ -102,8 +102,10 @@ public final class FramedClient: Sendable {
     ///   - timeout: How long to wait for the reply; default ``Configuration/requestTimeout``. A reply that comes
     ///     later is dropped, so later requests still get their own replies.
     /// - Throws: ``UnixSocketError``: ``UnixSocketError/Code/connectionClosed`` when the connection broke before the
-    ///   reply came, ``UnixSocketError/Code/timedOut`` past the timeout.
+    ///   reply came, ``UnixSocketError/Code/timedOut`` past the timeout; `CancellationError` when the task is
+    ///   cancelled (the request may have been written; its reply is dropped, and the connection goes on).
     public func request(_ message: Message, timeout: Duration? = nil) async throws -> Message {
+        try Task.checkCancellation()
         let connection = try await connection()
         let id = state.withLock { state in
             state.nextRequestID += 1
@@ -113,21 +115,25 @@ public final class FramedClient: Sendable {
         let timeout = timeout ?? configuration.requestTimeout
         // The reply (or error) is built on the reactor, which releases the queue before resuming (ThreadSanitizer).
         defer { ThreadSanitizer.acquire(connection.queue) }
-        return try await withCheckedThrowingContinuation { continuation in
-            let waiter = RequestQueue.Waiter(id: id, continuation: continuation)
-            switch connection.queue.enqueue(.init(frame: frame, waiter: waiter)) {
-            case .failure(let error):
-                continuation.resume(throwing: error)
-            case .success(let schedulesDrain):
-                // Queued, not run inline even on the reactor's thread: requests from other tasks queued meanwhile
-                // then leave in the same write.
-                if schedulesDrain || timeout != nil {
-                    connection.source.execute { source in
-                        source.drain()
-                        if let timeout { source.scheduleTimeout(id, after: timeout) }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let waiter = RequestQueue.Waiter(id: id, continuation: continuation)
+                switch connection.queue.enqueue(.init(frame: frame, waiter: waiter)) {
+                case .failure(let error):
+                    continuation.resume(throwing: error)
+                case .success(let schedulesDrain):
+                    // Queued, not run inline even on the reactor's thread: requests from other tasks queued
+                    // meanwhile then leave in the same write.
+                    if schedulesDrain || timeout != nil {
+                        connection.source.execute { source in
+                            source.drain()
+                            if let timeout { source.scheduleTimeout(id, after: timeout) }
+                        }
                     }
                 }
             }
+        } onCancel: {
+            connection.source.execute { $0.cancel(id) }
         }
     }
 

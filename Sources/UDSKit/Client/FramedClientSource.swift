@@ -258,6 +258,17 @@ final class FramedClientSource: ReactorSource {
         }
     }
 
+    /// The task of request `id` was cancelled: fail it with `CancellationError` now and drop its reply when it comes.
+    /// A request still queued is written first, so that replies stay matched to requests.
+    func cancel(_ id: Int) {
+        guard !isClosed else { return }
+        drain()
+        guard let index = waitingIDs[firstWaiting...].firstIndex(of: id), let waiter = waiting[index] else { return }
+        waiting[index] = nil
+        deadlines[id] = nil
+        resume(waiter, with: .failure(CancellationError()))
+    }
+
     /// The request `id` gave up waiting: fail it now and drop its reply when it comes.
     private func timeOut(_ id: Int, after timeout: Duration) {
         guard let index = waitingIDs[firstWaiting...].firstIndex(of: id), let waiter = waiting[index] else { return }

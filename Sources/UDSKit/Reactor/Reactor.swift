@@ -19,7 +19,8 @@ extension ReactorSource {
     func tick(now: ContinuousClock.Instant) {}
 }
 
-/// One thread that waits on epoll and runs the code for the descriptors that are ready: UDSKit's own event loop.
+/// One thread that waits on its ``Selector`` (epoll on Linux, `poll(2)` elsewhere) and runs the code for the
+/// descriptors that are ready: UDSKit's own event loop.
 ///
 /// Why not SwiftNIO's: the per-message path of a one-message-per-connection server is a handful of system calls, and
 /// NIO's channel machinery (pipelines, promises, a receive buffer kept per channel) costs several times that in CPU
@@ -30,7 +31,7 @@ extension ReactorSource {
 /// Everything but ``execute(_:)``, ``stop()`` and ``inLoop`` must be called on the reactor's own thread; debug
 /// builds check that (``assertInLoop()``), which is what earns the `@unchecked Sendable`.
 final class Reactor: @unchecked Sendable {
-    private let epoll: Epoll
+    private let selector: any Selector
     /// Registered sources by descriptor; the generation tells an event for a closed descriptor from one for its
     /// successor with the same number.
     private var slots: [Slot?] = []
@@ -47,12 +48,10 @@ final class Reactor: @unchecked Sendable {
     private let loopThread = Atomic<UInt>(0)
     /// The buffer every read on this reactor goes through; consumers copy what they keep.
     let readBuffer: UnsafeMutableRawBufferPointer
-    private static let wakeToken = UInt64.max
 
     init(readBufferSize: Int) throws(Errno) {
-        epoll = try Epoll()
+        selector = try SelectorKind.current.make()
         readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
-        try epoll.add(epoll.wakeDescriptor, .readable, data: Self.wakeToken)
     }
 
     deinit { readBuffer.deallocate() }
@@ -78,9 +77,9 @@ final class Reactor: @unchecked Sendable {
         guard slot.interest != events else { return }
         let token = UInt64(slot.generation) << 32 | UInt64(UInt32(bitPattern: fd))
         if slot.interest == nil {
-            try epoll.add(fd, events, data: token)
+            try selector.add(fd, events, data: token)
         } else {
-            try epoll.modify(fd, events, data: token)
+            try selector.modify(fd, events, data: token)
         }
         slot.interest = events
         slots[index] = slot
@@ -90,16 +89,18 @@ final class Reactor: @unchecked Sendable {
     func unwatch(_ fd: CInt) {
         let index = Int(fd)
         guard index < slots.count, var slot = slots[index], slot.interest != nil else { return }
-        try? epoll.remove(fd)
+        try? selector.remove(fd)
         slot.interest = nil
         slots[index] = slot
     }
 
-    /// Forgets `fd`'s source. Call just before closing the descriptor (closing removes it from epoll).
+    /// Forgets `fd`'s source. Call just before closing the descriptor (closing removes it from epoll; the poll
+    /// selector forgets it here).
     func release(_ fd: CInt) {
         assertInLoop()
         let index = Int(fd)
         guard index < slots.count else { return }
+        if slots[index]?.interest != nil { selector.forget(fd) }
         slots[index] = nil
     }
 
@@ -129,7 +130,7 @@ final class Reactor: @unchecked Sendable {
             queue.append(body)
             return queue.count == 1
         }
-        if wasEmpty && !inLoop { epoll.wake() }
+        if wasEmpty && !inLoop { selector.wake() }
     }
 
     /// Runs `body` now when called on this reactor's thread (a task that prefers it as its executor), else as
@@ -183,17 +184,13 @@ final class Reactor: @unchecked Sendable {
         while !isStopping {
             let ready: Int
             do {
-                ready = try epoll.wait(
+                ready = try selector.wait(
                     data: data, events: events, capacity: capacity, timeoutMilliseconds: nextTimeout())
             } catch {
-                preconditionFailure("epoll_wait failed: \(error)")  // EBADF, EFAULT, EINVAL: a bug here
+                preconditionFailure("waiting for events failed: \(error)")  // EBADF, EFAULT, EINVAL: a bug here
             }
             for index in 0..<ready {
                 let token = data[index]
-                if token == Self.wakeToken {
-                    epoll.drainWakeups()
-                    continue
-                }
                 let fd = Int(UInt32(truncatingIfNeeded: token))
                 guard fd < slots.count, let slot = slots[fd], slot.generation == UInt32(token >> 32) else { continue }
                 slot.source.handle(Epoll.Events(rawValue: events[index]))

@@ -1,11 +1,4 @@
-import CUDSKit
 import SystemPackage
-
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A fixed set of reactors, each on a thread of its own, started together and stopped together.
 final class ReactorGroup: Sendable {
@@ -43,32 +36,10 @@ final class ReactorGroup: Sendable {
     }
 
     /// The CPUs this process may run on (its affinity mask), at least 1.
-    static var usableCPUCount: Int {
-        #if os(Linux)
-        return max(1, Int(cudskit_usable_cpus()))
-        #else
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        #endif
-    }
+    static var usableCPUCount: Int { Syscall.usableCPUCount }
 }
 
 /// Starts detached threads, for code that blocks in system calls (a reactor in `epoll_wait`), not tasks.
 enum ThreadStarter {
-    static func start(_ body: @escaping @Sendable () -> Void) { startThread(body) }
-}
-
-private func startThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box: Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-        box.body()
-        return nil
-    }, box)
-    precondition(result == 0, "pthread_create failed: \(result)")
-    pthread_detach(thread)
+    static func start(_ body: @escaping @Sendable () -> Void) { Syscall.startDetachedThread(body) }
 }

@@ -8,8 +8,14 @@ final class OwnedSocket: Sendable {
     /// The socket's address as errors name it.
     let name: String?
     private let isClosed = Atomic<Bool>(false)
-    /// Who closes the descriptor instead of ``close()``, once something else watches it (an event loop).
-    private let closer = Locked<(any DescriptorCloser)?>(nil)
+    private struct Use {
+        /// Who closes the descriptor instead of ``close()``, once something else watches it (an event loop).
+        var closer: (any DescriptorCloser)?
+        /// Calls inside ``withOpenDescriptor(_:)`` now; the descriptor is closed when the last one leaves.
+        var users = 0
+        var isClosePending = false
+    }
+    private let use = Locked(Use())
 
     init(_ descriptor: CInt, name: String?) {
         self.descriptor = descriptor
@@ -48,26 +54,65 @@ final class OwnedSocket: Sendable {
     }
 
     /// Closes the descriptor, after shutting it down so that a read waiting on another thread returns. Returns
-    /// whether this call closed it (later calls do nothing).
+    /// whether this call closed it (later calls do nothing). A call inside ``withOpenDescriptor(_:)`` on another
+    /// thread keeps the descriptor open until it returns, so its number is not reused under it.
     @discardableResult
     func close() -> Bool {
-        let closer = closer.withLock { closer -> (any DescriptorCloser)?? in
-            guard !isClosed.exchange(true, ordering: .relaxed) else { return .none }
-            return .some(closer)
+        enum Step { case alreadyClosed, closesWhenUnused, closeNow((any DescriptorCloser)?) }
+        let step = use.withLock { use -> Step in
+            guard !isClosed.exchange(true, ordering: .relaxed) else { return .alreadyClosed }
+            Syscall.shutdownBoth(descriptor)
+            guard use.users == 0 else {
+                use.isClosePending = true
+                return .closesWhenUnused
+            }
+            return .closeNow(use.closer)
         }
-        guard let closer else { return false }
-        Syscall.shutdownBoth(descriptor)
+        switch step {
+        case .alreadyClosed: return false
+        case .closesWhenUnused: return true
+        case .closeNow(let closer):
+            finishClose(closer)
+            return true
+        }
+    }
+
+    private func finishClose(_ closer: (any DescriptorCloser)?) {
         if let closer { closer.closeDescriptor() } else { Syscall.close(descriptor) }
-        return true
+    }
+
+    /// Runs `body` with the descriptor held open: a ``close()`` meanwhile shuts it down at once but closes it only
+    /// when `body` returns.
+    ///
+    /// - Throws: ``UnixSocketError/Code/connectionClosed`` when the socket is closed already; what `body` throws.
+    func withOpenDescriptor<Result>(_ body: (CInt) throws(UnixSocketError) -> Result) throws(UnixSocketError) -> Result {
+        let isOpen = use.withLock { use in
+            guard !isClosed.load(ordering: .relaxed) else { return false }
+            use.users += 1
+            return true
+        }
+        guard isOpen else {
+            throw UnixSocketError(.connectionClosed, operation: "receive", socket: name, detail: "the socket was closed")
+        }
+        defer {
+            let closer = use.withLock { use -> (any DescriptorCloser)?? in
+                use.users -= 1
+                guard use.users == 0 && use.isClosePending else { return .none }
+                use.isClosePending = false
+                return .some(use.closer)
+            }
+            if let closer { finishClose(closer) }
+        }
+        return try body(descriptor)
     }
 
     /// The closer set for this socket, made by `make` and set if there is none; `nil` once the socket is closed.
     func closer<Closer: DescriptorCloser>(_ make: () -> Closer) -> Closer? {
-        closer.withLock { closer in
+        use.withLock { use in
             guard !isClosed.load(ordering: .relaxed) else { return nil }
-            if let existing = closer as? Closer { return existing }
+            if let existing = use.closer as? Closer { return existing }
             let made = make()
-            closer = made
+            use.closer = made
             return made
         }
     }

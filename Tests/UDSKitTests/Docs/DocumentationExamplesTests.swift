@@ -87,6 +87,37 @@ struct DocumentationExamplesTests {
         }
     }
 
+    @Test func asyncClientsArticle() async throws {
+        try await withTemporaryDirectory { dir in
+            // AsyncClients.md: running on the client's executor
+            let framedAddress = try UnixSocketAddress(dir + "/app.sock")
+            let framed = MessageServer(address: framedAddress, framedHandler: .echo)
+            try await framed.start()
+            let eofAddress = try UnixSocketAddress(dir + "/eof.sock")
+            let eof = MessageServer(address: eofAddress, handler: .acknowledge)
+            try await eof.start()
+
+            let client = try await FramedClient.connect(to: framedAddress)
+            let replies = try await withTaskExecutorPreference(client.executor) {
+                var replies = 0
+                for _ in 0..<1_000 {
+                    if try await client.request("ping") == "ping" { replies += 1 }
+                }
+                return replies
+            }
+            #expect(replies == 1_000)
+
+            let messages = MessageClient(address: eofAddress)
+            let delivered = try await withTaskExecutorPreference(try messages.executor) {
+                try await messages.deliver("hello")
+            }
+            #expect(delivered == 5)
+            client.close()
+            await framed.shutdown()
+            await eof.shutdown()
+        }
+    }
+
     @Test func securityModelConfigurationCompiles() {
         var configuration = MessageServer.Configuration()
         configuration.socketPermissions = [.ownerReadWrite, .groupReadWrite]
