@@ -159,6 +159,8 @@ int cudskit_send_buffer_size(int fd) {
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sched.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
 int cudskit_has_epoll(void) { return 1; }
 
@@ -236,7 +238,45 @@ int cudskit_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid)
     return 0;
 }
 
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
+int cudskit_peer_groups(int fd, uint32_t *groups, int capacity) {
+    socklen_t length = (socklen_t)(capacity > 0 ? capacity : 0) * sizeof(uint32_t);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, capacity > 0 ? groups : NULL, &length) != 0) {
+        if (errno == ERANGE) return (int)(length / sizeof(uint32_t));  // more than capacity: this many
+        return -1;
+    }
+    return (int)(length / sizeof(uint32_t));
+}
+
+int cudskit_own_pidfd_inode(uint64_t *inode) {
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+    int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (pidfd < 0) return -1;
+    struct stat status;
+    int result = fstat(pidfd, &status);
+    int saved = errno;
+    close(pidfd);
+    if (result != 0) {
+        errno = saved;
+        return -1;
+    }
+    *inode = (uint64_t)status.st_ino;
+    return 0;
+}
+
+int cudskit_socket_fchmod(int fd, unsigned int mode) { return fchmod(fd, (mode_t)mode); }
+
+int cudskit_socket_fchown_group(int fd, uint32_t gid) { return fchown(fd, (uid_t)-1, (gid_t)gid); }
+
 #else  // Darwin and others: no epoll; the server's reactor is Linux-only for now.
+#include <sys/param.h>
+#include <sys/ucred.h>
+#include <sys/un.h>
 
 int cudskit_has_epoll(void) { return 0; }
 const uint32_t cudskit_epollin = 1, cudskit_epollout = 4, cudskit_epollerr = 8, cudskit_epollhup = 16,
@@ -270,6 +310,44 @@ int cudskit_peer_credentials(int fd, int32_t *pid, uint32_t *uid, uint32_t *gid)
     if (getpeereid(fd, &u, &g) != 0) return -1;
     *pid = -1; *uid = u; *gid = g;
     return 0;
+}
+
+/* Not built on Linux; written against <sys/ucred.h>: LOCAL_PEERCRED fills a struct xucred whose cr_groups holds
+   cr_ngroups IDs (at most NGROUPS, 16), the effective group first. */
+int cudskit_peer_groups(int fd, uint32_t *groups, int capacity) {
+    struct xucred credentials;
+    socklen_t length = sizeof credentials;
+    memset(&credentials, 0, sizeof credentials);
+    if (getsockopt(fd, SOL_LOCAL, LOCAL_PEERCRED, &credentials, &length) != 0) return -1;
+    if (credentials.cr_version != XUCRED_VERSION) {
+        errno = EINVAL;
+        return -1;
+    }
+    int count = credentials.cr_ngroups;
+    if (count < 0) count = 0;
+    if (count > NGROUPS) count = NGROUPS;
+    for (int i = 0; i < count && i < capacity; i++) groups[i] = (uint32_t)credentials.cr_groups[i];
+    return count;
+}
+
+int cudskit_own_pidfd_inode(uint64_t *inode) {
+    (void)inode;
+    errno = ENOSYS;
+    return -1;
+}
+
+int cudskit_socket_fchmod(int fd, unsigned int mode) {
+    (void)fd;
+    (void)mode;
+    errno = ENOSYS;  // fchmod on a socket does nothing useful before bind here: the file takes the umask's mode
+    return -1;
+}
+
+int cudskit_socket_fchown_group(int fd, uint32_t gid) {
+    (void)fd;
+    (void)gid;
+    errno = ENOSYS;
+    return -1;
 }
 #endif
 

@@ -28,8 +28,11 @@ func exitFailing(_ error: any Error) -> Never {
     let line: String
     let status: Int32
     if let error = error as? UnixSocketError {
-        line = error.description
+        line = error.description + expectAnyHint(for: error)
         status = ExitStatus.forError(error)
+    } else if let error = error as? CommandLineFailure {
+        line = error.description
+        status = ExitStatus.failure
     } else if let error = error as? Errno {
         line = "\(error)"
         status = ExitStatus.failure
@@ -39,6 +42,22 @@ func exitFailing(_ error: any Error) -> Never {
     }
     printError("uds: " + line)
     exit(status)
+}
+
+/// What to do when a reply was not an acknowledgement: a server that echoes or runs a command answers with
+/// something else, and `--expect any` takes any reply that is not an error reply.
+private func expectAnyHint(for error: UnixSocketError) -> String {
+    guard error.code == .notAcknowledged, error.detail?.hasSuffix("is not an acknowledgement") == true else {
+        return ""
+    }
+    return "; if the server answers with something else (--reply echo, --exec), pass --expect any"
+}
+
+/// A failure that comes from what is on this system rather than from the command line's syntax (a user or group
+/// name that does not exist): one line, no usage block, exit status 1.
+struct CommandLineFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Writes `line` and a newline to standard error.

@@ -18,8 +18,10 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Each connection carries one message: every byte until the client closes its side. By default \
             the message is printed on standard output and the client gets the acknowledgement, the number \
-            of bytes received and a newline. SIGTERM or SIGINT stops accepting, lets messages in flight \
-            finish, removes the socket file and exits 0.
+            of bytes received and a newline. Messages are printed whole, one after another, in memory bounded \
+            whatever their size (past 16 MiB in all they wait in a temporary file in TMPDIR), and each is \
+            acknowledged once it has arrived, not once it is printed. SIGTERM or SIGINT stops accepting, lets \
+            messages in flight finish, removes the socket file and exits 0.
 
             A stale socket file at PATH (one nobody answers on) is replaced. A live server's socket, or \
             anything that is not a socket, is left alone and uds exits with status 6.
@@ -61,13 +63,20 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Group of the socket file (a name or a number), so that with --mode 0660 its members may connect.", valueName: "group"))
     var group: String?
 
-    @Option(help: ArgumentHelp("Also admit this user ID (repeatable). By default only the server's own user is admitted.", valueName: "uid"))
-    var allowUid: [UInt32] = []
+    @Option(
+        name: [.customLong("allow-uid"), .customLong("allow-user")],
+        help: ArgumentHelp("Also admit this user, a name or an ID (repeatable). By default only the server's own user is admitted.", valueName: "user"))
+    var allowUid: [String] = []
 
-    @Option(help: ArgumentHelp("Also admit peers of this group ID (repeatable).", valueName: "gid"))
-    var allowGid: [UInt32] = []
+    @Option(
+        name: [.customLong("allow-gid"), .customLong("allow-group")],
+        help: ArgumentHelp(
+            "Also admit members of this group, a name or an ID (repeatable).",
+            discussion: "Supplementary members count on connections (SO_PEERGROUPS); a --datagram sender is matched on its primary group only, since a datagram carries no group list.",
+            valueName: "group"))
+    var allowGid: [String] = []
 
-    @Flag(help: "Admit every peer that can reach the socket; the file's mode is then the only gate.")
+    @Flag(help: "Admit every peer that can reach the socket; the file's mode is then the only gate. On an abstract name (@name) there is no file, so anyone in the network namespace can connect: uds warns.")
     var allowAny = false
 
     @Flag(help: "Zero-downtime restart: take the listening socket from a `uds serve --handover` already running on PATH (it drains and exits 0, leaving the file), and offer ours to the next one.")
@@ -115,7 +124,6 @@ struct Serve: AsyncParsableCommand {
         guard grace >= 0 else { throw ValidationError("--grace must not be negative") }
         guard idleTimeout >= 0, deadline >= 0 else { throw ValidationError("timeouts must not be negative") }
         guard maxConnections > 0 else { throw ValidationError("--max-connections must be positive") }
-        if let group, resolveGroup(group) == nil { throw ValidationError("--group: no group named \(group)") }
         if [framed, seqpacket, datagram].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --framed, --seqpacket and --datagram")
         }
@@ -138,16 +146,27 @@ struct Serve: AsyncParsableCommand {
                 configuration.maximumMessageSize = maxSize.value
                 configuration.maximumStreamedMessageSize = maxSize.value
                 configuration.maximumFrameSize = maxSize.value
+            } else if !quiet && exec == nil {
+                // Printed messages stream now, but keep the limit they had when they were buffered.
+                configuration.maximumStreamedMessageSize = configuration.maximumMessageSize
             }
             configuration.shutdownGracePeriod = .milliseconds(Int64(grace * 1000))
-            configuration.socketGroupID = group.flatMap(resolveGroup)
+            configuration.socketGroupID = try group.map { name throws(CommandLineFailure) in
+                try AccountNames.groupID(name, option: "--group")
+            }
             configuration.maximumConnections = maxConnections
             if systemd { configuration.systemdSocketName = systemdName ?? "" }
             configuration.handsOver = handover
             configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
             configuration.messageDeadline = deadline > 0 ? .milliseconds(Int64(deadline * 1000)) : nil
+            let userIDs = try allowUid.map { name throws(CommandLineFailure) in
+                try AccountNames.userID(name, option: "--allow-user")
+            }
+            let groupIDs = try allowGid.map { name throws(CommandLineFailure) in
+                try AccountNames.groupID(name, option: "--allow-group")
+            }
             configuration.authorization =
-                allowAny ? .anyone : AuthorizationPolicy.sameUser.allowing(userIDs: allowUid).allowing(groupIDs: allowGid)
+                allowAny ? .anyone : AuthorizationPolicy.sameUser.allowing(userIDs: userIDs).allowing(groupIDs: groupIDs)
             configuration.allowsUnprotectedAbstractSocket = allowAny  // --allow-any says it in so many words
             let server: any Service =
                 if framed {
@@ -177,18 +196,12 @@ struct Serve: AsyncParsableCommand {
                 }
             }
             try await group.run()
+            await MessagePrinter.standardOutput.finish()  // messages acknowledged but not printed yet
             summaries.cancel()
             if let server = server as? MessageServer { logger.notice("statistics: \(server.statistics)") }
         } catch {
             exitFailing(error)
         }
-    }
-
-    /// The group ID for a group name or number.
-    private func resolveGroup(_ name: String) -> UInt32? {
-        if let number = UInt32(name) { return number }
-        guard let entry = getgrnam(name) else { return nil }
-        return UInt32(entry.pointee.gr_gid)
     }
 
     private func makeHandler() -> MessageHandler {
@@ -197,6 +210,15 @@ struct Serve: AsyncParsableCommand {
             case .ack: return .acknowledge
             case .echo: return .echo
             case .none: return .discard
+            }
+        }
+        if exec == nil && reply != .echo {
+            // Printing streams: the message goes into the printer's spool as it arrives (memory bounded whatever
+            // its size), and the acknowledgement goes out once it is spooled, not once it is printed.
+            let acknowledges = reply == .ack
+            return .streaming { body, _ in
+                let count = try await MessagePrinter.standardOutput.print(body)
+                return acknowledges ? Acknowledgement.reply(forByteCount: count) : .empty
             }
         }
         return .buffered(makeReply())
@@ -227,18 +249,18 @@ struct Serve: AsyncParsableCommand {
 
     /// Prints the message (unless --quiet) and answers it as --exec or --reply says.
     private func makeReply() -> @Sendable (Message, MessageContext) async throws -> Message {
-        let printer = quiet ? nil : MessagePrinter()
+        let printer = quiet ? nil : MessagePrinter.standardOutput
         if let exec {
             let command = ShellCommand(exec)
             return { message, context in
-                printer?.print(message)
+                try printer?.print(message)
                 // Framed connections take no descriptors, so there a command always gets UDS_FDS=0.
                 return try await command.run(input: message, descriptors: context.descriptors, logger: context.logger)
             }
         }
         let reply = self.reply
         return { message, _ in
-            printer?.print(message)
+            try printer?.print(message)
             switch reply {
             case .ack: return Acknowledgement.reply(forByteCount: message.count)
             case .echo: return message

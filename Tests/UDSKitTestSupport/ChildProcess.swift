@@ -45,6 +45,9 @@ public final class ChildProcess: @unchecked Sendable {
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
 
+    /// The file that holds the program's standard output, for output too large to read as a string.
+    public var stdoutPath: String { stdoutURL.path }
+
     /// Everything the program wrote to standard output so far.
     public var stdout: String { (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? "" }
     /// Everything the program wrote to standard error so far.

@@ -103,6 +103,24 @@ int cudskit_send_buffer_size(int fd);
 /// errno where the kernel does not offer one.
 int cudskit_peer_pidfd(int fd);
 
+/// The peer's group IDs: supplementary groups on Linux (SO_PEERGROUPS, Linux 4.13+), the group list of
+/// LOCAL_PEERCRED on Darwin (the effective group first, at most 16). Writes up to capacity of them into groups and
+/// returns how many the peer has, which may be more than capacity (call again with room for that many); -1 with
+/// errno.
+int cudskit_peer_groups(int fd, uint32_t *groups, int capacity);
+
+/// The inode number of a pidfd for this process (pidfd_open(getpid()) and fstat), which systemd passes as
+/// LISTEN_PIDFDID. Returns 0, or -1 with errno (ENOSYS where there are no pidfds).
+int cudskit_own_pidfd_inode(uint64_t *inode);
+
+/// fchmod on a socket that is not bound yet: on Linux the socket file bind creates then has this mode (the
+/// umask does not apply). Returns 0, or -1 with errno; ENOSYS off Linux.
+int cudskit_socket_fchmod(int fd, unsigned int mode);
+
+/// fchown(fd, -1, gid) on a socket that is not bound yet: on Linux the file bind creates then has this group.
+/// Returns 0, or -1 with errno; ENOSYS off Linux.
+int cudskit_socket_fchown_group(int fd, uint32_t gid);
+
 /// The number of CPUs in this process's affinity mask (sched_getaffinity), or 0 if unknown.
 int cudskit_usable_cpus(void);
 

@@ -16,12 +16,20 @@ import Darwin
 ///
 /// The socket file's permissions (``MessageServer/Configuration/socketPermissions``) are the first gate; this policy
 /// is the second, and the only one for abstract sockets, which have no file.
+///
+/// A group rule (``groupIDs``) admits a connection's peer whose primary group or any supplementary group is one of
+/// them, as file permissions, systemd's `SocketGroup=` and D-Bus policies do: the server reads the peer's group
+/// list once per connection (`SO_PEERGROUPS`), and only when the policy has a group rule or a ``custom`` rule. A
+/// datagram's sender carries no group list (`SCM_CREDENTIALS` holds one group ID), so for
+/// ``DatagramSocket`` a group rule matches the sender's primary (effective) group only: a user who is in the group
+/// only as a supplementary member is refused there. Admit such senders by user ID, or have them send with the group
+/// as their primary one (`sg`, `newgrp`, a service's `Group=`).
 public struct AuthorizationPolicy: Sendable {
     /// Admits the user the server runs as (its effective user ID when it started).
     public var allowsServerUser: Bool
     /// Admits these user IDs.
     public var userIDs: Set<UInt32>
-    /// Admits peers whose (effective) group ID is one of these.
+    /// Admits peers in one of these groups: as their effective group, or (on connections) as a supplementary one.
     public var groupIDs: Set<UInt32>
     /// Admits root (user ID 0) even when the server runs as another user.
     public var allowsRoot: Bool
@@ -70,10 +78,21 @@ public struct AuthorizationPolicy: Sendable {
     }
 
     /// Whether `peer` may talk to a server running as `serverUserID`.
+    ///
+    /// A group rule looks at ``PeerCredentials/groupID`` and, when they were read, at
+    /// ``PeerCredentials/supplementaryGroupIDs``.
     public func admits(_ peer: PeerCredentials, serverUserID: UInt32) -> Bool {
         allowsAnyone || (allowsServerUser && peer.userID == serverUserID) || userIDs.contains(peer.userID)
-            || groupIDs.contains(peer.groupID) || (allowsRoot && peer.userID == 0) || custom?(peer) == true
+            || admitsGroup(of: peer) || (allowsRoot && peer.userID == 0) || custom?(peer) == true
     }
+
+    private func admitsGroup(of peer: PeerCredentials) -> Bool {
+        guard !groupIDs.isEmpty else { return false }
+        return groupIDs.contains(peer.groupID) || peer.supplementaryGroupIDs?.contains(where: groupIDs.contains) == true
+    }
+
+    /// Whether deciding needs the peer's supplementary groups: the policy has a group rule or a custom one.
+    var needsPeerGroups: Bool { !allowsAnyone && (!groupIDs.isEmpty || custom != nil) }
 
     /// The effective user ID of this process.
     static var processUserID: UInt32 { UInt32(geteuid()) }

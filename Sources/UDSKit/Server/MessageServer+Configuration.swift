@@ -3,7 +3,8 @@ public import SystemPackage
 extension MessageServer {
     /// How a ``MessageServer`` listens and what it allows. Every limit has a safe default.
     public struct Configuration: Sendable {
-        /// Permissions of the socket file. Default `0600`: only the owning user may connect.
+        /// Permissions of the socket file. Default `0600`: only the owning user may connect. On Linux the socket gets
+        /// them before `bind`, so the file never appears with a wider mode, whatever the umask.
         public var socketPermissions: FilePermissions = [.ownerRead, .ownerWrite]
         /// Group of the socket file, as a group ID; `nil`, the default, keeps the group the file was created with.
         /// With permissions `0660`, members of the group may connect (as with `docker.sock`).
@@ -20,10 +21,17 @@ extension MessageServer {
         /// drains its connections and stops without removing the socket file, and no client sees a refused
         /// connection. With nobody to take over from, the server binds as usual. Either way it then offers its own
         /// socket to the next successor at `PATH.handover` (mode 0600, same authorization policy). Default `false`.
+        ///
+        /// The predecessor stops accepting before it hands the socket over, and then lets its own connections end
+        /// as they would have without the restart (their reply, ``idleTimeout``, ``messageDeadline``), not at the
+        /// ``shutdownGracePeriod``: a client that connected just before the handover and writes after it is still
+        /// served. A shutdown asked for during that drain (SIGTERM, ``MessageServer/shutdown()``) starts the grace
+        /// period.
         public var handsOver = false
         /// Whether to listen on an abstract name (`@name`) with ``AuthorizationPolicy/anyone``. Abstract sockets have
         /// no file permissions, so that would admit every process in the network namespace; default `false`, and
-        /// ``MessageServer/start()`` refuses.
+        /// ``MessageServer/start()`` refuses. When set, ``MessageServer/start()`` logs a `warning` that names the
+        /// socket and says that anyone in the network namespace can connect.
         public var allowsUnprotectedAbstractSocket = false
         /// Connections open at once. Default 16,384; at the limit the server stops accepting until one closes (new
         /// clients wait in the backlog), so it degrades by waiting, not by failing.
@@ -56,7 +64,7 @@ extension MessageServer {
         /// `net.core.somaxconn`). Past it a client's connect waits, or fails with `EAGAIN` if it does not block.
         public var backlog: Int32 = 4096
         /// How long a graceful shutdown lets messages in flight finish before it closes their connections.
-        /// Default 10 seconds.
+        /// Default 10 seconds. After a handover (``handsOver``) it applies only once a shutdown is asked for.
         public var shutdownGracePeriod: Duration = .seconds(10)
         /// How long accepting pauses after the system refused a new connection for lack of resources (`EMFILE`,
         /// `ENFILE`, `ENOBUFS`, `ENOMEM`). Default 100 ms. The server never stops for these.

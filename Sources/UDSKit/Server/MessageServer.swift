@@ -37,6 +37,7 @@ public final class MessageServer: Service, Sendable {
         let group: ReactorGroup
         let descriptor: CInt
         let file: SocketFileOwnership?
+        let watch: ListenerWatch
         var offer: HandoverOffer? = nil
     }
     private enum Phase {
@@ -51,6 +52,10 @@ public final class MessageServer: Service, Sendable {
         var waitingForStop: [CheckedContinuation<Void, Never>] = []
         /// The listening socket went to a successor: the socket file is its now.
         var handedOver = false
+        /// A shutdown was asked for while the server drained after a handover: the grace period starts.
+        var shutdownRequestedDuringDrain = false
+        /// The drain after a handover, waiting for its connections or for a shutdown request.
+        var handoverDrain: CheckedContinuation<Bool, Never>? = nil
     }
     private let state = Locked(State())
 
@@ -141,7 +146,7 @@ public final class MessageServer: Service, Sendable {
             listening = try bindAndStartLoops()
             if configuration.handsOver, let path = address.path {
                 listening.offer = try Handover.offer(
-                    listening.descriptor, at: Handover.path(for: path), core: core
+                    listening.descriptor, at: Handover.path(for: path), core: core, accepting: listening.watch
                 ) { [weak self] in
                     Task { await self?.stopAfterHandover() }
                 }
@@ -150,11 +155,10 @@ public final class MessageServer: Service, Sendable {
             finishStopping()
             throw error
         }
-        let core = self.core
         let tick = configuration.tickInterval
-        let descriptor = listening.descriptor
+        let watch = listening.watch
         await listening.group.onEach { reactor in
-            Acceptor(descriptor: descriptor, reactor: reactor, core: core).start()
+            watch.start(on: reactor)
             if let tick { reactor.startTicking(every: tick) }
         }
         let started = listening
@@ -168,6 +172,10 @@ public final class MessageServer: Service, Sendable {
             configuration.systemdSocketName != nil ? ["uds.from": "systemd"]
             : address.isAbstract ? [:] : ["uds.mode": "\(mode)"]
         core.logger.info("listening on \(address)", metadata: metadata)
+        if address.isAbstract && configuration.authorization.allowsAnyone {
+            core.logger.warning(
+                "anyone in the network namespace can connect to \(address): an abstract name has no file permissions, and the authorization policy admits anyone")
+        }
         if stopRequested { await stop(listening) }
     }
 
@@ -196,7 +204,9 @@ public final class MessageServer: Service, Sendable {
             let group = try ReactorGroup(
                 count: configuration.eventLoopCount ?? ReactorGroup.usableCPUCount,
                 readBufferSize: configuration.maximumReadSize)
-            return Listening(group: group, descriptor: listener.descriptor, file: listener.file)
+            return Listening(
+                group: group, descriptor: listener.descriptor, file: listener.file,
+                watch: ListenerWatch(listener: listener.descriptor, group: group, core: core))
         } catch {
             Syscall.close(listener.descriptor)
             listener.file?.removeIfOurs()
@@ -243,6 +253,7 @@ public final class MessageServer: Service, Sendable {
     /// Returns when all of that is done; calling it again waits for the same.
     public func shutdown() async {
         enum Next { case stop(Listening), finish, wait }
+        var interruptedDrain: CheckedContinuation<Bool, Never>?
         let next: Next = state.withLock { state in
             switch state.phase {
             case .listening(let listening):
@@ -254,9 +265,15 @@ public final class MessageServer: Service, Sendable {
                 state.phase = .starting(stopRequested: true)  // start() stops what it started
                 return .wait
             case .stopping, .stopped:
+                if state.handedOver {
+                    state.shutdownRequestedDuringDrain = true
+                    interruptedDrain = state.handoverDrain
+                    state.handoverDrain = nil
+                }
                 return .wait
             }
         }
+        interruptedDrain?.resume(returning: false)
         switch next {
         case .stop(let listening): await stop(listening)
         case .finish: finishStopping()
@@ -292,6 +309,17 @@ public final class MessageServer: Service, Sendable {
         Syscall.close(listening.descriptor)
         await listening.group.onEach { $0.beginGracefulCloseAll() }
         let open = core.connections.count
+        if open > 0 && handedOver {
+            // Nobody asked this server to stop: its successor serves, so its own connections end as they would have
+            // without the restart (their reply, idle timeout or message deadline), not at the grace period, which
+            // would cut off a client that connected just before the handover and has not written yet. A shutdown
+            // asked for now (a signal) starts the grace period.
+            core.logger.info(
+                "handed over: waiting for connections to finish under their own limits", metadata: ["uds.open": "\(open)"])
+            if await waitUntilDrainedAfterHandover() {
+                return finishStopping(listening)
+            }
+        }
         if open > 0 { core.logger.info("shutting down: waiting for messages in flight", metadata: ["uds.open": "\(open)"]) }
         let grace = configuration.shutdownGracePeriod
         await withTaskGroup(of: Bool.self) { group in
@@ -312,9 +340,34 @@ public final class MessageServer: Service, Sendable {
             }
             group.cancelAll()
         }
+        finishStopping(listening)
+    }
+
+    private func finishStopping(_ listening: Listening) {
         listening.group.stop()
         core.logger.info("stopped")
         finishStopping()
+    }
+
+    /// After a handover: `true` once no connection is open, `false` as soon as a shutdown is asked for.
+    private func waitUntilDrainedAfterHandover() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let requested = state.withLock { state in
+                if state.shutdownRequestedDuringDrain { return true }
+                state.handoverDrain = continuation
+                return false
+            }
+            if requested { return continuation.resume(returning: false) }
+            let (core, state) = (self.core, self.state)
+            Task {
+                await core.connections.waitUntilDrained()
+                let waiter = state.withLock { state in
+                    defer { state.handoverDrain = nil }
+                    return state.handoverDrain
+                }
+                waiter?.resume(returning: true)
+            }
+        }
     }
 
     private func finishStopping() {

@@ -37,7 +37,7 @@ final class ServerCore: Sendable {
     func authorize(_ descriptor: CInt) -> Bool {
         let policy = configuration.authorization
         if policy.allowsAnyone { return true }
-        guard let peer = try? PeerCredentials.of(descriptor: descriptor) else {
+        guard let peer = try? PeerCredentials.of(descriptor: descriptor, includingGroups: policy.needsPeerGroups) else {
             counters.refusedPeer()
             logger.warning("refused a peer whose credentials could not be read")
             return false

@@ -1,3 +1,4 @@
+import CUDSKit
 import SystemPackage
 
 /// The socket file a listener created: removed at shutdown only while it is still that file.
@@ -34,8 +35,17 @@ struct ListeningSocket: Sendable {
     ///
     /// For a path: under an exclusive lock on a sidecar lock file (so that two servers starting at once do not both
     /// find the file stale), a socket file nobody answers on (`ECONNREFUSED`) is removed; a live one, or anything that
-    /// is not a socket, makes this throw and is left alone. Then bind, set the file's permissions, and only then
-    /// listen: before `listen(2)` every connect is refused, so nobody connects while the mode is still the umask's.
+    /// is not a socket, makes this throw and is left alone.
+    ///
+    /// Then, on Linux, the socket's own inode gets the permissions before `bind` (`fchmod`), and `bind` creates the
+    /// file with that mode less the umask's bits: the file never appears with a mode wider than `permissions`, for
+    /// any socket type. While a `group` change is pending the group's bits are left out, so that the creator's group
+    /// never has them either. `fchown` before `bind` does not carry over to the file on Linux (the file gets the
+    /// creating process's group), so the group is set on the file after `bind`, and then the mode exactly as asked
+    /// (restoring what the umask or the pending group took away), and only then `listen`: before `listen(2)` every
+    /// connect is refused. Elsewhere (Darwin) the mode of a socket's inode does not carry over, so the file appears
+    /// with the umask's mode and is narrowed after `bind`; that window is harmless for stream and seqpacket sockets
+    /// (nobody can connect before `listen`), and covered by the authorization policy for datagrams.
     ///
     /// A datagram socket is bound and not listened on; it asks for each sender's credentials (`SO_PASSCRED`) before
     /// it is bound, so that no datagram arrives without them.
@@ -65,6 +75,7 @@ struct ListeningSocket: Sendable {
                 try removeIfStale(address)
                 let fd = try openSocket(address, type: type)
                 do throws(Errno) {
+                    try Syscall.setModeBeforeBind(fd, group == nil ? permissions : permissions.withoutGroupBits)
                     try Syscall.bind(fd, to: address)
                 } catch {
                     Syscall.close(fd)
@@ -239,5 +250,22 @@ enum SocketPathLock {
             }
             return try body()
         }
+    }
+}
+
+extension FilePermissions {
+    /// These permissions without the group's read, write and execute bits.
+    fileprivate var withoutGroupBits: FilePermissions {
+        FilePermissions(rawValue: rawValue & ~CModeT(0o070))
+    }
+}
+
+extension Syscall {
+    /// Sets the mode of the not yet bound socket `fd`, which on Linux the file `bind` creates takes (less the
+    /// umask). Does nothing elsewhere, where `bind` ignores it. The corresponding C function is `fchmod`.
+    static func setModeBeforeBind(_ fd: CInt, _ permissions: FilePermissions) throws(Errno) {
+        #if os(Linux)
+        _ = try retryingInterrupts { cudskit_socket_fchmod(fd, UInt32(permissions.rawValue)) }
+        #endif
     }
 }

@@ -3,10 +3,13 @@
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CUDSKit
 import SystemPackage
 
 /// Listening sockets handed over by systemd socket activation (`LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`), as
-/// `sd_listen_fds(3)` describes: descriptors 3, 4, … belong to this process when `LISTEN_PID` is its pid.
+/// `sd_listen_fds(3)` describes: descriptors 3, 4, … belong to this process when `LISTEN_PID` is its pid and, when
+/// systemd also sets `LISTEN_PIDFDID` (newer systemd, on kernels whose pidfds have unique inode numbers), when that
+/// is the inode number of a pidfd for this process, so that a process that got a reused pid cannot take the sockets.
 enum SystemdActivation {
     /// The first descriptor systemd passes.
     static let firstDescriptor: CInt = 3
@@ -22,8 +25,11 @@ enum SystemdActivation {
                 .invalidAddress, operation: "adopt", socket: name,
                 detail: "no socket passed by systemd socket activation (LISTEN_PID and LISTEN_FDS are not set for this process)")
         }
+        if let pidfdID = environment["LISTEN_PIDFDID"] {
+            try checkPidfdID(pidfdID, name: name)
+        }
         let names = environment["LISTEN_FDNAMES"].map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) } ?? []
-        for variable in ["LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES"] { unsetenv(variable) }
+        for variable in ["LISTEN_PID", "LISTEN_PIDFDID", "LISTEN_FDS", "LISTEN_FDNAMES"] { unsetenv(variable) }
         var index: CInt = 0
         if let name {
             guard let position = names.firstIndex(of: name), position < count else {
@@ -41,6 +47,23 @@ enum SystemdActivation {
         }
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
         return descriptor
+    }
+
+    /// Refuses the sockets unless `LISTEN_PIDFDID` is the inode number of a pidfd for this process. Where this
+    /// process cannot open a pidfd for itself (no `pidfd_open`), the `LISTEN_PID` check stands alone.
+    private static func checkPidfdID(_ value: String, name: String?) throws(UnixSocketError) {
+        guard let expected = UInt64(value) else {
+            throw UnixSocketError(
+                .invalidAddress, operation: "adopt", socket: name,
+                detail: "LISTEN_PIDFDID is not a number: \(value)")
+        }
+        var inode: UInt64 = 0
+        guard cudskit_own_pidfd_inode(&inode) == 0 else { return }
+        guard inode == expected else {
+            throw UnixSocketError(
+                .invalidAddress, operation: "adopt", socket: name,
+                detail: "the sockets systemd passed are not for this process: LISTEN_PIDFDID is \(expected), but this process's pidfd is \(inode)")
+        }
     }
 
     private static func isListeningStreamSocket(_ descriptor: CInt) -> Bool {
