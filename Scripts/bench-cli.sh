@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What a process costs: `uds send` started N times from a bash loop, next to `nc -U -N` and `socat`, against one C
-# server in the same run; the idle memory of `uds serve`, `uds-bench server` and the C peer's server; the threads and
-# system calls of one `uds send hello` (strace -f -c). Uses the release build of Scripts/build-release.sh.
+# server in the same run, wall and CPU time per send; the idle memory of `uds serve`, `uds-bench server` and the C
+# peer's server (and the Go peer's when Go is installed); the threads and system calls of one `uds send hello`
+# (strace -f -c). Uses the release build of Scripts/build-release.sh.
 #   Scripts/bench-cli.sh                 # 300 sends per tool per round, 3 rounds (interleaved), pinned to CPU 0
 #   Scripts/bench-cli.sh --count 1000 --rounds 5 --pin none
 #   UDS_RELEASE_BIN=/path/to/dir Scripts/bench-cli.sh   # uds and uds-bench already built there (skips the build)
