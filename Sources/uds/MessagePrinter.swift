@@ -122,7 +122,7 @@ private final class Spool: @unchecked Sendable {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else {
             throw UnixSocketError(
-                .system, operation: "spool", socket: directory, systemError: Errno(rawValue: errno),
+                .system, operation: .spool, socket: directory, systemError: Errno(rawValue: errno),
                 detail: "cannot make a temporary file to hold the message until it is printed")
         }
         _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }

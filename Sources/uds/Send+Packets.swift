@@ -25,7 +25,7 @@ extension Send {
                 if noReply { continue }
                 guard let reply = try await connection.receive(maximumSize: maxReply.value) else {
                     throw UnixSocketError(
-                        .connectionClosed, operation: "receive", socket: path,
+                        .connectionClosed, operation: .receive, socket: path,
                         detail: "the server closed the connection instead of replying")
                 }
                 try check(reply, sentCount: text.utf8.count)

@@ -126,7 +126,7 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
     func handle(_ events: Epoll.Events) { progress() }
 
     func forceClose() {
-        fail(UnixSocketError(.connectionClosed, operation: "read", socket: address, detail: "the client is shutting down"))
+        fail(UnixSocketError(.connectionClosed, operation: .read, socket: address, detail: "the client is shutting down"))
     }
 
     private func progress() {
@@ -154,7 +154,7 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
                 do {
                     try Syscall.shutdownWrite(descriptor)
                 } catch {
-                    return fail(UnixSocketError.from(error, operation: "shutdown", socket: address))
+                    return fail(UnixSocketError.from(error, operation: .shutdown, socket: address))
                 }
                 isWriteClosed = true
                 return
@@ -167,7 +167,7 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
                     return try Syscall.sendPassing(descriptor, first, descriptors: descriptors, dontWait: true)
                 }
             } catch {
-                let failure = UnixSocketError.from(error, operation: "write", socket: address)
+                let failure = UnixSocketError.from(error, operation: .write, socket: address)
                 if failure.code == .connectionClosed && readsReply {
                     writeFailure = failure
                     resumeChunkWaiter(throwing: failure)
@@ -208,7 +208,7 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
             let errno = error as? Errno
             fail(
                 UnixSocketError(
-                    errno == .permissionDenied ? .permissionDenied : .system, operation: "read", socket: address,
+                    errno == .permissionDenied ? .permissionDenied : .system, operation: .read, socket: address,
                     systemError: errno, detail: "cannot read the file being sent"))
             return false
         }
@@ -231,14 +231,14 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
                 {
                     return finish()
                 }
-                return fail(UnixSocketError.from(error, operation: "read", socket: address))
+                return fail(UnixSocketError.from(error, operation: .read, socket: address))
             }
             guard let count else { return }
             if count == 0 { return finish() }
             guard reply.count + count <= maximumReplySize else {
                 return fail(
                     UnixSocketError(
-                        .replyTooLarge, operation: "read", socket: address,
+                        .replyTooLarge, operation: .read, socket: address,
                         detail: "more than the limit of \(maximumReplySize) bytes"))
             }
             // Read on after a short read too: the server usually closes right after its reply, and the end of
@@ -259,7 +259,7 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
         do {
             if interest.isEmpty { reactor.unwatch(descriptor) } else { try reactor.watch(descriptor, interest) }
         } catch {
-            fail(UnixSocketError.from(error, operation: "epoll_ctl", socket: address))
+            fail(UnixSocketError.from(error, operation: .epollControl, socket: address))
         }
     }
 
@@ -269,7 +269,7 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
             guard let self, !isFinished, let replyTimeout else { return }
             let silence = ContinuousClock.now - lastRead
             if silence >= replyTimeout {
-                fail(UnixSocketError(.timedOut, operation: "read", socket: address, detail: "no reply within \(replyTimeout)"))
+                fail(UnixSocketError(.timedOut, operation: .read, socket: address, detail: "no reply within \(replyTimeout)"))
             } else {
                 scheduleReplyCheck(after: replyTimeout - silence)
             }
@@ -295,7 +295,7 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
         file = nil
         if let reactor { reactor.release(descriptor) }
         Syscall.close(descriptor)
-        resumeChunkWaiter(throwing: failure ?? writeFailure ?? UnixSocketError(.connectionClosed, operation: "write", socket: address))
+        resumeChunkWaiter(throwing: failure ?? writeFailure ?? UnixSocketError(.connectionClosed, operation: .write, socket: address))
         if let completion {
             self.completion = nil
             ThreadSanitizer.release(self)

@@ -48,7 +48,7 @@ extension DatagramSocket {
         let name = localAddress?.description
         guard let readiness = socket.closer({ SocketReadiness(descriptor: socket.descriptor, reactor: reactor, name: name) })
         else {
-            throw UnixSocketError(.connectionClosed, operation: "receive", socket: name, detail: "the socket was closed")
+            throw UnixSocketError(.connectionClosed, operation: .receive, socket: name, detail: "the socket was closed")
         }
         return readiness
     }

@@ -18,7 +18,7 @@ extension FramedClient {
     ) async throws -> Reply {
         let reply = try await self.request(Message(bytes: try JSONEncoder().encode(request)))
         if let reason = Acknowledgement.errorReason(in: reply) {
-            throw UnixSocketError(.serverError, operation: "request", socket: "\(address)", detail: reason)
+            throw UnixSocketError(.serverError, operation: .request, socket: "\(address)", detail: reason)
         }
         return try JSONDecoder().decode(Reply.self, from: Data(reply.bytes))
     }

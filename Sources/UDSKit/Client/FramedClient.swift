@@ -153,7 +153,7 @@ public final class FramedClient: Sendable {
     private func outgoingFrame(_ message: Message) throws -> ByteBuffer {
         if configuration.socketType == .seqPacket && message.count == 0 {
             throw UnixSocketError(
-                .invalidMessage, operation: "send", socket: "\(address)",
+                .invalidMessage, operation: .send, socket: "\(address)",
                 detail: "it is empty, and an empty packet reads as the end of the connection")
         }
         return (configuration.socketType == .seqPacket ? .lengthPrefixed : configuration.framing).frame(message)
@@ -192,7 +192,7 @@ public final class FramedClient: Sendable {
         let (current, isClosed) = state.withLock { ($0.connection, $0.isClosed) }
         if let current { return current }
         if isClosed {
-            throw UnixSocketError(.connectionClosed, operation: "request", socket: "\(address)", detail: "the client is closed")
+            throw UnixSocketError(.connectionClosed, operation: .request, socket: "\(address)", detail: "the client is closed")
         }
         guard let policy = configuration.reconnect else { return try await makeConnection() }
         var delay = policy.initialDelay
@@ -213,7 +213,7 @@ public final class FramedClient: Sendable {
         let (address, configuration) = (self.address, self.configuration)
         guard configuration.socketType != .datagram else {
             throw UnixSocketError(
-                .unsupported, operation: "connect", socket: "\(address)",
+                .unsupported, operation: .connect, socket: "\(address)",
                 detail: "a FramedClient speaks over stream or seqpacket sockets; use DatagramSocket for datagrams")
         }
         let reactor = self.reactor
@@ -240,7 +240,7 @@ public final class FramedClient: Sendable {
             return connection
         }
         if winner.queue !== connection.queue {
-            connection.source.execute { $0.close(UnixSocketError(.connectionClosed, operation: "connect")) }
+            connection.source.execute { $0.close(UnixSocketError(.connectionClosed, operation: .connect)) }
         }
         return winner
     }

@@ -95,7 +95,7 @@ final class FramedClientSource: ReactorSource {
 
     func handle(_ events: Epoll.Events) { readAndWrite() }
 
-    func forceClose() { close(UnixSocketError(.connectionClosed, operation: "read", socket: address)) }
+    func forceClose() { close(UnixSocketError(.connectionClosed, operation: .read, socket: address)) }
 
     /// Requests were queued: write them. Reading waits for epoll to say the socket is readable, so a request costs
     /// no read that would find nothing.
@@ -126,9 +126,9 @@ final class FramedClientSource: ReactorSource {
         switch error {
         case let error as UnixSocketError: return error
         case let error as FrameError:
-            return UnixSocketError(.connectionClosed, operation: "read", socket: address, detail: "\(error)")
-        case let error as Errno: return UnixSocketError.from(error, operation: "read", socket: address)
-        default: return UnixSocketError(.system, operation: "read", socket: address, detail: "\(error)")
+            return UnixSocketError(.connectionClosed, operation: .read, socket: address, detail: "\(error)")
+        case let error as Errno: return UnixSocketError.from(error, operation: .read, socket: address)
+        default: return UnixSocketError(.system, operation: .read, socket: address, detail: "\(error)")
         }
     }
 
@@ -174,11 +174,11 @@ final class FramedClientSource: ReactorSource {
             else { return }
             if packet.length == 0 {  // an empty packet reads as the end too
                 throw UnixSocketError(
-                    .connectionClosed, operation: "read", socket: address, detail: "the server closed the connection")
+                    .connectionClosed, operation: .read, socket: address, detail: "the server closed the connection")
             }
             guard !packet.isTruncated, packet.length <= limit else {
                 throw UnixSocketError(
-                    .messageTooLarge, operation: "read", socket: address,
+                    .messageTooLarge, operation: .read, socket: address,
                     detail: "a packet of \(packet.length) bytes; this client takes at most \(limit)")
             }
             deliver(Message(buffer: ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<packet.length]))))
@@ -194,7 +194,7 @@ final class FramedClientSource: ReactorSource {
             else { return }
             if count == 0 {
                 throw UnixSocketError(
-                    .connectionClosed, operation: "read", socket: address,
+                    .connectionClosed, operation: .read, socket: address,
                     detail: decoder.hasPartialFrame ? "the server closed inside a frame" : "the server closed the connection")
             }
             try decoder.feed(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count])) { payload in
@@ -275,7 +275,7 @@ final class FramedClientSource: ReactorSource {
         guard let index = waitingIDs[firstWaiting...].firstIndex(of: id), let waiter = waiting[index] else { return }
         waiting[index] = nil
         let error = UnixSocketError(
-            .timedOut, operation: "request", socket: address, detail: "no reply within \(timeout)")
+            .timedOut, operation: .request, socket: address, detail: "no reply within \(timeout)")
         resume(waiter, with: .failure(error))
     }
 
@@ -297,7 +297,7 @@ final class FramedClientSource: ReactorSource {
     }
 
     private func closeByClient() {
-        close(UnixSocketError(.connectionClosed, operation: "close", socket: address, detail: "the client closed the connection"))
+        close(UnixSocketError(.connectionClosed, operation: .close, socket: address, detail: "the client closed the connection"))
     }
 
     func close(_ error: UnixSocketError) {

@@ -107,7 +107,7 @@ public struct MessageClient: Sendable {
         let reactor = try ClientReactor.get()
         if case .bytes(let bytes) = message.source, bytes.count == 0, !message.descriptors.isEmpty {
             throw UnixSocketError(
-                .invalidMessage, operation: "sendmsg", socket: address.description,
+                .invalidMessage, operation: .sendmsg, socket: address.description,
                 detail: "descriptors travel with at least one byte")
         }
         var file: SystemPackage.FileDescriptor?
@@ -163,7 +163,7 @@ public struct MessageClient: Sendable {
         let reply = Message(bytes: outcome.reply)
         if var writeFailure = outcome.writeFailure {
             if let reason = Acknowledgement.errorReason(in: reply) {
-                throw Acknowledgement.serverError(reason, operation: "write", socket: address.description)
+                throw Acknowledgement.serverError(reason, operation: .write, socket: address.description)
             }
             writeFailure.detail = "the server closed the connection before reading the whole message"
             throw writeFailure
@@ -177,7 +177,7 @@ public struct MessageClient: Sendable {
             return try SystemPackage.FileDescriptor.open(path, .readOnly, options: [.closeOnExec])
         } catch let errno as Errno {
             throw UnixSocketError(
-                errno == .permissionDenied ? .permissionDenied : .system, operation: "open", socket: path.string,
+                errno == .permissionDenied ? .permissionDenied : .system, operation: .open, socket: path.string,
                 systemError: errno, detail: "cannot read the file to send")
         }
     }

@@ -15,7 +15,7 @@ enum NonBlockingConnect {
         do {
             fd = try Syscall.makeSocket(type, nonBlocking: true)
         } catch {
-            throw UnixSocketError.from(error, operation: "socket", socket: address.description)
+            throw UnixSocketError.from(error, operation: .socket, socket: address.description)
         }
         var pause = Duration.milliseconds(1)
         var deadline: ContinuousClock.Instant?

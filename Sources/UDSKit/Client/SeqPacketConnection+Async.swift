@@ -31,7 +31,7 @@ extension SeqPacketConnection {
         try await send(message)
         guard let reply = try await receive(maximumSize: maximumReplySize) else {
             throw UnixSocketError(
-                .connectionClosed, operation: "receive", socket: address.description,
+                .connectionClosed, operation: .receive, socket: address.description,
                 detail: "the server closed the connection instead of replying")
         }
         return reply
@@ -42,7 +42,7 @@ extension SeqPacketConnection {
         guard let readiness = socket.closer({
             SocketReadiness(descriptor: socket.descriptor, reactor: reactor, name: address.description)
         }) else {
-            throw UnixSocketError(.connectionClosed, operation: "receive", socket: address.description, detail: "the connection was closed")
+            throw UnixSocketError(.connectionClosed, operation: .receive, socket: address.description, detail: "the connection was closed")
         }
         return readiness
     }

@@ -19,6 +19,7 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
             case noSocketFile, staleSocketFile, notASocket, wrongSocketType, serverAlreadyListening, permissionDenied
             case timedOut, connectionClosed
             case messageTooLarge, invalidMessage, replyTooLarge, notAcknowledged, serverError
+            case notActivated, invalidState
             case system
         }
         private let kind: Kind
@@ -57,6 +58,11 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let notAcknowledged = Code(kind: .notAcknowledged)
         /// The server answered with an error reply (`error: …`).
         public static let serverError = Code(kind: .serverError)
+        /// The process was to take its listening socket from systemd (socket activation) but none is there for it:
+        /// `LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES` or `LISTEN_PIDFDID` say otherwise.
+        public static let notActivated = Code(kind: .notActivated)
+        /// The object cannot do this now (a server started twice).
+        public static let invalidState = Code(kind: .invalidState)
         /// Any other failure of a system call; see ``UnixSocketError/systemError``.
         public static let system = Code(kind: .system)
 
@@ -65,8 +71,8 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
 
     /// The kind of failure.
     public var code: Code
-    /// The operation that failed, as a short verb: `"connect"`, `"bind"`, `"write"`.
-    public var operation: String
+    /// The operation that failed: ``Operation/connect``, ``Operation/bind``, ``Operation/write``, ….
+    public var operation: Operation
     /// The socket the operation was on (a path, or `@name` for an abstract address), if any.
     public var socket: String?
     /// What the kernel said, when a system call failed.
@@ -76,7 +82,7 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
 
     public init(
         _ code: Code,
-        operation: String,
+        operation: Operation,
         socket: String? = nil,
         systemError: Errno? = nil,
         detail: String? = nil
@@ -109,6 +115,8 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
         case .replyTooLarge: what = "reply from\(on) is too large"
         case .notAcknowledged: what = "message to\(on) was not acknowledged"
         case .serverError: what = "server on\(on) replied with an error"
+        case .notActivated: what = "no socket from systemd for\(on)"
+        case .invalidState: what = "cannot \(operation)\(on)"
         default:
             what = "\(operation)\(on)"
         }
@@ -121,11 +129,13 @@ public struct UnixSocketError: Error, Hashable, Sendable, CustomStringConvertibl
 
 extension UnixSocketError {
     /// Maps an `Errno` from a system call on `socket` to the most specific code.
-    static func from(_ errno: Errno, operation: String, socket: String?) -> UnixSocketError {
+    static func from(_ errno: Errno, operation: Operation, socket: String?) -> UnixSocketError {
         let code: Code
         switch errno {
         case .permissionDenied, .notPermitted: code = .permissionDenied
-        case .noSuchFileOrDirectory: code = .noSocketFile
+        // Only where a socket file is looked up: elsewhere (chmod, open, bind into a missing directory) ENOENT is
+        // no statement about a server.
+        case .noSuchFileOrDirectory: code = operation == .connect || operation == .send ? .noSocketFile : .system
         case .connectionRefused: code = .staleSocketFile
         case .brokenPipe, .connectionReset: code = .connectionClosed
         case .fileNameTooLong: code = .pathTooLong

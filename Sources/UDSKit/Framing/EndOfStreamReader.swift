@@ -34,7 +34,7 @@ public struct EndOfStreamReader: Sendable {
         if let maximumSize, count > maximumSize {
             bytes = nil
             throw UnixSocketError(
-                .messageTooLarge, operation: "read", detail: "message exceeds the limit of \(maximumSize) bytes")
+                .messageTooLarge, operation: .read, detail: "message exceeds the limit of \(maximumSize) bytes")
         }
         bytes?.writeBytes(chunk)
     }

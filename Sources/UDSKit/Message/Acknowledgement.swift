@@ -42,12 +42,12 @@ public enum Acknowledgement {
 
     /// The error an error reply states, or `nil` if `reply` is not an error reply.
     public static func error(in reply: Message, socket: String?) -> UnixSocketError? {
-        errorReason(in: reply).map { serverError($0, operation: "reply", socket: socket) }
+        errorReason(in: reply).map { serverError($0, operation: .reply, socket: socket) }
     }
 
     /// The error for an error reply: ``UnixSocketError/Code/permissionDenied`` when the server's policy refused us,
     /// ``UnixSocketError/Code/serverError`` otherwise.
-    static func serverError(_ reason: String, operation: String, socket: String?) -> UnixSocketError {
+    static func serverError(_ reason: String, operation: UnixSocketError.Operation, socket: String?) -> UnixSocketError {
         if reason == notAuthorizedReason {
             return UnixSocketError(
                 .permissionDenied, operation: operation, socket: socket,
@@ -64,17 +64,17 @@ public enum Acknowledgement {
         if let count = byteCount(in: reply) {
             guard count == sentCount else {
                 throw UnixSocketError(
-                    .notAcknowledged, operation: "acknowledge", socket: socket,
+                    .notAcknowledged, operation: .acknowledge, socket: socket,
                     detail: "the server received \(count) bytes of \(sentCount) sent")
             }
             return
         }
         if let reason = errorReason(in: reply) {
-            throw serverError(reason, operation: "acknowledge", socket: socket)
+            throw serverError(reason, operation: .acknowledge, socket: socket)
         }
         let shown = reply.count <= 60 ? reply.string.debugDescription : "\(reply.count) bytes"
         throw UnixSocketError(
-            .notAcknowledged, operation: "acknowledge", socket: socket,
+            .notAcknowledged, operation: .acknowledge, socket: socket,
             detail: reply.count == 0 ? "the server closed without replying" : "the reply \(shown) is not an acknowledgement")
     }
 }

@@ -25,7 +25,7 @@ enum ClientReactor {
         case .success(let reactor): return reactor
         case .failure(let error):
             throw UnixSocketError(
-                .system, operation: "epoll_create", systemError: error,
+                .system, operation: .epollCreate, systemError: error,
                 detail: "cannot start the clients' event loop")
         }
     }

@@ -103,7 +103,7 @@ final class SocketReadiness: ReactorSource, DescriptorCloser, @unchecked Sendabl
     }
 
     private var closedError: UnixSocketError {
-        UnixSocketError(.connectionClosed, operation: "receive", socket: name, detail: "the socket was closed")
+        UnixSocketError(.connectionClosed, operation: .receive, socket: name, detail: "the socket was closed")
     }
 
     private func updateInterest() {
@@ -118,7 +118,7 @@ final class SocketReadiness: ReactorSource, DescriptorCloser, @unchecked Sendabl
         do {
             try reactor.watch(descriptor, interest)
         } catch {
-            let failure = UnixSocketError.from(error, operation: "epoll_ctl", socket: name)
+            let failure = UnixSocketError.from(error, operation: .epollControl, socket: name)
             for waiter in readers + writers { waiter.continuation.resume(throwing: failure) }
             readers = []
             writers = []

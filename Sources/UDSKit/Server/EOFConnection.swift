@@ -87,7 +87,7 @@ final class EOFConnection: ReactorSource {
         core.logger.warning("closing connection: \(reason)", metadata: ["uds.connection": "\(id)"])
         stopReading()
         if case .stream(let source) = body {
-            source?.finish(UnixSocketError(.timedOut, operation: "read", detail: reason))
+            source?.finish(UnixSocketError(.timedOut, operation: .read, detail: reason))
         }
         body = .count(replies: false)
         outbound = nil
@@ -186,7 +186,7 @@ final class EOFConnection: ReactorSource {
             "message refused: too large", metadata: ["uds.connection": "\(id)", "uds.limit": "\(limit)"])
         stopReading()
         if case .stream(let source) = body {
-            source?.finish(UnixSocketError(.messageTooLarge, operation: "read", detail: "more than \(limit) bytes"))
+            source?.finish(UnixSocketError(.messageTooLarge, operation: .read, detail: "more than \(limit) bytes"))
         }
         body = .count(replies: false)
         outbound = nil
@@ -288,7 +288,7 @@ final class EOFConnection: ReactorSource {
         guard !isClosed else { return }
         isClosed = true
         if case .stream(let source) = body, let source {
-            source.finish(UnixSocketError(.connectionClosed, operation: "read", detail: "the client went away mid-message"))
+            source.finish(UnixSocketError(.connectionClosed, operation: .read, detail: "the client went away mid-message"))
         }
         body = .count(replies: false)
         outbound = nil

@@ -156,7 +156,7 @@ final class FramedConnection: ReactorSource {
             guard !packet.isTruncated, packet.length <= limit else {
                 return refuse(
                     UnixSocketError(
-                        .messageTooLarge, operation: "read",
+                        .messageTooLarge, operation: .read,
                         detail: "a packet of \(packet.length) bytes; this server takes at most \(limit) "
                             + "(maximumFrameSize, maximumReadSize)"))
             }
@@ -420,7 +420,7 @@ final class FramedConnection: ReactorSource {
         guard !isClosed else { return }
         isClosed = true
         if case .handler(let source, let outbox) = mode {
-            source.finish(UnixSocketError(.connectionClosed, operation: "read", detail: "the connection is closed"))
+            source.finish(UnixSocketError(.connectionClosed, operation: .read, detail: "the connection is closed"))
             outbox.close()
         }
         mode = .discard

@@ -39,7 +39,7 @@ enum Handover {
         }
         guard count == 1, let listener = descriptors.first else {
             throw UnixSocketError(
-                .connectionClosed, operation: "take over", socket: handoverPath,
+                .connectionClosed, operation: .takeOver, socket: handoverPath,
                 detail: "the running server did not hand over its listening socket")
         }
         logger.info("took over the listening socket from the running server")

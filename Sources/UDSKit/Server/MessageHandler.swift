@@ -121,7 +121,7 @@ public struct MessageBody: AsyncSequence, Sendable {
         for try await var chunk in self {
             guard whole.readableBytes + chunk.readableBytes <= maximumSize else {
                 throw UnixSocketError(
-                    .messageTooLarge, operation: "read", detail: "more than the limit of \(maximumSize) bytes")
+                    .messageTooLarge, operation: .read, detail: "more than the limit of \(maximumSize) bytes")
             }
             whole.writeBuffer(&chunk)
         }

@@ -139,7 +139,7 @@ public final class MessageServer: Service, Sendable {
             return false
         }
         if alreadyStarted {
-            throw UnixSocketError(.system, operation: "start", socket: "\(address)", detail: "already started")
+            throw UnixSocketError(.invalidState, operation: .start, socket: "\(address)", detail: "the server was started already")
         }
         var listening: Listening
         do {
@@ -182,7 +182,7 @@ public final class MessageServer: Service, Sendable {
     private func bindAndStartLoops() throws -> Listening {
         if address.isAbstract && configuration.authorization.allowsAnyone && !configuration.allowsUnprotectedAbstractSocket {
             throw UnixSocketError(
-                .permissionDenied, operation: "listen", socket: "\(address)",
+                .permissionDenied, operation: .listen, socket: "\(address)",
                 detail: "an abstract socket has no file permissions, so admitting anyone would let every process on the machine in; set an authorization policy, or allowsUnprotectedAbstractSocket to do it anyway")
         }
         let listener =
@@ -210,7 +210,7 @@ public final class MessageServer: Service, Sendable {
         } catch {
             Syscall.close(listener.descriptor)
             listener.file?.removeIfOurs()
-            throw UnixSocketError.wrapping(error, operation: "start", socket: "\(address)")
+            throw UnixSocketError.wrapping(error, operation: .start, socket: "\(address)")
         }
     }
 
@@ -220,7 +220,7 @@ public final class MessageServer: Service, Sendable {
         let actual = try Syscall.socketType(listener.descriptor)
         guard actual == expected else {
             throw UnixSocketError(
-                .wrongSocketType, operation: "start", socket: "\(address)",
+                .wrongSocketType, operation: .start, socket: "\(address)",
                 detail: "the listening socket passed in is a \(actual) socket, but this server speaks \(expected)")
         }
     }

@@ -65,7 +65,7 @@ public final class DatagramSocket: Sendable {
     ) throws(UnixSocketError) -> DatagramSocket {
         if address.isAbstract && authorization.allowsAnyone && !allowsUnprotectedAbstractSocket {
             throw UnixSocketError(
-                .permissionDenied, operation: "bind", socket: "\(address)",
+                .permissionDenied, operation: .bind, socket: "\(address)",
                 detail: "an abstract socket has no file permissions, so admitting anyone would let every process on the machine in; set an authorization policy, or allowsUnprotectedAbstractSocket to do it anyway")
         }
         let bound = try ListeningSocket.bind(
@@ -95,7 +95,7 @@ public final class DatagramSocket: Sendable {
             return DatagramSocket(descriptor: fd, localAddress: address, file: nil, authorization: authorization)
         } catch {
             Syscall.close(fd)
-            throw UnixSocketError.from(error, operation: "bind", socket: nil)
+            throw UnixSocketError.from(error, operation: .bind, socket: nil)
         }
     }
 
@@ -103,7 +103,7 @@ public final class DatagramSocket: Sendable {
         do {
             return try Syscall.makeSocket(.datagram)
         } catch {
-            throw UnixSocketError.from(error, operation: "socket", socket: nil)
+            throw UnixSocketError.from(error, operation: .socket, socket: nil)
         }
     }
 
@@ -113,10 +113,10 @@ public final class DatagramSocket: Sendable {
             try Syscall.connect(descriptor, to: address)
         } catch .protocolWrongTypeForSocket {
             throw UnixSocketError(
-                .wrongSocketType, operation: "connect", socket: "\(address)", systemError: .protocolWrongTypeForSocket,
+                .wrongSocketType, operation: .connect, socket: "\(address)", systemError: .protocolWrongTypeForSocket,
                 detail: "the socket there is not a datagram socket")
         } catch {
-            throw UnixSocketError.from(error, operation: "connect", socket: "\(address)")
+            throw UnixSocketError.from(error, operation: .connect, socket: "\(address)")
         }
     }
 
@@ -146,7 +146,7 @@ public final class DatagramSocket: Sendable {
             }
         } catch .protocolWrongTypeForSocket {
             throw UnixSocketError(
-                .wrongSocketType, operation: "send", socket: address?.description, systemError: .protocolWrongTypeForSocket,
+                .wrongSocketType, operation: .send, socket: address?.description, systemError: .protocolWrongTypeForSocket,
                 detail: "the socket there is not a datagram socket")
         } catch {
             throw PacketIO.sendFailure(error, bytes: message.count, descriptor: descriptor, socket: address?.description)
@@ -178,7 +178,7 @@ public final class DatagramSocket: Sendable {
     package func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int) throws(UnixSocketError) -> Receipt {
         guard let receipt = try receiveOrTooLarge(maximumSize: maximumSize, descriptorLimit: descriptorLimit, dontWait: false)
         else {
-            throw UnixSocketError(.timedOut, operation: "receive", socket: localAddress?.description, systemError: .resourceTemporarilyUnavailable)
+            throw UnixSocketError(.timedOut, operation: .receive, socket: localAddress?.description, systemError: .resourceTemporarilyUnavailable)
         }
         return receipt
     }
@@ -192,7 +192,7 @@ public final class DatagramSocket: Sendable {
                 socket: localAddress?.description, dontWait: dontWait)
             else { return nil }
             if !socket.isOpen {
-                throw UnixSocketError(.connectionClosed, operation: "receive", detail: "the socket was closed")
+                throw UnixSocketError(.connectionClosed, operation: .receive, detail: "the socket was closed")
             }
             guard admits(received.packet.credentials) else {
                 refused.add(1, ordering: .relaxed)

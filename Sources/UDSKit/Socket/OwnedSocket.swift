@@ -31,7 +31,7 @@ final class OwnedSocket: Sendable {
         do {
             return try PeerCredentials.of(descriptor: descriptor)
         } catch {
-            throw UnixSocketError.from(error, operation: "getsockopt", socket: name)
+            throw UnixSocketError.from(error, operation: .getsockopt, socket: name)
         }
     }
 
@@ -40,7 +40,7 @@ final class OwnedSocket: Sendable {
         do {
             try Syscall.setTimeout(descriptor, option: option, timeout)
         } catch {
-            throw UnixSocketError.from(error, operation: "setsockopt", socket: name)
+            throw UnixSocketError.from(error, operation: .setsockopt, socket: name)
         }
     }
 
@@ -49,7 +49,7 @@ final class OwnedSocket: Sendable {
         do {
             try Syscall.shutdownWrite(descriptor)
         } catch {
-            throw UnixSocketError.from(error, operation: "shutdown", socket: name)
+            throw UnixSocketError.from(error, operation: .shutdown, socket: name)
         }
     }
 
@@ -92,7 +92,7 @@ final class OwnedSocket: Sendable {
             return true
         }
         guard isOpen else {
-            throw UnixSocketError(.connectionClosed, operation: "receive", socket: name, detail: "the socket was closed")
+            throw UnixSocketError(.connectionClosed, operation: .receive, socket: name, detail: "the socket was closed")
         }
         defer {
             let closer = use.withLock { use -> (any DescriptorCloser)?? in

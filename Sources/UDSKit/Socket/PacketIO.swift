@@ -43,7 +43,7 @@ enum PacketIO {
             do throws(Errno) {
                 next = try Syscall.peekPacketLength(fd, dontWait: dontWait)
             } catch {
-                throw UnixSocketError.from(error, operation: "receive", socket: socket)
+                throw UnixSocketError.from(error, operation: .receive, socket: socket)
             }
             guard let next else { return nil }
             capacity = min(next, maximumSize) + 1
@@ -60,13 +60,13 @@ enum PacketIO {
             }
             return min(packet?.length ?? 0, capacity - 1)
         }
-        if let failure { throw UnixSocketError.from(failure, operation: "receive", socket: socket) }
+        if let failure { throw UnixSocketError.from(failure, operation: .receive, socket: socket) }
         guard let packet else { return nil }
         if packet.length > maximumSize || packet.isTruncated {
             return Received(
                 message: .empty, packet: packet, passed: Passed(),
                 tooLarge: UnixSocketError(
-                    .messageTooLarge, operation: "receive", socket: socket,
+                    .messageTooLarge, operation: .receive, socket: socket,
                     detail: "a message of \(packet.length) bytes arrived, more than the \(maximumSize) accepted; "
                         + "the kernel dropped it"))
         }
@@ -98,7 +98,7 @@ enum PacketIO {
 
     /// A blocking socket's read timeout ran out (`EAGAIN`).
     private static func timedOut(_ socket: String?) -> UnixSocketError {
-        UnixSocketError(.timedOut, operation: "receive", socket: socket, systemError: .resourceTemporarilyUnavailable)
+        UnixSocketError(.timedOut, operation: .receive, socket: socket, systemError: .resourceTemporarilyUnavailable)
     }
 
     /// The error for a failed send of `bytes` bytes on `fd`: `EMSGSIZE` names the send buffer that limits a message.
@@ -107,13 +107,13 @@ enum PacketIO {
         case .messageTooLong:
             let limit = Syscall.sendBufferSize(fd).map { "its send buffer (SO_SNDBUF) is \($0) bytes" } ?? "see SO_SNDBUF"
             return UnixSocketError(
-                .messageTooLarge, operation: "send", socket: socket, systemError: error,
+                .messageTooLarge, operation: .send, socket: socket, systemError: error,
                 detail: "\(bytes) bytes do not fit in one message on this socket; \(limit), "
                     + "less some overhead, and net.core.wmem_max caps it")
         case .resourceTemporarilyUnavailable:
-            return UnixSocketError(.timedOut, operation: "send", socket: socket, systemError: error)
+            return UnixSocketError(.timedOut, operation: .send, socket: socket, systemError: error)
         default:
-            return UnixSocketError.from(error, operation: "send", socket: socket)
+            return UnixSocketError.from(error, operation: .send, socket: socket)
         }
     }
 }

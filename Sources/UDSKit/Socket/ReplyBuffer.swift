@@ -21,7 +21,7 @@ public struct ReplyBuffer: Sendable {
                 }
                 guard bytes.count + count <= maximumSize else {
                     throw UnixSocketError(
-                        .replyTooLarge, operation: "read", socket: connection.address.description,
+                        .replyTooLarge, operation: .read, socket: connection.address.description,
                         detail: "more than the limit of \(maximumSize) bytes")
                 }
                 bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<count]))

@@ -56,7 +56,7 @@ public final class SeqPacketConnection: Sendable {
     ) throws(UnixSocketError) -> Bool {
         guard message.count > 0 else {
             throw UnixSocketError(
-                .invalidMessage, operation: "send", socket: address.description,
+                .invalidMessage, operation: .send, socket: address.description,
                 detail: "it is empty, and an empty packet reads as the end of the connection")
         }
         do {
@@ -117,7 +117,7 @@ public final class SeqPacketConnection: Sendable {
         try send(message)
         guard let reply = try receive(maximumSize: maximumReplySize) else {
             throw UnixSocketError(
-                .connectionClosed, operation: "receive", socket: address.description,
+                .connectionClosed, operation: .receive, socket: address.description,
                 detail: "the server closed the connection instead of replying")
         }
         return reply

@@ -89,11 +89,11 @@ struct ListeningSocket: Sendable {
                 } catch {
                     _ = try? Syscall.unlink(path)
                     Syscall.close(fd)
-                    throw UnixSocketError.wrapping(error, operation: "listen", socket: path)
+                    throw UnixSocketError.wrapping(error, operation: .listen, socket: path)
                 }
             }
         } catch {
-            throw UnixSocketError.wrapping(error, operation: "lock", socket: path + SocketPathLock.suffix)
+            throw UnixSocketError.wrapping(error, operation: .lock, socket: path + SocketPathLock.suffix)
         }
     }
 
@@ -104,7 +104,7 @@ struct ListeningSocket: Sendable {
                 try Syscall.changeGroup(path, group)
             } catch {
                 throw UnixSocketError(
-                    error == .notPermitted ? .permissionDenied : .system, operation: "chown", socket: path,
+                    error == .notPermitted ? .permissionDenied : .system, operation: .chown, socket: path,
                     systemError: error,
                     detail: "cannot give the socket file to group \(group): a process may choose only a group it is in, unless it is root")
             }
@@ -114,7 +114,7 @@ struct ListeningSocket: Sendable {
             guard let status = try Syscall.fileStatus(path) else { throw Errno.noSuchFileOrDirectory }
             return status
         } catch {
-            throw UnixSocketError.from(error, operation: "chmod", socket: path)
+            throw UnixSocketError.from(error, operation: .chmod, socket: path)
         }
     }
 
@@ -129,16 +129,16 @@ struct ListeningSocket: Sendable {
             }
             return fd
         } catch {
-            throw UnixSocketError.from(error, operation: "socket", socket: address.description)
+            throw UnixSocketError.from(error, operation: .socket, socket: address.description)
         }
     }
 
     private static func bindError(_ error: Errno, address: UnixSocketAddress) -> UnixSocketError {
         if error == .addressInUse {
             return UnixSocketError(
-                .serverAlreadyListening, operation: "bind", socket: address.description, systemError: error)
+                .serverAlreadyListening, operation: .bind, socket: address.description, systemError: error)
         }
-        return UnixSocketError.from(error, operation: "bind", socket: address.description)
+        return UnixSocketError.from(error, operation: .bind, socket: address.description)
     }
 
     /// Removes the file at `address` if it is a socket nobody answers on; throws if a server answers or it is not a
@@ -149,26 +149,26 @@ struct ListeningSocket: Sendable {
         do {
             status = try Syscall.fileStatus(path)
         } catch {
-            throw UnixSocketError.from(error, operation: "stat", socket: path)
+            throw UnixSocketError.from(error, operation: .stat, socket: path)
         }
         guard let status else { return }
         guard status.kind == .socket else {
             throw UnixSocketError(
-                .notASocket, operation: "bind", socket: path,
+                .notASocket, operation: .bind, socket: path,
                 detail: "it is a \(status.kind.rawValue); refusing to replace it")
         }
         switch SocketProbe.probe(address) {
         case .live:
-            throw UnixSocketError(.serverAlreadyListening, operation: "bind", socket: path)
+            throw UnixSocketError(.serverAlreadyListening, operation: .bind, socket: path)
         case .stale:
             do {
                 try Syscall.unlink(path)
             } catch {
-                throw UnixSocketError.from(error, operation: "remove stale socket file", socket: path)
+                throw UnixSocketError.from(error, operation: .unlink, socket: path)
             }
         case .failed(let errno):
             throw UnixSocketError(
-                errno == .permissionDenied ? .permissionDenied : .system, operation: "probe", socket: path,
+                errno == .permissionDenied ? .permissionDenied : .system, operation: .probe, socket: path,
                 systemError: errno, detail: "cannot tell whether a server listens there; leaving the file alone")
         case .absent:
             return

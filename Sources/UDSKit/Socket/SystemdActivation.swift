@@ -22,7 +22,7 @@ enum SystemdActivation {
             let count = environment["LISTEN_FDS"].flatMap({ Int32($0) }), count > 0
         else {
             throw UnixSocketError(
-                .invalidAddress, operation: "adopt", socket: name,
+                .notActivated, operation: .adopt, socket: name,
                 detail: "no socket passed by systemd socket activation (LISTEN_PID and LISTEN_FDS are not set for this process)")
         }
         if let pidfdID = environment["LISTEN_PIDFDID"] {
@@ -34,7 +34,7 @@ enum SystemdActivation {
         if let name {
             guard let position = names.firstIndex(of: name), position < count else {
                 throw UnixSocketError(
-                    .invalidAddress, operation: "adopt", socket: name,
+                    .notActivated, operation: .adopt, socket: name,
                     detail: "systemd passed no socket named \(name) (names: \(names.joined(separator: ", ")))")
             }
             index = CInt(position)
@@ -42,7 +42,7 @@ enum SystemdActivation {
         let descriptor = firstDescriptor + index
         guard isListeningStreamSocket(descriptor) else {
             throw UnixSocketError(
-                .notASocket, operation: "adopt", socket: name ?? "descriptor \(descriptor)",
+                .notASocket, operation: .adopt, socket: name ?? "descriptor \(descriptor)",
                 detail: "the descriptor systemd passed is not a listening stream socket")
         }
         _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
@@ -54,14 +54,14 @@ enum SystemdActivation {
     private static func checkPidfdID(_ value: String, name: String?) throws(UnixSocketError) {
         guard let expected = UInt64(value) else {
             throw UnixSocketError(
-                .invalidAddress, operation: "adopt", socket: name,
+                .notActivated, operation: .adopt, socket: name,
                 detail: "LISTEN_PIDFDID is not a number: \(value)")
         }
         var inode: UInt64 = 0
         guard cudskit_own_pidfd_inode(&inode) == 0 else { return }
         guard inode == expected else {
             throw UnixSocketError(
-                .invalidAddress, operation: "adopt", socket: name,
+                .notActivated, operation: .adopt, socket: name,
                 detail: "the sockets systemd passed are not for this process: LISTEN_PIDFDID is \(expected), but this process's pidfd is \(inode)")
         }
     }

@@ -48,20 +48,20 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
         let length = path.utf8.count
         guard length > 0, !path.utf8.contains(0) else {
             throw UnixSocketError(
-                .invalidAddress, operation: "parse", socket: path,
+                .invalidAddress, operation: .parse, socket: path,
                 detail: path.isEmpty ? "the path is empty" : "the path holds a NUL byte")
         }
         guard length <= Self.maximumPathLength || Self.longPathParts(path) != nil else {
             #if os(Linux)
             let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
             throw UnixSocketError(
-                .pathTooLong, operation: "parse", socket: path,
+                .pathTooLong, operation: .parse, socket: path,
                 detail: "\(length) bytes, more than the \(Self.maximumPathLength) a socket path holds; longer paths work "
                     + "only when the file name is at most \(Self.maximumLongPathNameLength) bytes (this one has "
                     + "\(name.utf8.count)) and the directory exists")
             #else
             throw UnixSocketError(
-                .pathTooLong, operation: "parse", socket: path,
+                .pathTooLong, operation: .parse, socket: path,
                 detail: "\(length) bytes, but a socket path holds at most \(Self.maximumPathLength) bytes on this system")
             #endif
         }
@@ -91,17 +91,17 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
         #if os(Linux)
         let length = name.utf8.count
         guard length > 0 else {
-            throw UnixSocketError(.invalidAddress, operation: "parse", socket: "@", detail: "the abstract name is empty")
+            throw UnixSocketError(.invalidAddress, operation: .parse, socket: "@", detail: "the abstract name is empty")
         }
         guard length <= Self.maximumPathLength else {
             throw UnixSocketError(
-                .pathTooLong, operation: "parse", socket: "@" + name,
+                .pathTooLong, operation: .parse, socket: "@" + name,
                 detail: "\(length) bytes, but an abstract name holds at most \(Self.maximumPathLength) bytes")
         }
         storage = .abstract(name)
         #else
         throw UnixSocketError(
-            .unsupported, operation: "parse", socket: "@" + name,
+            .unsupported, operation: .parse, socket: "@" + name,
             detail: "abstract socket names exist on Linux only")
         #endif
     }

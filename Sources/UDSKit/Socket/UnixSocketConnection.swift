@@ -52,7 +52,7 @@ public final class UnixSocketConnection: Sendable {
         do {
             fd = try Syscall.makeSocket(type)
         } catch {
-            throw UnixSocketError.from(error, operation: "socket", socket: address.description)
+            throw UnixSocketError.from(error, operation: .socket, socket: address.description)
         }
         do {
             // On Linux a blocking connect waits while the backlog is full, for at most SO_SNDTIMEO.
@@ -72,22 +72,22 @@ public final class UnixSocketConnection: Sendable {
         switch error {
         case .protocolWrongTypeForSocket:
             return UnixSocketError(
-                .wrongSocketType, operation: "connect", socket: address.description, systemError: error,
+                .wrongSocketType, operation: .connect, socket: address.description, systemError: error,
                 detail: "the socket there is not a \(type) socket")
         case .resourceTemporarilyUnavailable, .nowInProgress:
             return UnixSocketError(
-                .timedOut, operation: "connect", socket: address.description, systemError: error,
+                .timedOut, operation: .connect, socket: address.description, systemError: error,
                 detail: "the server's backlog stayed full")
         case .connectionRefused:
             // Linux answers ECONNREFUSED for a regular file too: say which it is.
             if let path = address.path, let status = try? Syscall.fileStatus(path), status.kind != .socket {
                 return UnixSocketError(
-                    .notASocket, operation: "connect", socket: path, systemError: error,
+                    .notASocket, operation: .connect, socket: path, systemError: error,
                     detail: "it is a \(status.kind.rawValue)")
             }
-            return UnixSocketError.from(error, operation: "connect", socket: address.description)
+            return UnixSocketError.from(error, operation: .connect, socket: address.description)
         default:
-            return UnixSocketError.from(error, operation: "connect", socket: address.description)
+            return UnixSocketError.from(error, operation: .connect, socket: address.description)
         }
     }
 
@@ -114,7 +114,7 @@ public final class UnixSocketConnection: Sendable {
         do {
             try Syscall.sendAll(descriptor, bytes)
         } catch {
-            throw failure(error, "write")
+            throw failure(error, .write)
         }
     }
 
@@ -137,7 +137,7 @@ public final class UnixSocketConnection: Sendable {
                 if offset == bytes.count || written > 0 { continue }
                 readable = try Syscall.waitReady(descriptor, readable: !reply.isComplete, writable: true).readable
             } catch {
-                throw failure(error, "write")
+                throw failure(error, .write)
             }
             if readable { try reply.read(from: self) }
         }
@@ -150,13 +150,13 @@ public final class UnixSocketConnection: Sendable {
     public func write(_ bytes: UnsafeRawBufferPointer, passing descriptors: [FileDescriptor]) throws(UnixSocketError) {
         guard !descriptors.isEmpty else { return try write(bytes) }
         guard !bytes.isEmpty else {
-            throw UnixSocketError(.invalidAddress, operation: "sendmsg", socket: address.description, detail: "descriptors travel with at least one byte")
+            throw UnixSocketError(.invalidMessage, operation: .sendmsg, socket: address.description, detail: "descriptors travel with at least one byte")
         }
         let sent: Int
         do {
             sent = try Syscall.sendPassing(descriptor, bytes, descriptors: descriptors.map(\.rawValue), dontWait: false)
         } catch {
-            throw failure(error, "sendmsg")
+            throw failure(error, .sendmsg)
         }
         try write(UnsafeRawBufferPointer(rebasing: bytes[sent...]))
     }
@@ -177,7 +177,7 @@ public final class UnixSocketConnection: Sendable {
             }
             return count
         } catch {
-            throw failure(error, "recvmsg")
+            throw failure(error, .receive)
         }
     }
 
@@ -206,7 +206,7 @@ public final class UnixSocketConnection: Sendable {
             if passed.wasTruncated { discarded.add(1, ordering: .relaxed) }
             return count
         } catch {
-            throw failure(error, "read")
+            throw failure(error, .read)
         }
     }
 
@@ -239,7 +239,7 @@ public final class UnixSocketConnection: Sendable {
         socket.close()
     }
 
-    private func failure(_ error: Errno, _ operation: String) -> UnixSocketError {
+    private func failure(_ error: Errno, _ operation: UnixSocketError.Operation) -> UnixSocketError {
         if error == .resourceTemporarilyUnavailable {
             return UnixSocketError(.timedOut, operation: operation, socket: address.description, systemError: error)
         }

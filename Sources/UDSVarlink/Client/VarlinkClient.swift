@@ -45,7 +45,7 @@ public final class VarlinkClient: Sendable {
         Task {
             do {
                 for try await message in framed.incoming { pending.deliver(message) }
-                pending.close(UnixSocketError(.connectionClosed, operation: "read", socket: "\(address)"))
+                pending.close(UnixSocketError(.connectionClosed, operation: .read, socket: "\(address)"))
             } catch {
                 pending.close(error)
             }

@@ -34,7 +34,7 @@ public struct VarlinkReplyStream<Reply: Encodable & Sendable>: Sendable {
     public func send(_ reply: Reply) async throws {
         guard channel.more else { throw VarlinkError.expectedMore() }
         guard !channel.connection.isOutputClosed else {
-            throw UnixSocketError(.connectionClosed, operation: "send", detail: "the client stopped reading")
+            throw UnixSocketError(.connectionClosed, operation: .send, detail: "the client stopped reading")
         }
         try await channel.reply(reply, continues: true)
     }

@@ -74,7 +74,7 @@ extension LibraryTests {
                                 } catch let error as UnixSocketError {
                                     return (index, error)
                                 } catch {
-                                    return (index, UnixSocketError(.system, operation: "\(error)"))
+                                    return (index, UnixSocketError(.system, operation: .start, detail: "\(error)"))
                                 }
                             }
                         }
