@@ -57,9 +57,11 @@ struct FramedConnectionTests {
     }
 
     @Test func aRequestTimesOutAndTheNextOneGetsItsOwnReply() async throws {
+        let timedOut = Flag()
         try await withTemporaryDirectory { dir in
+            // "slow" is answered only once the client has given up on it: its reply is late by construction.
             let handler = FramedHandler.requests { message, _ in
-                if message.string == "slow" { try await Task.sleep(for: .milliseconds(500)) }
+                if message.string == "slow" { try await waitUntil("the client gives up on slow") { timedOut.isSet } }
                 return Message("re: " + message.string)
             }
             try await withRunningServer(at: dir + "/s.sock", framedHandler: handler) { _ in
@@ -71,6 +73,7 @@ struct FramedConnectionTests {
                 } catch let error as UnixSocketError {
                     #expect(error.code == .timedOut)
                 }
+                timedOut.set()
                 // The server answers in order: the late reply to "slow" comes first and must be dropped.
                 #expect(try await client.request("next").string == "re: next")
                 #expect(try await client.request("last").string == "re: last")
@@ -81,8 +84,11 @@ struct FramedConnectionTests {
     @Test func requestsInFlightWhenTheConnectionBreaksFailClearly() async throws {
         var configuration = MessageServer.Configuration()
         configuration.shutdownGracePeriod = .milliseconds(100)
+        let received = Flag()
         try await withTemporaryDirectory { dir in
             let handler = FramedHandler.requests { _, _ in
+                received.set()
+                // A request never answered: the sleep is the behaviour under test (the grace period cuts it off).
                 try await Task.sleep(for: .seconds(30))
                 return .empty
             }
@@ -91,7 +97,7 @@ struct FramedConnectionTests {
             try await server.start()
             let client = try await FramedClient.connect(to: UnixSocketAddress(dir + "/x.sock"))
             async let reply = client.request("never answered")
-            try await Task.sleep(for: .milliseconds(100))
+            try await waitUntil("the server has the request") { received.isSet }
             await server.shutdown()
             do {
                 _ = try await reply
@@ -116,6 +122,8 @@ struct FramedConnectionTests {
             #expect(try await client.request("one").string == "one")
             await first.shutdown()
             let restart = Task {
+                // The server stays away for a while: that the client retries its connect until the server is back
+                // is the behaviour under test, so this sleep stays (it waits for nothing).
                 try await Task.sleep(for: .milliseconds(300))
                 let second = MessageServer(address: try UnixSocketAddress(path), framedHandler: handler)
                 try await second.start()

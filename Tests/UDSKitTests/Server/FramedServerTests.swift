@@ -76,6 +76,8 @@ struct FramedServerTests {
     @Test func sixtyFourTasksRequestingOnOneConnectionEachGetTheirOwnReply() async throws {
         try await withTemporaryDirectory { dir in
             let handler = FramedHandler.requests { message, _ in
+                // Some replies take a little longer, so that they finish out of order: the delay is the behaviour
+                // under test, not a wait.
                 if message.count % 3 == 0 { try await Task.sleep(for: .milliseconds(Int64(message.count % 7))) }
                 return Message("reply to " + message.string)
             }
