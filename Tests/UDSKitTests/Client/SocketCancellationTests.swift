@@ -16,7 +16,7 @@ extension LibraryTests {
                     let receive = Task { try await connection.receive() }
                     let descriptor = connection.socket.descriptor
                     try await waitUntil("the receive waits on the client reactor") {
-                        descriptorsWatchedByEpoll().contains(descriptor)
+                        descriptorsWatchedByAReactor().contains(descriptor)
                     }
                     receive.cancel()
                     _ = try await withWatchdog(seconds: 10, onTimeout: { connection.close() }) {
@@ -51,7 +51,7 @@ extension LibraryTests {
                     let receive = Task { try await connection.receive() }
                     let descriptor = connection.socket.descriptor
                     try await waitUntil("the receive waits on the client reactor") {
-                        descriptorsWatchedByEpoll().contains(descriptor)
+                        descriptorsWatchedByAReactor().contains(descriptor)
                     }
                     connection.close()
                     _ = try await withWatchdog(seconds: 10, onTimeout: { receive.cancel() }) {
@@ -74,7 +74,7 @@ extension LibraryTests {
                 let receive = Task { try await socket.receive() }
                 let descriptor = socket.socket.descriptor
                 try await waitUntil("the receive waits on the client reactor") {
-                    descriptorsWatchedByEpoll().contains(descriptor)
+                    descriptorsWatchedByAReactor().contains(descriptor)
                 }
                 receive.cancel()
                 _ = try await withWatchdog(seconds: 10, onTimeout: { socket.close() }) {
@@ -104,7 +104,7 @@ extension LibraryTests {
                 let receive = Task { try await socket.receive() }
                 let descriptor = socket.socket.descriptor
                 try await waitUntil("the receive waits on the client reactor") {
-                    descriptorsWatchedByEpoll().contains(descriptor)
+                    descriptorsWatchedByAReactor().contains(descriptor)
                 }
                 socket.close()
                 _ = try await withWatchdog(seconds: 10, onTimeout: { receive.cancel() }) {

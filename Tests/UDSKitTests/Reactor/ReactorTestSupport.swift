@@ -128,9 +128,53 @@ func epollRegistrations() -> [(descriptor: CInt, events: UInt32)] {
 /// The descriptors that an epoll instance of this process watches.
 func descriptorsWatchedByEpoll() -> Set<CInt> { Set(epollRegistrations().map(\.descriptor)) }
 
-/// Whether an epoll instance of this process watches some descriptor for writability: a writer waits for room.
+/// What the threads of this process that wait in `poll(2)` or `ppoll(2)` right now watch, each descriptor with its
+/// events: the poll selector's counterpart of ``epollRegistrations()`` (`UDSKIT_SELECTOR=poll`). Read from
+/// /proc/self/task/*/syscall (the call each thread waits in and its arguments) and the `pollfd` array in this
+/// process's own memory (/proc/self/mem). Linux on x86_64 and arm64; elsewhere nothing.
+func pollRegistrations() -> [(descriptor: CInt, events: Int16)] {
+    #if arch(x86_64)
+    let pollCalls: Set<Int> = [7, 271]  // poll, ppoll
+    #elseif arch(arm64)
+    let pollCalls: Set<Int> = [73]  // ppoll
+    #else
+    let pollCalls: Set<Int> = []
+    #endif
+    guard !pollCalls.isEmpty, let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")
+    else { return [] }
+    let memory = open("/proc/self/mem", O_RDONLY | O_CLOEXEC)
+    guard memory >= 0 else { return [] }
+    defer { _ = close(memory) }
+    var registrations: [(descriptor: CInt, events: Int16)] = []
+    for task in tasks {
+        // "7 0x7f2a5c000b70 0x3 0xffffffff …": the call's number, then its arguments (the array and its length).
+        guard let line = try? String(contentsOfFile: "/proc/self/task/\(task)/syscall", encoding: .utf8) else { continue }
+        let fields = line.split(separator: " ")
+        guard fields.count > 2, let call = Int(fields[0]), pollCalls.contains(call),
+            let address = UInt64(fields[1].dropFirst(2), radix: 16),
+            let count = Int(fields[2].dropFirst(2), radix: 16), count > 0, count < 1 << 16
+        else { continue }
+        // The array may change under us (the loop is woken to re-poll): a torn read only makes the caller look again.
+        var entries = [pollfd](repeating: pollfd(), count: count)
+        let size = count * MemoryLayout<pollfd>.stride
+        let read = entries.withUnsafeMutableBytes { pread(memory, $0.baseAddress, size, off_t(Int64(bitPattern: address))) }
+        guard read == size else { continue }
+        registrations += entries.map { ($0.fd, $0.events) }
+    }
+    return registrations
+}
+
+/// The descriptors that a reactor of this process waits on now, whichever selector it uses: how a test waits,
+/// without sleeping, until an async call has registered its socket with the client reactor.
+func descriptorsWatchedByAReactor() -> Set<CInt> {
+    let polled = pollRegistrations().filter { $0.events & Int16(POLLIN | POLLOUT) != 0 }.map(\.descriptor)
+    return descriptorsWatchedByEpoll().union(polled)
+}
+
+/// Whether a reactor of this process (epoll or poll) watches some descriptor for writability: a writer waits for room.
 func someDescriptorWaitsForRoom() -> Bool {
     epollRegistrations().contains { $0.events & Epoll.Events.writable.rawValue != 0 }
+        || pollRegistrations().contains { $0.events & Int16(POLLOUT) != 0 }
 }
 
 /// The number of threads in this process (the entries of /proc/self/task).

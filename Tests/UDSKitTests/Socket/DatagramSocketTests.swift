@@ -176,10 +176,11 @@ struct DatagramSocketTests {
             let waiting = Task { try await socket.receive() }
             let descriptor = socket.socket.descriptor
             try await waitUntil("the receive waits on the client reactor") {
-                descriptorsWatchedByEpoll().contains(descriptor)
+                descriptorsWatchedByAReactor().contains(descriptor)
             }
             socket.close()
-            let result = await waiting.result
+            // A receive that the close did not wake would hang the run: the watchdog cancels it and fails the test.
+            let result = try await withWatchdog(seconds: 60, onTimeout: { waiting.cancel() }) { await waiting.result }
             #expect(throws: UnixSocketError.self) { try result.get() }
         }
     }
