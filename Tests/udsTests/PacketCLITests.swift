@@ -209,7 +209,7 @@ struct PacketCLITests {
         ["send", "/tmp/uds-packet-usage.sock", "--seqpacket", "--datagram", "m"],
     ])
     func choosingTwoSocketKindsIsAUsageError(arguments: [String]) async throws {
-        let run = try await ChildProcess.run(udsExecutable, arguments)
+        let run = try await uds(arguments)
         #expect(run.status == 64, "\(run.stderr)")
         #expect(run.stderr.contains("choose one of --framed, --seqpacket and --datagram"), "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/uds-packet-usage.sock"))
