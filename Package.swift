@@ -13,6 +13,9 @@ let package = Package(
         .library(name: "UDSKit", targets: ["UDSKit"]),
         .executable(name: "uds", targets: ["uds"]),
         .executable(name: "uds-bench", targets: ["uds-bench"]),
+        .library(name: "UDSVarlink", targets: ["UDSVarlink"]),
+        .executable(name: "varlink-certification", targets: ["varlink-certification"]),
+        .executable(name: "varlink-ping", targets: ["varlink-ping"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -41,6 +44,46 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "UDSVarlink",
+            dependencies: [
+                "UDSKit", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "varlink-certification",
+            dependencies: [
+                "UDSKit", "UDSVarlink", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Examples/VarlinkCertification",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "varlink-ping",
+            dependencies: [
+                "UDSKit", "UDSVarlink", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Examples/VarlinkPing",
+            exclude: ["org.example.ping.varlink"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "UDSVarlinkTests",
+            dependencies: [
+                "UDSKit", "UDSVarlink", "UDSKitTestSupport", "varlink-certification", "varlink-ping", "uds",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["Peers"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "UDSLoad",
             dependencies: ["UDSKit", .product(name: "Histogram", package: "hdrhistogram-swift")],
             swiftSettings: strictSettings
@@ -50,6 +93,7 @@ let package = Package(
             dependencies: [
                 "CUDSKit",
                 "UDSKit",
+                "UDSVarlink",
                 "UDSLoad",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

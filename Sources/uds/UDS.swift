@@ -29,6 +29,6 @@ struct UDS: AsyncParsableCommand {
               64  the command line is wrong
             """,
         version: "0.1.0",
-        subcommands: [Serve.self, Send.self, Connect.self, Probe.self, Bench.self]
+        subcommands: [Serve.self, Send.self, Connect.self, Probe.self, Bench.self, VarlinkCommand.self]
     )
 }

@@ -33,6 +33,8 @@ public final class FramedClient: Sendable {
         /// socket's send buffer allows, and an empty one reads as the end of the connection, so empty messages are
         /// refused on seqpacket.
         public var socketType: UnixSocketType = .stream
+        /// How messages are marked out on a stream socket. Default ``Framing/lengthPrefixed``; seqpacket ignores it.
+        public var framing: Framing = .lengthPrefixed
 
         public init() {}
     }
@@ -154,7 +156,7 @@ public final class FramedClient: Sendable {
                 .invalidMessage, operation: "send", socket: "\(address)",
                 detail: "it is empty, and an empty packet reads as the end of the connection")
         }
-        return FrameEncoder.frame(message)
+        return (configuration.socketType == .seqPacket ? .lengthPrefixed : configuration.framing).frame(message)
     }
 
     /// Closes the connection once the frames queued so far are written; requests still waiting for replies fail,
@@ -225,6 +227,7 @@ public final class FramedClient: Sendable {
                 let source = FramedClientSource(
                     descriptor: descriptor, reactor: reactor, queue: queue, pushed: pushed,
                     maximumFrameSize: configuration.maximumFrameSize, packets: configuration.socketType == .seqPacket,
+                    framing: configuration.framing,
                     address: "\(address)",
                     onClose: { owner.client?.connectionClosed(queue) })
                 source.start()

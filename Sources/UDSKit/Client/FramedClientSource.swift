@@ -57,7 +57,7 @@ final class FramedClientSource: ReactorSource {
     private let pushed: FrameSequence.Source
     private let onClose: @Sendable () -> Void
     private let address: String
-    private var decoder: FrameDecoder
+    private var decoder: FramingDecoder
     private let packets: Bool
     private var outbound = ByteBuffer()
     /// Requests written, oldest first, whose replies have not come; a timed-out one stays with no continuation, so
@@ -75,14 +75,15 @@ final class FramedClientSource: ReactorSource {
 
     init(
         descriptor: CInt, reactor: Reactor, queue: RequestQueue, pushed: FrameSequence.Source,
-        maximumFrameSize: Int, packets: Bool, address: String, onClose: @escaping @Sendable () -> Void
+        maximumFrameSize: Int, packets: Bool, framing: Framing = .lengthPrefixed, address: String,
+        onClose: @escaping @Sendable () -> Void
     ) {
         self.packets = packets
         self.descriptor = descriptor
         self.reactor = reactor
         self.queue = queue
         self.pushed = pushed
-        self.decoder = FrameDecoder(maximumFrameSize: maximumFrameSize)
+        self.decoder = FramingDecoder(packets ? .lengthPrefixed : framing, maximumFrameSize: maximumFrameSize)
         self.address = address
         self.onClose = onClose
     }

@@ -12,7 +12,9 @@ final class FramedConnection: ReactorSource {
     private let reactor: Reactor
     private let core: ServerCore
     private let id: Int
-    private var decoder: FrameDecoder
+    private var decoder: FramingDecoder
+    /// How messages are marked out; always length-prefixed in the queues of a seqpacket connection.
+    private let framing: Framing
     private let outboundLimit: Int
     /// A seqpacket connection: a message per packet instead of frames in a byte stream.
     private let packets: Bool
@@ -42,7 +44,8 @@ final class FramedConnection: ReactorSource {
         self.core = core
         self.id = core.connections.add()
         core.counters.connectionOpened()
-        self.decoder = FrameDecoder(maximumFrameSize: core.configuration.maximumFrameSize)
+        self.framing = packets ? .lengthPrefixed : core.configuration.framing
+        self.decoder = FramingDecoder(framing, maximumFrameSize: core.configuration.maximumFrameSize)
         self.outboundLimit = core.configuration.maximumOutboundBytes
     }
 
@@ -203,18 +206,15 @@ final class FramedConnection: ReactorSource {
                 if let frame {
                     inPlace = (inPlace?.lowerBound ?? frame.lowerBound)..<frame.upperBound
                 } else {
-                    outbound.writeInteger(UInt32(payload.count))
-                    outbound.writeBytes(payload)
+                    framing.append(payload, to: &outbound)
                 }
             }
         case .acknowledge:
             try forEachMessage(in: bytes) { payload in
                 frames += 1
                 payloadBytes += payload.count
-                let count = String(payload.count)
-                outbound.writeInteger(UInt32(count.utf8.count + 1))
-                outbound.writeString(count)
-                outbound.writeInteger(UInt8(ascii: "\n"))
+                var count = String(payload.count) + "\n"  // small: stored inline, no allocation
+                count.withUTF8 { framing.append(UnsafeRawBufferPointer($0), to: &outbound) }
             }
         case .discard:
             try forEachMessage(in: bytes) { payload in
@@ -310,6 +310,7 @@ final class FramedConnection: ReactorSource {
         guard error == .brokenPipe || error == .connectionReset else { return fail(error) }
         isOutputClosed = true
         outbound.clear()
+        if case .handler(_, let outbox) = mode { outbox.markOutputClosed() }
     }
 
     /// Writes what is queued, as far as the socket takes it, and watches for what is needed next.
@@ -396,8 +397,9 @@ final class FramedConnection: ReactorSource {
         mode = .handler(inbound.source, outbox)
         let server = FramedServerConnection(
             inbound: inbound.sequence,
-            context: core.context(forConnection: id, descriptor: descriptor), outbox: outbox, connection: connection)
-        Task {
+            context: core.context(forConnection: id, descriptor: descriptor), outbox: outbox, connection: connection,
+            framing: framing)
+        Task(executorPreference: core.configuration.runsHandlersOnEventLoop ? ReactorTaskExecutor(reactor) : nil) {
             do {
                 try await body(server)
             } catch {

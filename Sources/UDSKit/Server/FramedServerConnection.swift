@@ -15,8 +15,14 @@ public final class FramedServerConnection: Sendable {
     public let context: MessageContext
     let outbox: Outbox
     private let connection: ReactorBound<FramedConnection>
+    /// How each message sent is marked out (``MessageServer/Configuration/framing``).
+    let framing: Framing
 
-    init(inbound: FrameSequence, context: MessageContext, outbox: Outbox, connection: ReactorBound<FramedConnection>) {
+    init(
+        inbound: FrameSequence, context: MessageContext, outbox: Outbox, connection: ReactorBound<FramedConnection>,
+        framing: Framing = .lengthPrefixed
+    ) {
+        self.framing = framing
         self.inbound = inbound
         self.context = context
         self.outbox = outbox
@@ -28,16 +34,23 @@ public final class FramedServerConnection: Sendable {
     /// - Throws: ``UnixSocketError/Code/connectionClosed`` once the connection is closed.
     public func send(_ message: Message) async throws {
         var frame = ByteBuffer()
-        frame.reserveCapacity(FrameDecoder.headerSize + message.count)
-        FrameEncoder.append(message.buffer, to: &frame)
+        frame.reserveCapacity(framing.overhead + message.count)
+        framing.append(message.buffer, to: &frame)
         switch outbox.enqueue(frame) {
         case .closed:
             throw UnixSocketError(.connectionClosed, operation: "send", detail: "the connection is closed")
         case .queued(let schedulesDrain):
             if schedulesDrain { connection.execute { $0.drainOutbox() } }
         }
+        // Under the limit there is nothing to wait for: returning without a continuation saves the task a trip
+        // through its executor's queue per frame.
+        if outbox.hasSpace { return }
         try await outbox.waitForSpace()
     }
+
+    /// Whether the client stopped taking what the server writes (`EPIPE`, `ECONNRESET`): frames sent now are
+    /// dropped. A handler that streams replies can stop early.
+    public var isOutputClosed: Bool { outbox.isOutputClosed }
 
     /// Closes the connection once the frames queued so far are written.
     public func close() {
@@ -55,9 +68,14 @@ final class Outbox: Sendable {
         var waiting: [CheckedContinuation<Void, any Error>] = []
     }
     private let state = Locked(State())
+    private let outputClosed = Locked(false)
     let limit: Int
 
     init(limit: Int) { self.limit = limit }
+
+    /// The client no longer takes our frames (set on the reactor).
+    func markOutputClosed() { outputClosed.withLock { $0 = true } }
+    var isOutputClosed: Bool { outputClosed.withLock { $0 } }
 
     func enqueue(_ frame: ByteBuffer) -> EnqueueResult {
         state.withLock { state in
@@ -68,6 +86,9 @@ final class Outbox: Sendable {
             return .queued(schedulesDrain: !state.isDrainScheduled)
         }
     }
+
+    /// Whether the queue is under the limit, so that a sender need not wait.
+    var hasSpace: Bool { state.withLock { !$0.isClosed && $0.frames.readableBytes <= limit } }
 
     /// Returns at once while the queue is under the limit; otherwise when the reactor has taken it below.
     func waitForSpace() async throws {

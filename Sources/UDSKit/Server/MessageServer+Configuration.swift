@@ -57,6 +57,14 @@ extension MessageServer {
         /// Largest frame payload a framed server accepts. Default 16 MiB; a longer length field closes that
         /// connection, with a log line naming the peer.
         public var maximumFrameSize: Int = 16 * 1024 * 1024
+        /// How a framed server's stream connections mark out messages. Default ``Framing/lengthPrefixed``;
+        /// ``Framing/delimited(_:)`` for protocols such as varlink. Seqpacket servers need neither and ignore it.
+        public var framing: Framing = .lengthPrefixed
+        /// Whether a ``FramedHandler/connection(_:)`` or ``FramedHandler/requests(_:)`` handler's task runs on the
+        /// event loop of its connection (as a task executor preference) instead of Swift's global pool. Default
+        /// `false`. With `true` a request and its reply cost no thread wake-up, but a handler that blocks stalls
+        /// every connection of its loop.
+        public var runsHandlersOnEventLoop = false
         /// Bytes a framed connection queues for a client that is not reading. Default 1 MiB; past it the server
         /// stops reading from that client, and ``FramedServerConnection/send(_:)`` waits.
         public var maximumOutboundBytes: Int = 1024 * 1024

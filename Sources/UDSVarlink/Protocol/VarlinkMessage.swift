@@ -1,0 +1,192 @@
+// JSON through FoundationEssentials: JSONEncoder and JSONDecoder without the rest of Foundation.
+import FoundationEssentials
+
+/// A call as it arrives: `{"method": …, "parameters": {…}, "oneway"|"more"|"upgrade": true}`.
+public struct VarlinkCallMessage: Codable, Hashable, Sendable {
+    /// The fully qualified method, `interface.Method`.
+    public var method: String
+    /// The parameters, an object; `nil` when the call has none.
+    public var parameters: JSONValue?
+    /// The caller wants no reply.
+    public var oneway: Bool?
+    /// The caller accepts several replies, each but the last with `continues`.
+    public var more: Bool?
+    /// The caller wants the connection to switch to another protocol after the reply.
+    public var upgrade: Bool?
+
+    public init(method: String, parameters: JSONValue? = nil, oneway: Bool = false, more: Bool = false) {
+        self.method = method
+        self.parameters = parameters
+        self.oneway = oneway ? true : nil
+        self.more = more ? true : nil
+    }
+
+    /// The interface part of ``method``: everything before the last dot.
+    public var interface: String {
+        guard let dot = method.lastIndex(of: ".") else { return "" }
+        return String(method[..<dot])
+    }
+}
+
+/// A reply as it arrives: `{"parameters": {…}, "continues": true}` or `{"error": …, "parameters": {…}}`.
+public struct VarlinkReplyMessage: Codable, Hashable, Sendable {
+    public var parameters: JSONValue?
+    /// More replies to the same call follow.
+    public var continues: Bool?
+    /// The error's fully qualified name, for an error reply.
+    public var error: String?
+
+    public init(parameters: JSONValue? = nil, continues: Bool = false, error: String? = nil) {
+        self.parameters = parameters
+        self.continues = continues ? true : nil
+        self.error = error
+    }
+}
+
+/// An outgoing call with typed parameters, encoded in one pass; `false` flags are left out, as the reference
+/// implementation expects.
+struct TypedCall<Parameters: Encodable>: Encodable {
+    let method: String
+    let parameters: Parameters?
+    let oneway: Bool
+    let more: Bool
+
+    enum CodingKeys: String, CodingKey { case method, parameters, oneway, more }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(method, forKey: .method)
+        try container.encodeIfPresent(parameters, forKey: .parameters)
+        if oneway { try container.encode(true, forKey: .oneway) }
+        if more { try container.encode(true, forKey: .more) }
+    }
+}
+
+/// An outgoing reply with typed parameters, encoded in one pass.
+struct TypedReply<Parameters: Encodable>: Encodable {
+    let parameters: Parameters
+    let continues: Bool
+
+    enum CodingKeys: String, CodingKey { case parameters, continues }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(parameters, forKey: .parameters)
+        if continues { try container.encode(true, forKey: .continues) }
+    }
+}
+
+/// The empty parameters `()`: encodes as `{}`, decodes from any object.
+public struct VarlinkEmpty: Codable, Hashable, Sendable {
+    public init() {}
+    public init(from decoder: any Decoder) throws { _ = try decoder.container(keyedBy: AnyKey.self) }
+    public func encode(to encoder: any Encoder) throws { _ = encoder.container(keyedBy: AnyKey.self) }
+}
+
+/// A varlink string set, `[string]()`: on the wire an object whose members are all `{}`.
+public struct VarlinkStringSet: Codable, Hashable, Sendable, ExpressibleByArrayLiteral {
+    public var values: Set<String>
+
+    public init(_ values: Set<String>) { self.values = values }
+    public init(arrayLiteral elements: String...) { values = Set(elements) }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        values = Set(container.allKeys.map(\.stringValue))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyKey.self)
+        for value in values.sorted() { try container.encode(VarlinkEmpty(), forKey: AnyKey(stringValue: value)) }
+    }
+}
+
+struct AnyKey: CodingKey {
+    let stringValue: String
+    init(stringValue: String) { self.stringValue = stringValue }
+    var intValue: Int? { nil }
+    init?(intValue: Int) { return nil }
+}
+
+/// The JSON coders this module uses, in one place.
+enum VarlinkJSON {
+    /// Encodes `value`; the bytes never contain a NUL (JSON escapes it as `\u0000`).
+    static func encode(_ value: some Encodable) throws -> [UInt8] {
+        Array(try JSONEncoder().encode(value))
+    }
+
+    /// Encodes `value` with `encoder` (one per connection: making a `JSONEncoder` per message costs more than
+    /// encoding a small reply).
+    static func encode(_ value: some Encodable, with encoder: JSONEncoder) throws -> Data {
+        try encoder.encode(value)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: some Sequence<UInt8>) throws -> T {
+        try JSONDecoder().decode(type, from: Data(bytes))
+    }
+
+    /// `value` as a ``JSONValue``, through its JSON encoding.
+    static func value(of value: some Encodable) throws -> JSONValue {
+        try encode(value).withUnsafeBytes { raw throws(JSONParseError) in try JSONParser.parse(raw) }
+    }
+
+    /// Compact JSON text of `value`, keys sorted.
+    static func text(of value: JSONValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? encoder.encode(value) else { return "null" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension VarlinkCallMessage {
+    /// The call in `bytes` (one message, without its NUL), parsed once.
+    ///
+    /// - Throws: ``VarlinkProtocolError`` when the bytes are not JSON, not an object, or have no string `method`.
+    public init(parsing bytes: UnsafeRawBufferPointer) throws(VarlinkProtocolError) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw VarlinkProtocolError(message: "\(error)")
+        }
+        guard case .object(let members) = value else { throw VarlinkProtocolError(message: "a call is not a JSON object") }
+        guard case .string(let method)? = members["method"] else {
+            throw VarlinkProtocolError(message: "a call has no string \"method\"")
+        }
+        self.method = method
+        switch members["parameters"] {
+        case nil, .null?: parameters = nil
+        case .object?: parameters = members["parameters"]
+        default: throw VarlinkProtocolError(message: "a call's \"parameters\" is not an object")
+        }
+        func flag(_ name: String) throws(VarlinkProtocolError) -> Bool? {
+            switch members[name] {
+            case nil, .null?: return nil
+            case .bool(let value)?: return value
+            default: throw VarlinkProtocolError(message: "a call's \"\(name)\" is not a bool")
+            }
+        }
+        oneway = try flag("oneway")
+        more = try flag("more")
+        upgrade = try flag("upgrade")
+    }
+}
+
+extension VarlinkReplyMessage {
+    /// The reply in `bytes` (one message, without its NUL), parsed once.
+    ///
+    /// - Throws: ``VarlinkProtocolError`` when the bytes are not JSON or not an object.
+    public init(parsing bytes: UnsafeRawBufferPointer) throws(VarlinkProtocolError) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw VarlinkProtocolError(message: "\(error)")
+        }
+        guard case .object(let members) = value else { throw VarlinkProtocolError(message: "a reply is not a JSON object") }
+        parameters = members["parameters"] == .null ? nil : members["parameters"]
+        continues = members["continues"] == .bool(true) ? true : nil
+        error = members["error"]?.stringValue
+    }
+}

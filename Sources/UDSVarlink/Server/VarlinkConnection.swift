@@ -1,0 +1,102 @@
+import FoundationEssentials
+import Logging
+import NIOCore
+import UDSKit
+
+/// Serves one varlink connection: decodes each call once, checks it against the IDL, runs its handler and writes
+/// its replies, one call at a time, in order.
+struct VarlinkConnection {
+    let service: VarlinkService
+    let connection: FramedServerConnection
+    private let builtIn: VarlinkMethods
+
+    init(service: VarlinkService, connection: FramedServerConnection) {
+        self.service = service
+        self.connection = connection
+        self.builtIn = VarlinkServiceInterface.methods(for: service)
+    }
+
+    func run() async throws {
+        let encoder = JSONEncoder()
+        for try await message in connection.inbound {
+            let call: VarlinkCallMessage
+            do {
+                call = try message.buffer.withUnsafeReadableBytes { raw throws(VarlinkProtocolError) in
+                    try VarlinkCallMessage(parsing: raw)
+                }
+            } catch {
+                var metadata = metadata()
+                metadata["varlink.error"] = "\(error)"
+                connection.context.logger.warning(
+                    "closing varlink connection: a message is not a varlink call (malformed JSON, or no method)",
+                    metadata: metadata)
+                return
+            }
+            try await answer(call, encoder: encoder)
+        }
+    }
+
+    private func answer(_ call: VarlinkCallMessage, encoder: JSONEncoder) async throws {
+        let oneway = call.oneway ?? false
+        let more = (call.more ?? false) && !oneway
+        let context = VarlinkCall(method: call.method, more: more, oneway: oneway, context: connection.context)
+        do {
+            let (interface, handler, method) = try resolve(call.method)
+            try interface.validate(parameters: call.parameters, ofMethod: method)
+            var check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)? = nil
+            #if DEBUG
+                check = { (reply: JSONValue) throws(VarlinkError) in try interface.validate(reply: reply, ofMethod: method) }
+            #endif
+            let channel = VarlinkReplyChannel(
+                connection: connection, more: more, oneway: oneway, encoder: encoder, check: check)
+            do {
+                try await handler(call.parameters, context, channel)
+            } catch let error as VarlinkError {
+                try await channel.reply(error: error)
+            } catch let error as any VarlinkErrorConvertible {
+                try await channel.reply(error: error.varlinkError)
+            } catch let error as UnixSocketError where error.code == .connectionClosed {
+                throw error
+            } catch {
+                connection.context.logger.warning(
+                    "varlink method failed",
+                    metadata: ["varlink.method": "\(call.method)", "varlink.error": "\(error)"])
+                try await channel.reply(error: VarlinkError(name: "org.varlink.service.InternalError"))
+            }
+        } catch let error as VarlinkError {
+            // Resolution or validation failed: nothing ran.
+            let channel = VarlinkReplyChannel(
+                connection: connection, more: false, oneway: oneway, encoder: encoder, check: nil)
+            try await channel.reply(error: error)
+        }
+    }
+
+    private func resolve(_ qualified: String) throws(VarlinkError) -> (
+        VarlinkInterface, VarlinkMethods.Handler, VarlinkMethod
+    ) {
+        guard let dot = qualified.lastIndex(of: ".") else { throw VarlinkError.interfaceNotFound(qualified) }
+        let interfaceName = String(qualified[..<dot])
+        let methodName = String(qualified[qualified.index(after: dot)...])
+        let interface: VarlinkInterface
+        let methods: VarlinkMethods
+        if interfaceName == VarlinkServiceInterface.name {
+            (interface, methods) = (VarlinkServiceInterface.interface, builtIn)
+        } else if let registered = service.interfaces[interfaceName] {
+            (interface, methods) = (registered.interface, registered.methods)
+        } else {
+            throw VarlinkError.interfaceNotFound(interfaceName)
+        }
+        guard let method = interface.methods[methodName] else { throw VarlinkError.methodNotFound(qualified) }
+        guard let handler = methods.handlers[methodName] else { throw VarlinkError.methodNotImplemented(qualified) }
+        return (interface, handler, method)
+    }
+
+    private func metadata() -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["uds.connection": "\(connection.context.connectionID)"]
+        if let peer = connection.context.peer {
+            metadata["uds.peer_pid"] = "\(peer.processID)"
+            metadata["uds.peer_uid"] = "\(peer.userID)"
+        }
+        return metadata
+    }
+}
