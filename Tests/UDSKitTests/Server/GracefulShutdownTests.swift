@@ -9,17 +9,23 @@ extension LibraryTests {
     /// The handlers here go on working until the shutdown has begun (it removes the socket file first), so the
     /// order of events is fixed, not left to a handler's sleep: the message is in flight when shutdown starts.
     @Suite struct GracefulShutdownTests {
+        /// A handler that sets `started`, works until the shutdown has begun (the socket file at `path` is gone),
+        /// then sets `finished` and acknowledges.
+        static func workingUntilShutdownBegins(at path: String, started: Flag, finished: Flag) -> MessageHandler {
+            .buffered { message, _ in
+                started.set()
+                try await waitUntil("the shutdown has begun") { !fileExists(path) }
+                finished.set()
+                return Acknowledgement.reply(forByteCount: message.count)
+            }
+        }
+
         @Test func messageInFlightIsAcknowledgedBeforeShutdownReturns() async throws {
             let started = Flag()
             let finished = Flag()
             try await withTemporaryDirectory { directory in
                 let path = directory + "/app.sock"
-                let handler = MessageHandler.buffered { message, _ in
-                    started.set()
-                    try await waitUntil("the shutdown has begun") { !fileExists(path) }
-                    finished.set()
-                    return Acknowledgement.reply(forByteCount: message.count)
-                }
+                let handler = Self.workingUntilShutdownBegins(at: path, started: started, finished: finished)
                 let server = MessageServer(address: try UnixSocketAddress(path), handler: handler)
                 try await server.start()
                 let client = try makeClient(path)
@@ -44,12 +50,7 @@ extension LibraryTests {
             let finished = Flag()
             try await withTemporaryDirectory { directory in
                 let path = directory + "/app.sock"
-                let handler = MessageHandler.buffered { message, _ in
-                    started.set()
-                    try await waitUntil("the shutdown has begun") { !fileExists(path) }
-                    finished.set()
-                    return Acknowledgement.reply(forByteCount: message.count)
-                }
+                let handler = Self.workingUntilShutdownBegins(at: path, started: started, finished: finished)
                 let server = MessageServer(address: try UnixSocketAddress(path), handler: handler)
                 try await server.start()
                 try await makeClient(path).post("fire and forget")
