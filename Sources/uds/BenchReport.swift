@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Dispatch
 import UDSLoad
+import UDSVarlink
 
 /// The summary of a `uds bench` run, for people (text with a latency histogram) or machines (JSON).
 enum BenchReport {
@@ -51,17 +52,17 @@ enum BenchReport {
     static func json(_ options: LoadOptions, _ result: LoadResult) -> String {
         var object: [String: JSONValue] = [
             "scenario": .string(options.scenario.rawValue), "socket": .string("\(options.address)"),
-            "count": .integer(result.operations), "size": .integer(options.size),
-            "concurrency": .integer(options.concurrency), "seconds": .number(result.seconds),
-            "rate": .number(result.rate),
-            "mbps": .number(Double(result.operations) * Double(options.size) / result.seconds / 1e6),
+            "count": .int(Int64(result.operations)), "size": .int(Int64(options.size)),
+            "concurrency": .int(Int64(options.concurrency)), "seconds": .double(result.seconds),
+            "rate": .double(result.rate),
+            "mbps": .double(Double(result.operations) * Double(options.size) / result.seconds / 1e6),
         ]
         if result.hasLatencies {
-            var latency: [String: JSONValue] = ["max": .number(result.maximumLatency)]
-            for (label, value) in percentiles { latency[label] = .number(result.latency(atPercentile: value)) }
+            var latency: [String: JSONValue] = ["max": .double(result.maximumLatency)]
+            for (label, value) in percentiles { latency[label] = .double(result.latency(atPercentile: value)) }
             object["latency_us"] = .object(latency)
         }
-        return JSONValue.object(object).text
+        return JSONValue.object(object).jsonText
     }
 
     static func micro(_ value: Double) -> String {
