@@ -79,7 +79,7 @@ struct Bench: AsyncParsableCommand {
             result = try await Task.detached { try Load.run(options, progress: progress) }.value
         } catch {
             reporter.stop()
-            exitFailing(error)
+            throw failure(error)
         }
         reporter.stop()
         print(json ? BenchReport.json(options, result) : BenchReport.text(options, result))

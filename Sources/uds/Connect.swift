@@ -57,7 +57,7 @@ struct Connect: AsyncParsableCommand {
                 // the server closed first; nothing was lost on our side
             }
         } catch {
-            exitFailing(error)
+            throw failure(error)
         }
     }
 }

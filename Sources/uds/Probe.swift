@@ -34,7 +34,7 @@ struct Probe: AsyncParsableCommand {
         do {
             (lines, status) = try probe()
         } catch {
-            exitFailing(error)
+            throw failure(error)
         }
         print(lines.joined(separator: "\n"))
         if status != 0 { throw ExitCode(status) }

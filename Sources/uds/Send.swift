@@ -77,9 +77,9 @@ struct Send: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if framed { return await runFramed() }
-        if seqpacket { return await runSeqPacket() }
-        if datagram { return await runDatagram() }
+        if framed { return try await runFramed() }
+        if seqpacket { return try await runSeqPacket() }
+        if datagram { return try await runDatagram() }
         do {
             var configuration = MessageClient.Configuration()
             if let timeout {
@@ -129,11 +129,11 @@ struct Send: AsyncParsableCommand {
                 if let error = Acknowledgement.error(in: reply, socket: path) { throw error }
             }
         } catch {
-            exitFailing(error)
+            throw failure(error)
         }
     }
 
-    private func runFramed() async {
+    private func runFramed() async throws {
         do {
             var configuration = FramedClient.Configuration()
             if let timeout {
@@ -164,7 +164,7 @@ struct Send: AsyncParsableCommand {
             }
             await client.closeGracefully()  // frames sent with --no-reply are only queued until now
         } catch {
-            exitFailing(error)
+            throw failure(error)
         }
     }
 

@@ -200,7 +200,7 @@ struct Serve: AsyncParsableCommand {
             summaries.cancel()
             if let server = server as? MessageServer { logger.notice("statistics: \(server.statistics)") }
         } catch {
-            exitFailing(error)
+            throw failure(error)
         }
     }
 
