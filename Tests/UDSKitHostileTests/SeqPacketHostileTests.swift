@@ -75,10 +75,10 @@ extension HostileClientTests {
         ) async throws {
             let server = try ChildProcess(udsExecutable, ["serve", path, "--seqpacket", "--max-size", "100000"] + arguments)
             defer { if server.isRunning { server.signal(SIGKILL) } }
-            let deadline = Date().addingTimeInterval(20)
-            while (try? SeqPacketConnection.connect(to: UnixSocketAddress(path))) == nil {
-                if Date() > deadline { throw TestFailure("uds serve --seqpacket did not start: \(server.stderr)") }
-                try await Task.sleep(for: .milliseconds(20))
+            try await waitUntil("uds serve --seqpacket did not start: \(server.stderr)", timeout: 20) {
+                guard let probe = try? SeqPacketConnection.connect(to: UnixSocketAddress(path)) else { return false }
+                probe.close()
+                return true
             }
             try await body(server)
             server.signal(SIGTERM)

@@ -55,6 +55,8 @@ extension HostileClientTests {
                         #expect(!trickle.reply.contains("no data"), "the idle timeout must not end a client that sends")
                         // A connection may end in order, or with a reset when a byte of ours was still unread.
                         #expect(trickle.ending != .timedOut)
+                        // A lower bound on the configured deadline (the behaviour under test is a time limit); load
+                        // can only lengthen it, never break it.
                         #expect(trickle.seconds >= 2.9, "the deadline is 3 s from connect; it ended after \(trickle.seconds) s")
                         #expect(trickle.bytesSent >= 5, "the trickle sent \(trickle.bytesSent) bytes")
                     }
@@ -76,7 +78,7 @@ extension HostileClientTests {
                     for _ in 0..<10 {
                         let outcome = connection.write([UInt8(ascii: "t")]).outcome
                         #expect(outcome == .written, "the idle timeout closed a client that sends every 200 ms")
-                        sleep(milliseconds: 200)
+                        sleep(milliseconds: 200)  // trickling: the stall between bytes is the behaviour under test
                     }
                     let (reply, ending) = try connection.readUntilClosed(maximumSize: 4096)
                     #expect(String(decoding: reply, as: UTF8.self).hasPrefix("error: no data from the client"))

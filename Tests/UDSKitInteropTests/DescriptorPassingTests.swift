@@ -18,12 +18,6 @@ struct DescriptorPassingTests {
     }
 
     /// How many of this process's descriptors are open on `file` (from /proc/self/fd).
-    static func openDescriptors(on file: String) -> Int {
-        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == file }
-            .count
-    }
-
     @Test func pythonPassesAFileAndTheHandlerReadsItWithoutLeaks() async throws {
         try await withTemporaryDirectory { dir in
             let secret = dir + "/secret.txt"
@@ -47,11 +41,9 @@ struct DescriptorPassingTests {
                 }
                 // every one of the 44 descriptors received is closed: when the handler's task ends, or at once past
                 // the limit
-                let deadline = Date().addingTimeInterval(10)
-                while Self.openDescriptors(on: secret) > 0 && Date() < deadline {
-                    try await Task.sleep(for: .milliseconds(20))
+                try await waitUntil("received descriptors are closed after the handler") {
+                    openDescriptors(on: secret) == 0
                 }
-                #expect(Self.openDescriptors(on: secret) == 0, "received descriptors are closed after the handler")
             }
         }
     }
@@ -114,10 +106,8 @@ struct DescriptorPassingTests {
     }
 
     private func waitForServerFile(_ path: String) async throws {
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: path) {
-            if Date() > deadline { throw TestFailure("the Python server did not bind \(path)") }
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("the Python server did not bind \(path)", timeout: 20) {
+            FileManager.default.fileExists(atPath: path)
         }
     }
 }

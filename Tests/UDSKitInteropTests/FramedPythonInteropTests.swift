@@ -54,7 +54,8 @@ struct FramedPythonInteropTests {
     @Test func requestsHandlerAnswersAThousandPipelinedPythonRequestsInOrder() async throws {
         let (python, client) = try pythonPeer("framed_client")
         let handler = FramedHandler.requests { request, _ in
-            // some requests suspend, so that a reply that overtook another would show
+            // some requests suspend, so that a reply that overtook another would show (the delay is the behaviour
+            // under test, not a wait)
             if request.count % 3 == 0 { try await Task.sleep(for: .microseconds(200)) }
             return Message("reply to " + request.string)
         }

@@ -21,7 +21,7 @@ struct GoDescriptorPassingTests {
             try "passed by Go".write(toFile: file, atomically: true, encoding: .utf8)
             let handler = DescriptorPassingTests.readsPassedFile
             try await withRunningServer(at: dir + "/fd.sock", handler: handler) { _ in
-                #expect(DescriptorPassingTests.openDescriptors(on: file) == 0)
+                #expect(openDescriptors(on: file) == 0)
                 for _ in 0..<3 {
                     let reply = try await runSucceeding(
                         client, ["-path", dir + "/fd.sock", "-file", file, "-message", "here"])
@@ -29,7 +29,7 @@ struct GoDescriptorPassingTests {
                 }
                 // each descriptor received is closed when the handler's task ends
                 try await waitUntil("received descriptors are still open after the handler") {
-                    DescriptorPassingTests.openDescriptors(on: file) == 0
+                    openDescriptors(on: file) == 0
                 }
             }
         }

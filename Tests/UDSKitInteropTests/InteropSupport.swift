@@ -41,19 +41,6 @@ func withUDSServe<T>(
     try await withServerProcess(udsExecutable, { ["serve", $0] + arguments }, body)
 }
 
-/// Waits until `condition` holds; throws `failure` after `timeout` seconds.
-func waitUntil(
-    _ failure: @autoclosure () -> String,
-    timeout: Double = 10,
-    _ condition: () -> Bool
-) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while !condition() {
-        if Date() > deadline { throw TestFailure(failure()) }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
 /// Runs a program to its end and requires exit status 0; returns its standard output.
 func runSucceeding(
     _ executable: String,

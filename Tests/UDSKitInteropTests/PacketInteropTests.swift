@@ -244,7 +244,7 @@ struct PacketInteropTests {
             let socket = try DatagramSocket.bind(to: UnixSocketAddress(path))
             defer { socket.close() }
             try socket.setReadTimeout(.seconds(20))
-            #expect(DescriptorPassingTests.openDescriptors(on: secret) == 0)
+            #expect(openDescriptors(on: secret) == 0)
             for count in [1, 3, 4, 9] {  // past 4, the receive closes the rest
                 let sent = try await runSucceeding(python, ["-c", script, path, secret, "\(count)"])
                 #expect(sent == "\(5 + "\(count)".count)\n")  // "here " and the count
@@ -260,12 +260,12 @@ struct PacketInteropTests {
                     #expect(String(decoding: contents[..<read], as: UTF8.self) == "only the descriptor travels")
                 }
                 withExtendedLifetime(datagram) {
-                    #expect(DescriptorPassingTests.openDescriptors(on: secret) == min(count, 4))
+                    #expect(openDescriptors(on: secret) == min(count, 4))
                 }
             }
             // each datagram's descriptors are closed when it is released; the ones past the limit at once
             try await waitUntil("received descriptors are still open") {
-                DescriptorPassingTests.openDescriptors(on: secret) == 0
+                openDescriptors(on: secret) == 0
             }
         }
     }

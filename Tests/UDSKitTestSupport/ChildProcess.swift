@@ -59,13 +59,9 @@ public final class ChildProcess: @unchecked Sendable {
     /// Waits for the program to exit and returns its exit status; kills it and throws after `timeout` seconds.
     @discardableResult
     public func waitForExit(timeout: Double = 30) async throws -> Int32 {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning {
-            if Date() > deadline {
-                kill(process.processIdentifier, SIGKILL)
-                throw TestFailure("\(process.executableURL!.lastPathComponent) did not exit within \(timeout) s; stderr: \(stderr)")
-            }
-            try await Task.sleep(for: .milliseconds(10))
+        guard try await eventually(timeout: timeout, { !process.isRunning }) else {
+            kill(process.processIdentifier, SIGKILL)
+            throw TestFailure("\(process.executableURL!.lastPathComponent) did not exit within \(timeout) s; stderr: \(stderr)")
         }
         return process.terminationStatus
     }

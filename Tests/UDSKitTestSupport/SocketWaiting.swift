@@ -4,14 +4,10 @@ import UDSKit
 /// Waits until a server accepts connections at `path`; throws after `timeout` seconds.
 public func waitForServer(at path: String, timeout: Double = 20) async throws {
     let address = try UnixSocketAddress(path)
-    let deadline = Date().addingTimeInterval(timeout)
-    while true {
-        if let connection = try? UnixSocketConnection.connect(to: address) {
-            connection.close()
-            return
-        }
-        if Date() > deadline { throw TestFailure("no server came up on \(path) within \(timeout) s") }
-        try await Task.sleep(for: .milliseconds(20))
+    try await waitUntil("no server came up on \(path)", timeout: timeout) {
+        guard let connection = try? UnixSocketConnection.connect(to: address) else { return false }
+        connection.close()
+        return true
     }
 }
 

@@ -16,15 +16,6 @@ struct ExecDescriptorTests {
         return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
     }
 
-    /// Waits until `condition` holds; throws `failure` after 20 seconds.
-    static func waitUntil(_ failure: @autoclosure () -> String, _ condition: () -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(20)
-        while !condition() {
-            if Date() > deadline { throw TestFailure(failure()) }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-    }
-
     @Test func passedFilesAreTheCommandsFdsFromThreeAndUDSFDSCountsThem() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/x.sock"
@@ -46,7 +37,7 @@ struct ExecDescriptorTests {
                 #expect(none.stdout == "fds=0\nbare")
 
                 // The server closes the passed files once the command has them, and every pipe end it made.
-                try await Self.waitUntil("the server still has a passed file or a command's pipe open") {
+                try await waitUntil("the server still has a passed file or a command's pipe open") {
                     let open = Self.openFiles(of: server.pid)
                     return !open.contains(first) && !open.contains(second)
                         && open.filter { $0.hasPrefix("pipe:") }.count == pipesBefore
@@ -70,7 +61,7 @@ struct ExecDescriptorTests {
                 let send = try ChildProcess(udsExecutable, ["send", path, "--fd", file, "--expect", "any", "m"])
                 defer { send.signal(SIGKILL) }
                 var pid: Int32 = 0
-                try await Self.waitUntil("the command never ran sleep; server: \(server.stderr)") {
+                try await waitUntil("the command never ran sleep; server: \(server.stderr)") {
                     guard let written = try? String(contentsOfFile: dir + "/pid", encoding: .utf8) else { return false }
                     pid = Int32(written.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
                     return (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "sleep\n"

@@ -12,7 +12,7 @@ struct FramedCLITests {
                 #expect(sent.status == 0, "\(sent.stderr)")
                 #expect(sent.stdout == "3\n3\n5\n")
                 #expect(sent.stderr == "")
-                try await waitFor("uds serve printed \(server.stdout.debugDescription)") {
+                try await waitUntil("uds serve printed \(server.stdout.debugDescription)") {
                     server.stdout == "one\ntwo\nthree\n"
                 }
             }
@@ -26,7 +26,7 @@ struct FramedCLITests {
                 let sent = try await uds("send", "--framed", path, stdin: "alpha\nbeta\n\ngamma delta\n")
                 #expect(sent.status == 0, "\(sent.stderr)")
                 #expect(sent.stdout == "5\n4\n0\n11\n", "an empty line is an empty frame")
-                try await waitFor("uds serve printed \(server.stdout.debugDescription)") {
+                try await waitUntil("uds serve printed \(server.stdout.debugDescription)") {
                     server.stdout == "alpha\nbeta\ngamma delta\n"
                 }
             }
@@ -44,7 +44,7 @@ struct FramedCLITests {
                     #expect(sent.status == 0, "\(sent.stderr)")
                     #expect(sent.stdout == "")
                     printed += "\(run): one\n\(run): two\n\(run): three\n"
-                    try await waitFor("uds send --no-reply exited 0 but uds serve printed \(server.stdout.debugDescription)") {
+                    try await waitUntil("uds send --no-reply exited 0 but uds serve printed \(server.stdout.debugDescription)") {
                         server.stdout == printed
                     }
                 }
@@ -88,22 +88,11 @@ struct FramedCLITests {
                 #expect(sent.status == 0, "\(sent.stderr)")
                 #expect(sent.stdout == "SHOUT\nMIXED CASE\nX\n")
                 if !quiet {
-                    try await waitFor("uds serve printed \(server.stdout.debugDescription)") {
+                    try await waitUntil("uds serve printed \(server.stdout.debugDescription)") {
                         server.stdout == "shout\nMixed Case\nx\n"
                     }
                 }
             }
-        }
-    }
-
-    /// Waits until `condition` holds; fails with `failure` after `timeout` seconds.
-    private func waitFor(
-        _ failure: @autoclosure () -> String, timeout: Double = 20, _ condition: () -> Bool
-    ) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !condition() {
-            if Date() > deadline { throw TestFailure(failure()) }
-            try await Task.sleep(for: .milliseconds(20))
         }
     }
 }

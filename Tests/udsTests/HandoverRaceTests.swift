@@ -9,15 +9,6 @@ import UDSKitTestSupport
 /// listening socket.
 @Suite("uds serve --handover: the moments around the handover")
 struct HandoverRaceTests {
-    /// Waits until `condition` holds; throws after 30 s.
-    static func waitUntil(_ what: String, _ condition: () throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(30)
-        while try !condition() {
-            if Date() > deadline { throw TestFailure("timed out waiting until \(what)") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-    }
-
     @Test func aClientThatConnectedBeforeTheHandoverAndWritesAfterItIsServed() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/h.sock"
@@ -28,13 +19,13 @@ struct HandoverRaceTests {
             let early = try UnixSocketConnection.connect(to: UnixSocketAddress(path))
             defer { early.close() }
             try early.setReadTimeout(.seconds(30))
-            try await Self.waitUntil("the predecessor has accepted the early client") {
+            try await waitUntil("the predecessor has accepted the early client") {
                 first.signal(SIGUSR1)
                 return first.stderr.contains("statistics: connections 1 open")
             }
             let second = try ChildProcess(udsExecutable, ["serve", path, "--quiet", "--handover"])
             defer { if second.isRunning { second.signal(SIGKILL) } }
-            try await Self.waitUntil("the predecessor has handed over and dealt with its connection") {
+            try await waitUntil("the predecessor has handed over and dealt with its connection") {
                 !first.isRunning || first.stderr.contains("handed over: waiting for connections")
             }
             try early.write(Array("late".utf8))
@@ -70,7 +61,7 @@ struct HandoverRaceTests {
             let first = try ChildProcess(udsExecutable, ["serve", path, "--quiet", "--handover"])
             defer { if first.isRunning { first.signal(SIGKILL) } }
             try await waitForServer(at: path)
-            try await Self.waitUntil("the handover socket is offered") { FileManager.default.fileExists(atPath: path + ".handover") }
+            try await waitUntil("the handover socket is offered") { FileManager.default.fileExists(atPath: path + ".handover") }
             let handover = try UnixSocketConnection.connect(to: UnixSocketAddress(path + ".handover"))
             defer { handover.close() }
             try handover.setReadTimeout(.seconds(30))

@@ -14,6 +14,7 @@ struct HandoverTests {
 
             // Clients deliver messages all the time, before, during and after the restart.
             let stop = Atomic<Bool>(false)
+            let deliveredSoFar = Atomic<Int>(0)
             let client = try MessageClient(path: path)
             let sender = Task {
                 var delivered = 0
@@ -22,27 +23,31 @@ struct HandoverTests {
                     do {
                         try await client.deliver(Message("message \(delivered)"))
                         delivered += 1
+                        deliveredSoFar.store(delivered, ordering: .relaxed)
                     } catch {
                         failures.append("\(error)")
                     }
                 }
                 return (delivered, failures)
             }
-            try await Task.sleep(for: .milliseconds(300))
+            try await waitUntil("the first server has acknowledged messages before the restart") {
+                deliveredSoFar.load(ordering: .relaxed) >= 10
+            }
             let second = try ChildProcess(udsExecutable, ["serve", path, "--quiet", "--handover"])
             #expect(try await first.waitForExit(timeout: 60) == 0, "\(first.stderr)")
             #expect(first.stderr.contains("handed the listening socket to a successor"))
             // The successor logs the takeover once it has the socket; its predecessor may exit before that line.
-            let tookOverBy = Date().addingTimeInterval(20)
-            while !second.stderr.contains("took over the listening socket") && Date() < tookOverBy {
-                try await Task.sleep(for: .milliseconds(20))
+            try await waitUntil("the successor logs the takeover; stderr: \(second.stderr)") {
+                second.stderr.contains("took over the listening socket")
             }
-            #expect(second.stderr.contains("took over the listening socket"), "\(second.stderr)")
-            try await Task.sleep(for: .milliseconds(300))
+            let atTakeover = deliveredSoFar.load(ordering: .relaxed)
+            try await waitUntil("the successor has acknowledged messages after the takeover") {
+                deliveredSoFar.load(ordering: .relaxed) >= atTakeover + 10
+            }
             stop.store(true, ordering: .relaxed)
             let (delivered, failures) = await sender.value
             #expect(failures.isEmpty, "\(failures.prefix(3))")
-            #expect(delivered >= 1)
+            #expect(delivered >= atTakeover + 10)
             #expect(FileManager.default.fileExists(atPath: path), "the predecessor leaves the socket file")
 
             second.signal(SIGTERM)

@@ -209,7 +209,7 @@ struct PacketCLITests {
         ["send", "/tmp/uds-packet-usage.sock", "--seqpacket", "--datagram", "m"],
     ])
     func choosingTwoSocketKindsIsAUsageError(arguments: [String]) async throws {
-        let run = try await ChildProcess.run(udsExecutable, arguments)
+        let run = try await uds(arguments)
         #expect(run.status == 64, "\(run.stderr)")
         #expect(run.stderr.contains("choose one of --framed, --seqpacket and --datagram"), "\(run.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/uds-packet-usage.sock"))
@@ -239,10 +239,8 @@ struct PacketCLITests {
     /// seqpacket or datagram server refuses: a seqpacket server is probed with a seqpacket connection that sends
     /// nothing; a datagram socket receives from its bind on, before its file appears, so the file is enough.
     private func waitForPacketServer(_ server: ChildProcess, at path: String, seqPacket: Bool) async throws {
-        let deadline = Date().addingTimeInterval(20)
-        while !(isReceiving(at: path, seqPacket: seqPacket)) {
-            if Date() > deadline { throw TestFailure("uds serve did not come up on \(path); stderr: \(server.stderr)") }
-            try await Task.sleep(for: .milliseconds(20))
+        try await waitUntil("uds serve did not come up on \(path); stderr: \(server.stderr)", timeout: 20) {
+            isReceiving(at: path, seqPacket: seqPacket)
         }
     }
 
@@ -256,12 +254,8 @@ struct PacketCLITests {
 
     /// Waits until `server` has printed `expected`, exactly; fails after `timeout` seconds.
     private func waitForOutput(_ server: ChildProcess, _ expected: String, timeout: Double = 20) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while server.stdout != expected {
-            if Date() > deadline {
-                throw TestFailure("uds serve printed \(server.stdout.debugDescription), not \(expected.debugDescription)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        try await waitUntil(
+            "uds serve printed \(server.stdout.debugDescription), not \(expected.debugDescription)", timeout: timeout
+        ) { server.stdout == expected }
     }
 }

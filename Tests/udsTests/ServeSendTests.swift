@@ -69,8 +69,10 @@ struct ServeSendTests {
                 let failed = try await uds("send", path, "--expect", "any", "x")
                 #expect(failed.status == 2)
                 #expect(failed.stderr.contains("the command exited with status 3"), "\(failed.stderr)")
-                try await Task.sleep(for: .milliseconds(100))
-                #expect(server.stderr.contains("exited with status 3"))
+                // The server logs the command's failure after it has replied: wait for the line, not for a time.
+                try await waitUntil("uds serve logs the command's exit status; stderr: \(server.stderr)") {
+                    server.stderr.contains("exited with status 3")
+                }
             }
         }
     }
@@ -98,9 +100,8 @@ struct ServeStatisticsTests {
             let stderr = try await withServe(path, ["--quiet"]) { server in
                 _ = try await uds("send", path, "hello")
                 server.signal(SIGUSR1)
-                let deadline = Date().addingTimeInterval(20)
-                while !server.stderr.contains("statistics:") && Date() < deadline {
-                    try await Task.sleep(for: .milliseconds(20))
+                try await waitUntil("uds serve prints statistics on SIGUSR1; stderr: \(server.stderr)") {
+                    server.stderr.contains("statistics:")
                 }
                 return server.stderr
             }

@@ -49,13 +49,10 @@ struct SocketModeTests {
                 let server = try ChildProcess(
                     shell, ["-c", #"umask 000 && exec "$0" serve "$@""#, udsExecutable, path, "--quiet", "--mode", "0640"] + type)
                 defer { if server.isRunning { server.signal(SIGKILL) } }
-                let deadline = Date().addingTimeInterval(20)
-                while !server.stderr.contains(ready) && server.isRunning && Date() < deadline {
-                    try await Task.sleep(for: .milliseconds(10))
-                }
+                _ = try await eventually(timeout: 20) { server.stderr.contains(ready) || !server.isRunning }
                 // The watcher runs on a thread of its own, which a busy machine may not have run yet: let it see the
                 // file.
-                while !watcher.hasSeenTheFile && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                _ = try await eventually(timeout: 20) { watcher.hasSeenTheFile }
                 let modes = watcher.stop()
                 #expect(server.stderr.contains(ready), "\(server.stderr)")
                 #expect(modes == [0o640], "modes seen: \(modes.map { String($0, radix: 8) })")

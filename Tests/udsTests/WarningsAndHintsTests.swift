@@ -6,12 +6,8 @@ import UDSKitTestSupport
 struct WarningsAndHintsTests {
     /// Waits until `server`'s standard error contains `text`; false if it exits or 20 s pass first.
     static func waitForLine(_ server: ChildProcess, _ text: String) async throws -> Bool {
-        let deadline = Date().addingTimeInterval(20)
-        while !server.stderr.contains(text) {
-            if !server.isRunning || Date() > deadline { return false }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        return true
+        _ = try await eventually(timeout: 20) { server.stderr.contains(text) || !server.isRunning }
+        return server.stderr.contains(text)
     }
 
     @Test(arguments: [[], ["--datagram"]])
@@ -25,7 +21,7 @@ struct WarningsAndHintsTests {
             "\(server.stderr)")
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
-        #expect(lines(server.stderr, containing: "warning: anyone").count == 1, "\(server.stderr)")
+        #expect(lines(of: server.stderr, containing: "warning: anyone").count == 1, "\(server.stderr)")
     }
 
     @Test func aPathWithAllowAnyDoesNotWarn() async throws {
@@ -45,7 +41,7 @@ struct WarningsAndHintsTests {
                 let sent = try await uds("send", "--framed", path, "a", "b", "c")
                 #expect(sent.status == 2, "\(sent)")
                 #expect(sent.stderr.hasSuffix("the reply \"a\" is not an acknowledgement; if the server answers with something else (--reply echo, --exec), pass --expect any\n"), "\(sent.stderr)")
-                #expect(lines(sent.stderr, containing: "").count == 1, "one line: \(sent.stderr)")
+                #expect(lines(of: sent.stderr, containing: "").count == 1, "one line: \(sent.stderr)")
                 let any = try await uds("send", "--framed", "--expect", "any", path, "a", "b", "c")
                 #expect(any.status == 0, "\(any)")
             }
@@ -79,14 +75,4 @@ struct WarningsAndHintsTests {
         }
     }
 
-}
-
-/// The lines of `text` that contain `fragment` (all of them for an empty one).
-private func lines(_ text: String, containing fragment: String) -> [Substring] {
-    text.split(separator: "\n").filter { fragment.isEmpty || $0.contains(fragment) }
-}
-
-/// Runs the built `uds` with `arguments` to its end.
-private func uds(_ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-    try await ChildProcess.run(udsExecutable, arguments)
 }

@@ -1,6 +1,7 @@
 import UDSKit
 import Foundation
 import Synchronization
+import UDSKitTestSupport
 
 /// An honest client's work, done over and over on a thread of its own while a hostile load runs.
 ///

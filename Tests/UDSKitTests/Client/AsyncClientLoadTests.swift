@@ -17,7 +17,7 @@ extension LibraryTests {
         @Test func aThousandConcurrentDeliveriesToAServerThatAnswersAfter200msAllSucceedAtOnce() async throws {
             _ = try raiseDescriptorLimit()
             let handler = MessageHandler.buffered { message, _ in
-                try await Task.sleep(for: .milliseconds(200))
+                try await Task.sleep(for: .milliseconds(200))  // issue 11's slow server: the behaviour under test
                 return Acknowledgement.reply(forByteCount: message.count)
             }
             try await withTemporaryDirectory { directory in

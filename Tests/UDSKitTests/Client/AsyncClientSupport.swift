@@ -52,18 +52,6 @@ final class Gate: Sendable {
 /// A gate that opens only when told: a handler that holds its reply until the test lets it go.
 func makeLatch() -> Gate { Gate(count: Int.max) }
 
-/// Raises this process's soft descriptor limit to its hard one; returns the limit now in force.
-func raiseDescriptorLimit() throws -> Int {
-    var limit = rlimit()
-    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-    guard getrlimit(resource, &limit) == 0 else { throw TestFailure("getrlimit failed: errno \(errno)") }
-    if limit.rlim_cur < limit.rlim_max {
-        limit.rlim_cur = limit.rlim_max
-        guard setrlimit(resource, &limit) == 0 else { throw TestFailure("setrlimit failed: errno \(errno)") }
-    }
-    return Int(clamping: limit.rlim_cur)
-}
-
 /// Sets `SO_RCVTIMEO` on a raw socket, so that a test's blocking accept or read cannot hang the run.
 func setReceiveTimeout(_ fd: CInt, seconds: Int) {
     var timeout = timeval(tv_sec: seconds, tv_usec: 0)

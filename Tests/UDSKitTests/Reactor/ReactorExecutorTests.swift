@@ -47,7 +47,7 @@ extension LibraryTests {
         @Test func anUnstructuredTaskWithTheReactorAsPreferenceRunsOnItsThread() async throws {
             try await withReactor { reactor in
                 let task = Task(executorPreference: reactor) { () async -> Bool in
-                    try? await Task.sleep(for: .milliseconds(1))
+                    try? await Task.sleep(for: .milliseconds(1))  // a suspension: the task must resume there too
                     return reactor.inLoop
                 }
                 #expect(await task.value)

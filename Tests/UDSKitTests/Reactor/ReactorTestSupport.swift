@@ -191,7 +191,7 @@ final class ThreadCountSampler: @unchecked Sendable {
             while !stopped.isSet {
                 let count = threadCount()
                 maximum.update { $0 = max($0, count) }
-                usleep(2_000)
+                usleep(2_000)  // the sampling interval: this samples a count, it waits for nothing
             }
             finished.set()
         }
@@ -262,20 +262,5 @@ func readToEnd(_ fd: CInt) -> [UInt8] {
         let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if count <= 0 { return result }
         result += chunk[..<count]
-    }
-}
-
-/// Calls `body` with `path` as a `sockaddr_un`.
-private func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
-    var address = sockaddr_un()
-    address.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &address.sun_path) { raw in
-        raw.initializeMemory(as: UInt8.self, repeating: 0)
-        raw.copyBytes(from: path.utf8.prefix(raw.count - 1))
-    }
-    return withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            body($0, socklen_t(MemoryLayout<sockaddr_un>.size))
-        }
     }
 }

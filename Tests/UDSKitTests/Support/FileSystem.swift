@@ -35,7 +35,7 @@ struct FileInfo: Equatable, Sendable {
 func fileExists(_ path: String) -> Bool { FileInfo(at: path) != nil }
 
 /// Calls `body` with `path` as a `sockaddr_un`.
-private func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     withUnsafeMutableBytes(of: &address.sun_path) { raw in

@@ -3,20 +3,6 @@ import Foundation
 import Synchronization
 import UDSKitTestSupport
 
-/// Waits until `condition` holds, checking every 10 ms; throws after `timeout` seconds. Tests wait for conditions,
-/// never for a fixed time.
-func waitUntil(
-    _ what: @autoclosure () -> String,
-    timeout: Double = 60,
-    _ condition: () throws -> Bool
-) async throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while try !condition() {
-        if Date() > deadline { throw TestFailure("timed out after \(timeout) s waiting until \(what())") }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-}
-
 /// Runs `body` as a task of its own and waits for it at most `seconds`; past that, throws and leaves the task behind.
 /// For calls that would otherwise hang the whole run when they hang (a shutdown that never returns).
 func finishes(
@@ -63,6 +49,7 @@ func withWatchdog<T>(
 ) async throws -> T {
     let fired = Flag()
     let watchdog = Task {
+        // The watchdog's deadline: it ends a hang, and the test fails when it fires.
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
         fired.set()
         await onTimeout()
@@ -104,12 +91,6 @@ func runOnThreads<T: Sendable>(
     }
     let all = results.value
     return (0..<count).map { all[$0]! }
-}
-
-/// Runs blocking `body` on a thread of its own, never on one of the few threads that run Swift tasks (the server's
-/// handlers need those).
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await runOnThreads(1) { _ in Result { try body() } }[0].get()
 }
 
 /// Holds threads until `count` of them have arrived, so that they then act at once.

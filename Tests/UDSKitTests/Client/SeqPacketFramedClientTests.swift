@@ -58,10 +58,12 @@ struct SeqPacketFramedClientTests {
     }
 
     @Test func aTimedOutRequestFailsAndItsLateReplyIsDropped() async throws {
+        let timedOut = Flag()
         try await withTemporaryDirectory { dir in
             let address = try UnixSocketAddress(dir + "/slow.sock")
+            // "slow" is answered only once the client has given up on it: its reply is late by construction.
             try await withRunningServer(at: dir + "/slow.sock", seqPacketHandler: .requests { request, _ in
-                if request.string == "slow" { try await Task.sleep(for: .milliseconds(500)) }
+                if request.string == "slow" { try await waitUntil("the client gives up on slow") { timedOut.isSet } }
                 return request
             }) { _ in
                 let client = try await FramedClient.connect(to: address, configuration: configuration())
@@ -69,6 +71,7 @@ struct SeqPacketFramedClientTests {
                     try await client.request("slow", timeout: .milliseconds(50))
                 }
                 #expect(error?.code == .timedOut)
+                timedOut.set()
                 #expect(try await client.request("fast").string == "fast", "the late reply to slow is not taken for fast")
                 client.close()
             }

@@ -1,7 +1,7 @@
 import Foundation
 import SystemPackage
 import Testing
-import UDSKit
+@testable import UDSKit
 import UDSKitTestSupport
 
 @Suite("Datagram sockets: messages to and from addresses")
@@ -174,17 +174,14 @@ struct DatagramSocketTests {
         try await withTemporaryDirectory { dir in
             let socket = try DatagramSocket.bind(to: UnixSocketAddress(dir + "/w.sock"))
             let waiting = Task { try await socket.receive() }
-            try await Task.sleep(for: .milliseconds(100))
+            let descriptor = socket.socket.descriptor
+            try await waitUntil("the receive waits on the client reactor") {
+                descriptorsWatchedByAReactor().contains(descriptor)
+            }
             socket.close()
-            let result = await waiting.result
+            // A receive that the close did not wake would hang the run: the watchdog cancels it and fails the test.
+            let result = try await withWatchdog(seconds: 60, onTimeout: { waiting.cancel() }) { await waiting.result }
             #expect(throws: UnixSocketError.self) { try result.get() }
         }
-    }
-
-    /// How many of this process's descriptors are open on `file` (from /proc/self/fd).
-    private func openDescriptors(on file: String) -> Int {
-        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        return fds.filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == file }
-            .count
     }
 }

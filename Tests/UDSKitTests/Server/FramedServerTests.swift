@@ -76,6 +76,8 @@ struct FramedServerTests {
     @Test func sixtyFourTasksRequestingOnOneConnectionEachGetTheirOwnReply() async throws {
         try await withTemporaryDirectory { dir in
             let handler = FramedHandler.requests { message, _ in
+                // Some replies take a little longer, so that they finish out of order: the delay is the behaviour
+                // under test, not a wait.
                 if message.count % 3 == 0 { try await Task.sleep(for: .milliseconds(Int64(message.count % 7))) }
                 return Message("reply to " + message.string)
             }
@@ -113,4 +115,44 @@ struct FramedServerTests {
             }
         }
     }
+
+    /// A client that writes and never reads must not make the server buffer without bound: the server stops
+    /// reading from it, so the client's writes stop going through.
+    @Test func aClientThatNeverReadsIsHeldBackNotBuffered() async throws {
+        var configuration = MessageServer.Configuration()
+        configuration.maximumOutboundBytes = 256 * 1024
+        try await withTemporaryDirectory { dir in
+            try await withRunningServer(at: dir + "/n.sock", configuration: configuration, framedHandler: .echo) {
+                _ in
+                let before = residentBytes()
+                let connection = try UnixSocketConnection.connect(to: UnixSocketAddress(dir + "/n.sock"))
+                try connection.setWriteTimeout(.seconds(2))
+                var frames = ByteBuffer()
+                for _ in 0..<64 { FrameEncoder.append(ByteBuffer(repeating: 7, count: 1020), to: &frames) }
+                let chunk = Array(frames.readableBytesView)  // 64 KiB of frames
+                var written = 0
+                do {
+                    while written < 512 * 1024 * 1024 {
+                        try connection.write(chunk)
+                        written += chunk.count
+                    }
+                    Issue.record("the server kept reading 512 MiB from a client that never reads")
+                } catch let error as UnixSocketError {
+                    #expect(error.code == .timedOut)
+                }
+                // What got through: the socket buffers both ways, the server's outbound limit, one read buffer.
+                #expect(written < 64 * 1024 * 1024, "\(written) bytes accepted")
+                let grown = residentBytes() - before
+                #expect(grown < 48 * 1024 * 1024, "resident memory grew by \(grown) bytes")
+                connection.close()
+            }
+        }
+    }
+}
+
+/// This process's resident memory, from /proc/self/statm.
+private func residentBytes() -> Int {
+    let statm = (try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8)) ?? "0 0"
+    let pages = Int(statm.split(separator: " ")[1]) ?? 0
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
 }
