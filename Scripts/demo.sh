@@ -4,9 +4,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
 
-echo "== building uds (release; the first build takes a few minutes)"
-swift build -c release --product uds >/dev/null
-uds="$(swift build -c release --show-bin-path)/uds"
+echo "== building uds (Scripts/build-release.sh: static and stripped; the first build takes a few minutes)"
+build_log=$(mktemp)
+made=$(Scripts/build-release.sh 2>"$build_log") || { cat "$build_log" >&2; exit 1; }
+rm -f "$build_log"
+uds=$(grep '/uds$' <<<"$made")
 
 dir=$(mktemp -d /tmp/uds-demo.XXXXXX)
 sock="$dir/app.sock"

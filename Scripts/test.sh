@@ -19,3 +19,7 @@ for selector in "${selectors[@]}"; do
     echo "== tests with the $selector selector" >&2
     UDSKIT_SELECTOR="$selector" swift test --skip-build "$@"
 done
+
+# The whole suite also proves the release binaries install as one file: built once, static and stripped
+# (Scripts/build-release.sh, about 3.5 minutes on 2 cores), then run with the toolchain hidden.
+if (($# == 0)); then Scripts/test-release.sh; fi

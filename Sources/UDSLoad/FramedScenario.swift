@@ -1,5 +1,10 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
 import Histogram
-import Foundation
 import Synchronization
 import UDSKit
 
@@ -92,7 +97,7 @@ struct FramedScenario: Sendable {
         }
         let cycles = max(1, (64 * 1024) / cycle.count)
         let batch = Array([[UInt8]](repeating: cycle, count: cycles).joined())
-        Thread.detachNewThread {
+        DetachedThread.start {
             defer { done.signal() }
             do {
                 var left = frames

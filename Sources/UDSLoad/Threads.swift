@@ -1,11 +1,12 @@
-import Foundation
+import Dispatch
+import UDSKit
 
 /// Runs `body` on `count` threads (blocking socket calls want threads, not tasks) and waits for all of them.
 func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     let group = DispatchGroup()
     for index in 0..<count {
         group.enter()
-        Thread.detachNewThread {
+        DetachedThread.start {
             body(index)
             group.leave()
         }

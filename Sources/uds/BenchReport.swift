@@ -1,5 +1,11 @@
-import Foundation
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
 import UDSLoad
+import UDSVarlink
 
 /// The summary of a `uds bench` run, for people (text with a latency histogram) or machines (JSON).
 enum BenchReport {
@@ -8,11 +14,12 @@ enum BenchReport {
     ]
 
     static func text(_ options: LoadOptions, _ result: LoadResult) -> String {
+        let seconds = NumberFormat.fixed(result.seconds, digits: 3)
+        let megabytes = NumberFormat.fixed(Double(result.operations) * Double(options.size) / result.seconds / 1e6, digits: 1)
         var lines = [
             "\(options.scenario.rawValue) on \(options.address): \(result.operations) \(options.scenario.unit) of "
-                + "\(options.size) bytes, \(options.concurrency) connection(s), \(String(format: "%.3f", result.seconds)) s",
-            "throughput: \(grouped(result.rate)) \(options.scenario.unit)/s, "
-                + String(format: "%.1f MB/s", Double(result.operations) * Double(options.size) / result.seconds / 1e6),
+                + "\(options.size) bytes, \(options.concurrency) connection(s), \(seconds) s",
+            "throughput: \(grouped(result.rate)) \(options.scenario.unit)/s, \(megabytes) MB/s",
         ]
         guard result.hasLatencies else { return lines.joined(separator: "\n") }
         let values = percentiles.map { "\($0.label) \(micro(result.latency(atPercentile: $0.value)))" }
@@ -38,35 +45,31 @@ enum BenchReport {
             let bar = String(repeating: "█", count: count * width / largest)
             let label = micro(from)
             let padded = String(repeating: " ", count: max(0, 9 - label.count)) + label
-            return padded + " |" + bar + String(format: " %.1f%%", Double(count) / 10)
+            return padded + " |" + bar + " " + NumberFormat.fixed(Double(count) / 10, digits: 1) + "%"
         }
     }
 
     static func json(_ options: LoadOptions, _ result: LoadResult) -> String {
-        var object: [String: Any] = [
-            "scenario": options.scenario.rawValue, "socket": "\(options.address)", "count": result.operations,
-            "size": options.size, "concurrency": options.concurrency, "seconds": result.seconds, "rate": result.rate,
-            "mbps": Double(result.operations) * Double(options.size) / result.seconds / 1e6,
+        var object: [String: JSONValue] = [
+            "scenario": .string(options.scenario.rawValue), "socket": .string("\(options.address)"),
+            "count": .int(Int64(result.operations)), "size": .int(Int64(options.size)),
+            "concurrency": .int(Int64(options.concurrency)), "seconds": .double(result.seconds),
+            "rate": .double(result.rate),
+            "mbps": .double(Double(result.operations) * Double(options.size) / result.seconds / 1e6),
         ]
         if result.hasLatencies {
-            var latency: [String: Double] = ["max": result.maximumLatency]
-            for (label, value) in percentiles { latency[label] = result.latency(atPercentile: value) }
-            object["latency_us"] = latency
+            var latency: [String: JSONValue] = ["max": .double(result.maximumLatency)]
+            for (label, value) in percentiles { latency[label] = .double(result.latency(atPercentile: value)) }
+            object["latency_us"] = .object(latency)
         }
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return String(decoding: data, as: UTF8.self)
+        return JSONValue.object(object).jsonText
     }
 
     static func micro(_ value: Double) -> String {
-        value >= 1000 ? String(format: "%.1fms", value / 1000) : String(format: "%.1fµs", value)
+        value >= 1000 ? NumberFormat.fixed(value / 1000, digits: 1) + "ms" : NumberFormat.fixed(value, digits: 1) + "µs"
     }
 
-    static func grouped(_ value: Double) -> String {
-        let formatter = NumberFormatter()
-        formatter.numberStyle = .decimal
-        formatter.maximumFractionDigits = 0
-        return formatter.string(from: NSNumber(value: value)) ?? String(Int(value))
-    }
+    static func grouped(_ value: Double) -> String { NumberFormat.grouped(value) }
 }
 
 /// Shows how far a run is: a line redrawn in place on a terminal, a plain line a second otherwise (none for
@@ -78,7 +81,7 @@ final class ProgressReporter: @unchecked Sendable {
     private let isTerminal = isatty(STDERR_FILENO) == 1
     private let interactive: Bool
     private var timer: (any DispatchSourceTimer)?
-    private let startedAt = Date()
+    private let startedAt = ContinuousClock.now
 
     init(progress: LoadProgress, total: Int?, unit: String, interactive: Bool) {
         self.progress = progress
@@ -98,15 +101,19 @@ final class ProgressReporter: @unchecked Sendable {
 
     private func draw() {
         let done = progress.completed
-        let seconds = max(0.001, Date().timeIntervalSince(startedAt))
+        let seconds = max(0.001, Self.seconds(ContinuousClock.now - startedAt))
         var line = "\(done)"
         if let total { line += "/\(total)" }
         line += " \(unit), \(BenchReport.grouped(Double(done) / seconds))/s"
-        FileHandle.standardError.write(Data((isTerminal ? "\r\u{1B}[K" + line : line + "\n").utf8))
+        ProgressLine.write(isTerminal ? "\r\u{1B}[K" + line : line + "\n")
     }
 
     func stop() {
         timer?.cancel()
-        if isTerminal && interactive { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if isTerminal && interactive { ProgressLine.write("\r\u{1B}[K") }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -23,25 +23,23 @@ enum ExitStatus {
     }
 }
 
-/// Prints `uds: <reason>` on standard error and exits with the code for `error`.
-func exitFailing(_ error: any Error) -> Never {
+/// Prints `uds: <reason>` on standard error and returns the exit code for `error`, for the command to throw (an
+/// `ExitCode` passes through unprinted: whoever threw it has said why).
+func failure(_ error: any Error) -> ExitCode {
     let line: String
     let status: Int32
-    if let error = error as? UnixSocketError {
+    switch error {
+    case let error as ExitCode:
+        return error
+    case let error as UnixSocketError:
         line = error.description + expectAnyHint(for: error)
         status = ExitStatus.forError(error)
-    } else if let error = error as? CommandLineFailure {
-        line = error.description
-        status = ExitStatus.failure
-    } else if let error = error as? Errno {
-        line = "\(error)"
-        status = ExitStatus.failure
-    } else {
+    default:
         line = "\(error)"
         status = ExitStatus.failure
     }
     printError("uds: " + line)
-    exit(status)
+    return ExitCode(status)
 }
 
 /// What to do when a reply was not an acknowledgement: a server that echoes or runs a command answers with
@@ -65,9 +63,3 @@ func printError(_ line: String) {
     let bytes = Array((line + "\n").utf8)
     _ = try? bytes.withUnsafeBytes { try FileDescriptor.standardError.writeAll($0) }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

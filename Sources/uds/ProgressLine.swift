@@ -1,5 +1,10 @@
-import Foundation
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
+import SystemPackage
 import UDSKit
 
 /// A progress line on standard error, redrawn in place at most ten times a second: only when standard error is a
@@ -33,12 +38,12 @@ final class ProgressLine: Sendable {
         var line = "sent \(Self.format(sent))"
         if let total, total > 0 { line += " of \(Self.format(total)) (\(sent * 100 / total)%)" }
         line += " at \(Self.format(Int(Double(sent) / seconds)))/s"
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        Self.write("\r\u{1B}[K" + line)
     }
 
     /// Clears the line.
     func finish() {
-        if state.withLock({ $0.drawn }) { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if state.withLock({ $0.drawn }) { Self.write("\r\u{1B}[K") }
     }
 
     static func format(_ bytes: Int) -> String {
@@ -49,6 +54,12 @@ final class ProgressLine: Sendable {
             value /= 1024
             unit += 1
         }
-        return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
+        return unit == 0 ? "\(bytes) B" : NumberFormat.fixed(value, digits: 1) + " " + units[unit]
+    }
+
+    /// Writes `text` to standard error, all of it; a failure is ignored (the line is only a courtesy).
+    static func write(_ text: String) {
+        var text = text
+        _ = try? text.withUTF8 { try FileDescriptor.standardError.writeAll($0) }
     }
 }

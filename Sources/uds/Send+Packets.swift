@@ -12,7 +12,7 @@ extension Send {
     }
 
     /// `uds send --seqpacket`: each message one packet on one connection, each reply printed on its own line.
-    func runSeqPacket() async {
+    func runSeqPacket() async throws {
         do {
             let connection = try SeqPacketConnection.connect(
                 to: UnixSocketAddress(path), timeout: timeout.map { .milliseconds(Int64($0 * 1000)) })
@@ -32,13 +32,13 @@ extension Send {
             }
             try connection.closeWrite()
         } catch {
-            exitFailing(error)
+            throw failure(error)
         }
     }
 
     /// `uds send --datagram`: each message one datagram from a socket the server can reply to, each reply printed
     /// on its own line.
-    func runDatagram() async {
+    func runDatagram() async throws {
         do {
             let destination = try UnixSocketAddress(path)
             // Connected to the server, the socket takes datagrams from the server's address only (the kernel drops any
@@ -57,7 +57,7 @@ extension Send {
             }
             socket.close()
         } catch {
-            exitFailing(error)
+            throw failure(error)
         }
     }
 

@@ -1,11 +1,11 @@
 import ArgumentParser
-import Foundation
 import NIOCore
 import SystemPackage
 import UDSKit
 
 struct Send: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "send",  // spelled out: deriving it from the type costs ~0.1 ms at start
         abstract: "Send one message to a socket and print the reply.",
         discussion: """
             The message is MESSAGE, or the contents of --file, or else standard input; files and standard \
@@ -77,9 +77,9 @@ struct Send: AsyncParsableCommand {
     }
 
     func run() async throws {
-        if framed { return await runFramed() }
-        if seqpacket { return await runSeqPacket() }
-        if datagram { return await runDatagram() }
+        if framed { return try await runFramed() }
+        if seqpacket { return try await runSeqPacket() }
+        if datagram { return try await runDatagram() }
         do {
             var configuration = MessageClient.Configuration()
             if let timeout {
@@ -87,7 +87,7 @@ struct Send: AsyncParsableCommand {
                 configuration.replyTimeout = .milliseconds(Int64(timeout * 1000))
             }
             configuration.maximumReplySize = maxReply.value
-            let progress = ProgressLine(total: file.flatMap { try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int })
+            let progress = ProgressLine(total: file.flatMap { (try? Stat(FilePath($0))).map { Int($0.size) } })
             if let progress, messages.isEmpty { configuration.onProgress = { progress.update($0) } }
             let client = try MessageClient(path: path, configuration: configuration)
             var outgoing: OutgoingMessage
@@ -129,11 +129,11 @@ struct Send: AsyncParsableCommand {
                 if let error = Acknowledgement.error(in: reply, socket: path) { throw error }
             }
         } catch {
-            exitFailing(error)
+            throw failure(error)
         }
     }
 
-    private func runFramed() async {
+    private func runFramed() async throws {
         do {
             var configuration = FramedClient.Configuration()
             if let timeout {
@@ -164,7 +164,7 @@ struct Send: AsyncParsableCommand {
             }
             await client.closeGracefully()  // frames sent with --no-reply are only queued until now
         } catch {
-            exitFailing(error)
+            throw failure(error)
         }
     }
 

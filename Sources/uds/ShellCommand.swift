@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Logging
 import SystemPackage
 import UDSKit
@@ -17,14 +21,15 @@ struct ShellCommand: Sendable {
     ///
     /// - Throws: ``MessageRejection`` when it cannot start or exits non-zero (the client gets that as an error reply).
     func run(input: Message, descriptors: [ReceivedDescriptor] = [], logger: Logger) async throws -> Message {
-        var environment = ProcessInfo.processInfo.environment
-        environment["UDS_FDS"] = "\(descriptors.count)"
+        let environment = Self.inheritedEnvironment().filter { !$0.hasPrefix("UDS_FDS=") } + [
+            "UDS_FDS=\(descriptors.count)"
+        ]
         let child: SpawnedProcess
         do {
             // The raw descriptors are valid while `descriptors` lives: keep it alive until the child has its copies.
             child = try withExtendedLifetime(descriptors) {
                 try SpawnedProcess.spawn(
-                    "/bin/sh", arguments: ["sh", "-c", command], environment: environment.map { "\($0)=\($1)" },
+                    "/bin/sh", arguments: ["sh", "-c", command], environment: environment,
                     passing: descriptors.map(\.descriptor))
             }
         } catch {
@@ -33,12 +38,12 @@ struct ShellCommand: Sendable {
         }
         let bytes = input.bytes
         // Feed stdin and drain stdout on threads of their own: either pipe filling up must not block the other.
-        async let written: Void = Self.onThread { child.feed(bytes) }
-        async let output = Self.onThread { child.drainOutput() }
+        async let written: Void = DetachedThread.run { child.feed(bytes) }
+        async let output = DetachedThread.run { child.drainOutput() }
         let reply = await output
         await written
         let how: String
-        switch await Self.onThread({ child.wait() }) {
+        switch await DetachedThread.run({ child.wait() }) {
         case .exited(0): return Message(bytes: reply)
         case .exited(let status): how = "exited with status \(status)"
         case .killed(let signal): how = "was killed by signal \(signal)"
@@ -47,9 +52,18 @@ struct ShellCommand: Sendable {
         throw MessageRejection("the command \(how)")
     }
 
-    private static func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: body()) }
+    /// This process's environment as `NAME=value` strings, from `environ`.
+    private static func inheritedEnvironment() -> [String] {
+        var entries: [String] = []
+        #if canImport(Darwin)
+        var entry = _NSGetEnviron().pointee!
+        #else
+        var entry = environ
+        #endif
+        while let pointer = entry.pointee {
+            entries.append(String(cString: pointer))
+            entry += 1
         }
+        return entries
     }
 }

@@ -42,7 +42,7 @@ func runVarlink(_ body: () async throws -> Void) async throws {
         printError("uds: \(error)")
         throw ExitCode(ExitStatus.notAcknowledged)
     } catch {
-        exitFailing(error)
+        throw failure(error)
     }
 }
 
@@ -140,7 +140,7 @@ struct VarlinkValidate: AsyncParsableCommand {
         do {
             text = try readWholeFile(file)
         } catch {
-            exitFailing(error)
+            throw failure(error)
         }
         do {
             let interface = try VarlinkInterface(parsing: text)

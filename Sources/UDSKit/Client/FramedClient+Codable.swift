@@ -1,4 +1,11 @@
-import Foundation
+// FoundationEssentials, not Foundation: its JSONEncoder and JSONDecoder are the same code without ICU and
+// CoreFoundation, so a program that links UDSKit does not load libFoundation.so (or carry its ICU data when linked
+// statically).
+#if canImport(FoundationEssentials)
+internal import FoundationEssentials
+#else
+internal import Foundation
+#endif
 
 extension FramedClient {
     /// Sends `request` encoded as JSON and decodes the reply as `Reply`.

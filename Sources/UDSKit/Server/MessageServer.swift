@@ -210,8 +210,7 @@ public final class MessageServer: Service, Sendable {
         } catch {
             Syscall.close(listener.descriptor)
             listener.file?.removeIfOurs()
-            if let error = error as? UnixSocketError { throw error }
-            throw UnixSocketError.from(error as! Errno, operation: "start", socket: "\(address)")
+            throw UnixSocketError.wrapping(error, operation: "start", socket: "\(address)")
         }
     }
 

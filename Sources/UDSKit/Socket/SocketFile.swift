@@ -89,13 +89,11 @@ struct ListeningSocket: Sendable {
                 } catch {
                     _ = try? Syscall.unlink(path)
                     Syscall.close(fd)
-                    throw error as? UnixSocketError ?? UnixSocketError.from(error as! Errno, operation: "listen", socket: path)
+                    throw UnixSocketError.wrapping(error, operation: "listen", socket: path)
                 }
             }
-        } catch let error as UnixSocketError {
-            throw error
         } catch {
-            throw UnixSocketError.from(error as! Errno, operation: "lock", socket: path + SocketPathLock.suffix)
+            throw UnixSocketError.wrapping(error, operation: "lock", socket: path + SocketPathLock.suffix)
         }
     }
 

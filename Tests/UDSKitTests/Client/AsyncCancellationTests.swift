@@ -112,13 +112,8 @@ extension LibraryTests {
 
         /// A framed request whose task is cancelled while the server holds its reply ends with `CancellationError`,
         /// and the connection survives: the late reply is dropped, and the next request gets its own.
-        ///
-        /// Known bug (3d7d6ca): `FramedClient.request` waits in a bare `withCheckedThrowingContinuation`, with no
-        /// `withTaskCancellationHandler` and no `Task.checkCancellation()`, so cancellation is ignored and the
-        /// request ends only with its reply. The fix: cancel it on the reactor the way a timeout is cancelled
-        /// (`FramedClientSource.timeOut(_:after:)`: nil its waiter so that the late reply is dropped).
-        @Test(.disabled(if: skipsKnownBugs, "bug: FramedClient.request ignores task cancellation; it has no cancellation handler (see report)"))
-        func aCancelledFramedRequestEndsAndTheNextRequestGetsItsOwnReply() async throws {
+        /// (Failed at 3d7d6ca, where `request` had no cancellation handler; fixed in fd26636.)
+        @Test func aCancelledFramedRequestEndsAndTheNextRequestGetsItsOwnReply() async throws {
             let latch = makeLatch()
             defer { latch.open() }
             let handler = FramedHandler.requests { message, _ in
@@ -145,9 +140,8 @@ extension LibraryTests {
             }
         }
 
-        /// A framed request in a task cancelled before it is made throws at once (same bug as above).
-        @Test(.disabled(if: skipsKnownBugs, "bug: FramedClient.request ignores task cancellation; it has no cancellation handler (see report)"))
-        func aFramedRequestInATaskCancelledBeforeItStartsThrowsCancellationError() async throws {
+        /// A framed request in a task cancelled before it is made throws at once.
+        @Test func aFramedRequestInATaskCancelledBeforeItStartsThrowsCancellationError() async throws {
             let handler = FramedHandler.requests { message, _ in Message("re: " + message.string) }
             try await withTemporaryDirectory { directory in
                 let path = directory + "/framed.sock"

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
-import Foundation
 import UDSKitTestSupport
 
 /// Holds every caller until `count` of them wait at once, then lets them all (and every later one) through: how a
@@ -70,10 +69,6 @@ func setReceiveTimeout(_ fd: CInt, seconds: Int) {
     var timeout = timeval(tv_sec: seconds, tv_usec: 0)
     _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
 }
-
-/// Tests of known bugs are skipped unless UDSKIT_KNOWN_BUGS is set (`UDSKIT_KNOWN_BUGS=1 swift test --filter …`): how
-/// the fix of one is checked.
-let skipsKnownBugs = ProcessInfo.processInfo.environment["UDSKIT_KNOWN_BUGS"] == nil
 
 /// Counts the elements taken from `base` into `counter`.
 struct AsyncCountingSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element: Sendable {

@@ -71,6 +71,8 @@ final class RecordingSource: ReactorSource, @unchecked Sendable {
     private let reactor: Reactor
     private let log: Shared<[String]>
     private let state = Shared<(events: Int, bytes: [UInt8], threadsOK: Bool)>((0, [], true))
+    /// Called on the loop after each event is recorded.
+    var afterEvent: (() -> Void)?
 
     /// A source for `descriptor` that appends "name: bytes" to `log` for each event it handles.
     init(_ name: String, descriptor: CInt, reactor: Reactor, log: Shared<[String]>) {
@@ -97,15 +99,21 @@ final class RecordingSource: ReactorSource, @unchecked Sendable {
             state.threadsOK = state.threadsOK && onLoop
         }
         log.update { $0.append("\(name): \(String(decoding: bytes ?? [], as: UTF8.self))") }
+        afterEvent?()
     }
 
     func forceClose() {}
 }
 
-/// What the epoll instances of this process watch, each descriptor with its event mask, from /proc/self/fdinfo
-/// (Linux): how a test waits, without sleeping, until an async call has registered its socket with the client
-/// reactor, or waits for room to write.
-func epollRegistrations() -> [(descriptor: CInt, events: UInt32)] {
+/// What the reactors of this process watch, each descriptor with its event mask (epoll's bits, which for reading
+/// and writing are poll's too): how a test waits, without sleeping, until an async call has registered its socket
+/// with the client reactor, or waits for room to write. From /proc (Linux): the epoll instances' fdinfo, and, for
+/// the poll(2) selector (`UDSKIT_SELECTOR=poll`), the `pollfd` arrays of the threads blocked in `poll`.
+func reactorRegistrations() -> [(descriptor: CInt, events: UInt32)] {
+    epollInstanceRegistrations() + blockedPollRegistrations()
+}
+
+private func epollInstanceRegistrations() -> [(descriptor: CInt, events: UInt32)] {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return [] }
     var registrations: [(descriptor: CInt, events: UInt32)] = []
     for entry in entries {
@@ -125,12 +133,46 @@ func epollRegistrations() -> [(descriptor: CInt, events: UInt32)] {
     return registrations
 }
 
-/// The descriptors that an epoll instance of this process watches.
-func descriptorsWatchedByEpoll() -> Set<CInt> { Set(epollRegistrations().map(\.descriptor)) }
+/// The descriptors that threads of this process blocked in `poll(2)` wait on: /proc/self/task/*/syscall names the
+/// call and its arguments (x86_64: 7 is poll; the first argument the `pollfd` array, the second its length), and
+/// /proc/self/mem reads the array safely (a read of memory freed meanwhile fails instead of crashing).
+private func blockedPollRegistrations() -> [(descriptor: CInt, events: UInt32)] {
+    #if arch(x86_64)
+    let pollSyscall = "7"
+    #else
+    let pollSyscall = "73"  // ppoll on arm64, which has no poll
+    #endif
+    guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
+    let memory = open("/proc/self/mem", O_RDONLY)
+    guard memory >= 0 else { return [] }
+    defer { _ = close(memory) }
+    var registrations: [(descriptor: CInt, events: UInt32)] = []
+    for task in tasks {
+        guard let line = try? String(contentsOfFile: "/proc/self/task/\(task)/syscall", encoding: .utf8) else {
+            continue
+        }
+        let fields = line.split(separator: " ")
+        guard fields.count > 3, fields[0] == pollSyscall,
+            let address = UInt64(fields[1].dropFirst(2), radix: 16), let count = Int(fields[2].dropFirst(2), radix: 16),
+            count > 0, count < 1 << 20
+        else { continue }
+        var entries = [pollfd](repeating: pollfd(), count: count)
+        let size = count * MemoryLayout<pollfd>.stride
+        let read = entries.withUnsafeMutableBytes { pread(memory, $0.baseAddress, size, off_t(Int64(bitPattern: address))) }
+        guard read == size else { continue }
+        for entry in entries where entry.fd >= 0 {
+            registrations.append((entry.fd, UInt32(UInt16(bitPattern: entry.events))))
+        }
+    }
+    return registrations
+}
 
-/// Whether an epoll instance of this process watches some descriptor for writability: a writer waits for room.
+/// The descriptors that a reactor of this process watches.
+func descriptorsWatchedByAReactor() -> Set<CInt> { Set(reactorRegistrations().map(\.descriptor)) }
+
+/// Whether a reactor of this process watches some descriptor for writability: a writer waits for room.
 func someDescriptorWaitsForRoom() -> Bool {
-    epollRegistrations().contains { $0.events & Epoll.Events.writable.rawValue != 0 }
+    reactorRegistrations().contains { $0.events & Epoll.Events.writable.rawValue != 0 }
 }
 
 /// The number of threads in this process (the entries of /proc/self/task).

@@ -111,79 +111,75 @@ extension LibraryTests {
             }
         }
 
-        /// A source is released and its descriptor closed from inside another source's event handler, while an
-        /// event for it is already in the same `epoll_wait` batch; its number is taken at once by a new socket with
-        /// a source of its own. The stale event reaches neither: the generation in its token tells it apart.
+        /// Two registered sockets become readable in one wait. Whichever event is handled first releases and
+        /// closes the other socket's descriptor and gives its number at once to a new socket with a source of its
+        /// own; the other socket's event, already in the same batch, then reaches neither the closed socket's
+        /// source nor its successor: the generation in its token tells them apart. (Which of the two goes first
+        /// is the selector's business: epoll reports in the order the descriptors became ready, poll in its set's
+        /// order, and the wake-up's place can reorder either.)
         @Test func aDescriptorClosedWhileRegisteredGetsNoMoreEventsAndItsNumberGetsItsOwnSource() async throws {
             try await withReactor { reactor in
-                let old = try SocketPair()  // old.first: the descriptor closed while registered
-                let trigger = try SocketPair()  // trigger.first: the source that closes it
-                let replacement = try SocketPair()  // replacement.first: its new file, moved to old.first's number
-                let number = old.first
-                let replaced = Flag()
-                defer {
-                    // `number` holds the replacement's file once replaced; its first descriptor is closed by then.
-                    trigger.close()
-                    _ = Glibc.close(number)
-                    _ = Glibc.close(old.second)
-                    _ = Glibc.close(replacement.second)
-                    if !replaced.isSet { _ = Glibc.close(replacement.first) }
-                }
+                let pairs = [try SocketPair(), try SocketPair()]
+                let replacements = [try SocketPair(), try SocketPair()]
+                let numbers = pairs.map(\.first)
                 let log = Shared<[String]>([])
-                let stale = RecordingSource("old", descriptor: number, reactor: reactor, log: log)
-                let fresh = RecordingSource("new", descriptor: number, reactor: reactor, log: log)
-                final class Closer: ReactorSource, @unchecked Sendable {
-                    let run: () -> Void
-                    let descriptor: CInt
-                    var done = false
-                    init(descriptor: CInt, _ run: @escaping () -> Void) {
-                        self.descriptor = descriptor
-                        self.run = run
-                    }
-                    func handle(_ events: Epoll.Events) {
-                        _ = readAvailable(descriptor)
-                        guard !done else { return }
-                        done = true
-                        run()
-                    }
-                    func forceClose() {}
+                let originals = (0..<2).map {
+                    RecordingSource("original \($0)", descriptor: numbers[$0], reactor: reactor, log: log)
                 }
-                let closer = Closer(descriptor: trigger.first) {
-                    // Release, then close the old file and reuse its number in one step (dup2), so that no other
-                    // thread of the test process can take the number in between.
-                    reactor.release(number)
-                    let moved = dup2(replacement.first, number)
-                    precondition(moved == number, "dup2 failed: errno \(errno)")
-                    _ = Glibc.close(replacement.first)
-                    reactor.adopt(number, fresh)
-                    do { try reactor.watch(number, .readable) } catch { preconditionFailure("watch: \(error)") }
-                    replaced.set()
+                let successors = (0..<2).map {
+                    RecordingSource("successor \($0)", descriptor: numbers[$0], reactor: reactor, log: log)
+                }
+                let replaced = Shared<Int?>(nil)  // which number got a new socket
+                defer {
+                    // Each number holds its original socket or, once replaced, the replacement's (whose first
+                    // descriptor is closed by then).
+                    for index in 0..<2 {
+                        _ = Glibc.close(numbers[index])
+                        _ = Glibc.close(pairs[index].second)
+                        _ = Glibc.close(replacements[index].second)
+                        if replaced.value != index { _ = Glibc.close(replacements[index].first) }
+                    }
+                }
+                for index in 0..<2 {
+                    let other = 1 - index
+                    originals[index].afterEvent = {
+                        guard replaced.value == nil else { return }
+                        replaced.update { $0 = other }
+                        // Release, then close the old file and reuse its number in one step (dup2), so that no
+                        // other thread of the test process can take the number in between.
+                        reactor.release(numbers[other])
+                        let moved = dup2(replacements[other].first, numbers[other])
+                        precondition(moved == numbers[other], "dup2 failed: errno \(errno)")
+                        _ = Glibc.close(replacements[other].first)
+                        reactor.adopt(numbers[other], successors[other])
+                        do { try reactor.watch(numbers[other], .readable) } catch { preconditionFailure("\(error)") }
+                    }
                 }
                 try await onLoop(reactor) {
-                    reactor.adopt(number, stale)
-                    try reactor.watch(number, .readable)
-                    reactor.adopt(trigger.first, closer)
-                    try reactor.watch(trigger.first, .readable)
+                    for index in 0..<2 {
+                        reactor.adopt(numbers[index], originals[index])
+                        try reactor.watch(numbers[index], .readable)
+                    }
                 }
-                // Both writes happen while the loop runs this body, not while it waits: the next epoll_wait returns
-                // both events, the trigger's first (epoll reports in the order descriptors became ready).
+                // Both writes happen while the loop runs this body, not while it waits: its next wait returns both.
                 try await onLoop(reactor) {
-                    try writeAll(trigger.second, "close it")
-                    try writeAll(old.second, "for the old source")
+                    try writeAll(pairs[0].second, "zero")
+                    try writeAll(pairs[1].second, "one")
                 }
-                try await waitUntil("the trigger replaced the descriptor") { replaced.isSet }
-                // A barrier: a body queued now runs after the batch that held both events.
-                try await onLoop(reactor) {}
-                #expect(stale.events == 0, "the closed descriptor's source got an event: \(log.value)")
-                #expect(fresh.events == 0, "the new source got the old descriptor's event: \(log.value)")
+                try await waitUntil("a source replaced the other's descriptor") { replaced.value != nil }
+                try await onLoop(reactor) {}  // a barrier: queued now, it runs after the batch that held both events
+                let closed = try #require(replaced.value)
+                let kept = 1 - closed
+                #expect(originals[kept].events == 1, "\(log.value)")
+                #expect(originals[closed].events == 0, "the closed descriptor's source got an event: \(log.value)")
+                #expect(successors[closed].events == 0, "the new source got the old socket's event: \(log.value)")
                 // The new socket's own events reach the new source.
-                try writeAll(replacement.second, "for the new source")
-                try await waitUntil("the new source has read its bytes") { fresh.received == "for the new source" }
-                #expect(stale.events == 0)
-                try await onLoop(reactor) {
-                    reactor.releaseOpen(number)
-                    reactor.releaseOpen(trigger.first)
+                try writeAll(replacements[closed].second, "for the successor")
+                try await waitUntil("the successor has read its bytes") {
+                    successors[closed].received == "for the successor"
                 }
+                #expect(originals[closed].events == 0)
+                try await onLoop(reactor) { numbers.forEach(reactor.releaseOpen) }
             }
         }
 
