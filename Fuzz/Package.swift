@@ -12,7 +12,7 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
-let fuzzTargets = ["FrameDecoderFuzz", "EndOfStreamReaderFuzz", "AcknowledgementFuzz"]
+let fuzzTargets = ["FrameDecoderFuzz", "EndOfStreamReaderFuzz", "AcknowledgementFuzz", "VarlinkFuzz"]
 
 let package = Package(
     name: "UDSKitFuzz",
@@ -35,6 +35,14 @@ let package = Package(
         .target(
             name: "EndOfStreamReaderFuzz",
             dependencies: ["FuzzSupport", .product(name: "UDSKit", package: "UDSKit")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "VarlinkFuzz",
+            dependencies: [
+                "FuzzSupport", .product(name: "UDSKit", package: "UDSKit"),
+                .product(name: "UDSVarlink", package: "UDSKit"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(

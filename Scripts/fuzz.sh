@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 iterations=${1:-1000000}
-targets=(FrameDecoderFuzz EndOfStreamReaderFuzz AcknowledgementFuzz)
+targets=(FrameDecoderFuzz EndOfStreamReaderFuzz AcknowledgementFuzz VarlinkFuzz)
 scratch=$PWD/.build-fuzz
 sanitizers=-sanitize=fuzzer,address
 

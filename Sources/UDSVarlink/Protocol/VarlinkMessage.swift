@@ -1,5 +1,10 @@
-// JSON through FoundationEssentials: JSONEncoder and JSONDecoder without the rest of Foundation.
-import FoundationEssentials
+// JSONEncoder from FoundationEssentials, not Foundation: no libFoundation.so or ICU in a varlink program. Darwin has
+// no FoundationEssentials module; there Foundation is the same code.
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A call as it arrives: `{"method": …, "parameters": {…}, "oneway"|"more"|"upgrade": true}`.
 public struct VarlinkCallMessage: Codable, Hashable, Sendable {

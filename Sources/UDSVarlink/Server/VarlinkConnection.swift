@@ -1,4 +1,10 @@
-import FoundationEssentials
+// JSONEncoder from FoundationEssentials, not Foundation: no libFoundation.so or ICU in a varlink program. Darwin has
+// no FoundationEssentials module; there Foundation is the same code.
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Logging
 import NIOCore
 import UDSKit
