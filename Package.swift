@@ -46,7 +46,8 @@ let package = Package(
         .target(
             name: "UDSVarlink",
             dependencies: [
-                "UDSKit", .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                "UDSKit", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

@@ -24,12 +24,23 @@ final class CertificationServer: Sendable {
             self.step(&methods, "Test03", then: "Test04", wants: ["int": 1], reply: ["float": 1.0])
             self.step(&methods, "Test04", then: "Test05", wants: ["float": 1.0], reply: ["string": "ping"])
             self.step(&methods, "Test05", then: "Test06", wants: ["string": "ping"], reply: Certification.test05)
-            self.step(&methods, "Test06", then: "Test07", wants: Certification.test05, reply: ["struct": Certification.test05])
-            self.step(&methods, "Test07", then: "Test08", wants: ["struct": Certification.test05], reply: ["map": Certification.map])
-            self.step(&methods, "Test08", then: "Test09", wants: ["map": Certification.map], reply: ["set": Certification.set])
-            self.step(&methods, "Test09", then: "Test10", wants: ["set": Certification.set], reply: ["mytype": Certification.myType])
+            self.step(
+                &methods, "Test06", then: "Test07", wants: Certification.test05, reply: ["struct": Certification.test05]
+            )
+            self.step(
+                &methods, "Test07", then: "Test08", wants: ["struct": Certification.test05],
+                reply: ["map": Certification.map])
+            self.step(
+                &methods, "Test08", then: "Test09", wants: ["map": Certification.map], reply: ["set": Certification.set]
+            )
+            self.step(
+                &methods, "Test09", then: "Test10", wants: ["set": Certification.set],
+                reply: ["mytype": Certification.myType])
             methods.streamingMethod("Test10") { (parameters: JSONValue, call, replies: VarlinkReplyStream<JSONValue>) in
-                try self.check(call, parameters, method: "Test10", then: "Test11", more: true, wants: ["mytype": Certification.myType]) { got in
+                try self.check(
+                    call, parameters, method: "Test10", then: "Test11", more: true,
+                    wants: ["mytype": Certification.myType]
+                ) { got in
                     // The optional members may come as null or not at all.
                     guard case .object(var mytype) = got["mytype"] else { return got }
                     for key in ["nullable", "nullable_array_struct"] where mytype[key] == .null { mytype[key] = nil }
@@ -53,7 +64,9 @@ final class CertificationServer: Sendable {
         return service
     }
 
-    private func step(_ methods: inout VarlinkMethods, _ method: String, then next: String, wants: JSONValue, reply: JSONValue) {
+    private func step(
+        _ methods: inout VarlinkMethods, _ method: String, then next: String, wants: JSONValue, reply: JSONValue
+    ) {
         methods.rawMethod(method) { parameters, call in
             try self.check(call, parameters, method: method, then: next, wants: wants)
             return reply

@@ -5,9 +5,9 @@
 import Logging
 import ServiceLifecycle
 import SystemPackage
-import UnixSignals
 import UDSKit
 import UDSVarlink
+import UnixSignals
 
 #if canImport(Glibc)
     import Glibc
@@ -47,7 +47,8 @@ case "serve":
         try await server.start()
         say("Listening on \(address)")
         let group = ServiceGroup(
-            services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: Logger(label: "varlink-certification"))
+            services: [server], gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: Logger(label: "varlink-certification"))
         try await group.run()
     } catch {
         fail("\(error)")

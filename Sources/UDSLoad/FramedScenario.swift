@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
 import Histogram
 import Synchronization
 import UDSKit
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The framed protocol's scenarios (pingpong, pipeline), on blocking connections and threads.
 struct FramedScenario: Sendable {

@@ -21,7 +21,10 @@ struct ClientCommand: AsyncParsableCommand {
     @Option var concurrency: Int = 1
     @Option(help: "blocking (default): the blocking building blocks on threads; async: the public async API from tasks")
     var api: API = .blocking
-    @Option(help: "with --api async: client (default), tasks on the client reactor's executor; global, on the global executor")
+    @Option(
+        help:
+            "with --api async: client (default), tasks on the client reactor's executor; global, on the global executor"
+    )
     var executor: Executor = .client
 
     /// Where `--api async` runs its tasks.

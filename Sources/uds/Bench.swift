@@ -35,7 +35,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Exchanges, round trips or frames (ignored with --duration).")
     var count: Int = 20_000
 
-    @Option(help: ArgumentHelp("Run oneshot or pingpong for this many seconds instead of --count.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp("Run oneshot or pingpong for this many seconds instead of --count.", valueName: "seconds"))
     var duration: Double?
 
     @Option(help: "Connections (threads) at once.")
@@ -44,12 +45,16 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Print the result as one JSON object.")
     var json = false
 
-    @Flag(help: "pingpong over a SOCK_SEQPACKET connection (each message one packet), against `uds serve --seqpacket --reply echo`.")
+    @Flag(
+        help:
+            "pingpong over a SOCK_SEQPACKET connection (each message one packet), against `uds serve --seqpacket --reply echo`."
+    )
     var seqpacket = false
 
     func validate() throws {
         guard let scenario = LoadOptions.Scenario(rawValue: scenario) else {
-            throw ValidationError("--scenario must be one of \(LoadOptions.Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--scenario must be one of \(LoadOptions.Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         guard count > 0, concurrency > 0 else { throw ValidationError("--count and --concurrency must be positive") }
         if seqpacket && scenario != .pingpong { throw ValidationError("--seqpacket applies to pingpong") }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Dispatch
 import UDSLoad
 import UDSVarlink
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The summary of a `uds bench` run, for people (text with a latency histogram) or machines (JSON).
 enum BenchReport {
@@ -15,7 +16,8 @@ enum BenchReport {
 
     static func text(_ options: LoadOptions, _ result: LoadResult) -> String {
         let seconds = NumberFormat.fixed(result.seconds, digits: 3)
-        let megabytes = NumberFormat.fixed(Double(result.operations) * Double(options.size) / result.seconds / 1e6, digits: 1)
+        let megabytes = NumberFormat.fixed(
+            Double(result.operations) * Double(options.size) / result.seconds / 1e6, digits: 1)
         var lines = [
             "\(options.scenario.rawValue) on \(options.address): \(result.operations) \(options.scenario.unit) of "
                 + "\(options.size) bytes, \(options.concurrency) connection(s), \(seconds) s",

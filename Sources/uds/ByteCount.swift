@@ -22,7 +22,8 @@ struct ByteCount: ExpressibleByArgument, CustomStringConvertible {
     }
 
     var description: String {
-        for (unit, size) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] where value >= size && value % size == 0 {
+        for (unit, size) in [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        where value >= size && value % size == 0 {
             return "\(value / size)\(unit)"
         }
         return "\(value)"

@@ -30,7 +30,8 @@ struct DatagramService: Service {
                         // Tell a sender that waits for an answer, as a stream server does past --max-size.
                         if let sender {
                             try? await socket.send(
-                                Acknowledgement.errorReply("message exceeds the limit of \(maximumSize) bytes"), to: sender)
+                                Acknowledgement.errorReply("message exceeds the limit of \(maximumSize) bytes"),
+                                to: sender)
                         }
                         continue
                     }
@@ -47,7 +48,8 @@ struct DatagramService: Service {
         }
         socket.close()
         logger.notice(
-            "statistics: datagrams \(counts.received), refused \(socket.refusedCount) (authorization policy), too large \(counts.tooLarge)")
+            "statistics: datagrams \(counts.received), refused \(socket.refusedCount) (authorization policy), too large \(counts.tooLarge)"
+        )
         if let failure { throw failure }
     }
 

@@ -5,9 +5,9 @@ import SystemPackage
 import UDSKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Prints whole messages on standard output, one after another, each ending in a newline, in memory bounded

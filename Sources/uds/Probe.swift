@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import ArgumentParser
 import SystemPackage
 import UDSKit
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 struct Probe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,7 +55,11 @@ struct Probe: AsyncParsableCommand {
             let owner = "\(Self.userName(uid) ?? "?") (uid \(uid))"
             let group = "\(Self.groupName(gid) ?? "?") (gid \(gid))"
             guard type == .socket else {
-                return (lines + ["kind: \(describe(type)), not a socket", "owner: \(owner)", "group: \(group)", "mode: \(mode)"], 6)
+                return (
+                    lines + [
+                        "kind: \(describe(type)), not a socket", "owner: \(owner)", "group: \(group)", "mode: \(mode)",
+                    ], 6
+                )
             }
             lines += ["owner: \(owner)", "group: \(group)", "mode: \(mode)"]
         }

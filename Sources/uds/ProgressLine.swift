@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 import SystemPackage
 import UDSKit
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A progress line on standard error, redrawn in place at most ten times a second: only when standard error is a
 /// terminal, so that nothing extra reaches a pipe or a log.
@@ -34,7 +35,8 @@ final class ProgressLine: Sendable {
             return true
         }
         guard due else { return }
-        let seconds = max(1e-9, Double((now - start).components.attoseconds) / 1e18 + Double((now - start).components.seconds))
+        let seconds = max(
+            1e-9, Double((now - start).components.attoseconds) / 1e18 + Double((now - start).components.seconds))
         var line = "sent \(Self.format(sent))"
         if let total, total > 0 { line += " of \(Self.format(total)) (\(sent * 100 / total)%)" }
         line += " at \(Self.format(Int(Double(sent) / seconds)))/s"

@@ -5,10 +5,12 @@ import UDSKit
 extension Send {
     /// The messages to send one by one: each MESSAGE, or else each line of standard input.
     var messageStream: AsyncStream<String> {
-        messages.isEmpty ? StandardInput.lines() : AsyncStream { continuation in
-            for message in messages { continuation.yield(message) }
-            continuation.finish()
-        }
+        messages.isEmpty
+            ? StandardInput.lines()
+            : AsyncStream { continuation in
+                for message in messages { continuation.yield(message) }
+                continuation.finish()
+            }
     }
 
     /// `uds send --seqpacket`: each message one packet on one connection, each reply printed on its own line.

@@ -27,25 +27,40 @@ struct Send: AsyncParsableCommand {
     @Argument(help: "The server's socket file (or @name for a Linux abstract name).")
     var path: String
 
-    @Argument(help: "The message. Without it, --file or standard input is sent. With --framed, each MESSAGE is a frame.")
+    @Argument(
+        help: "The message. Without it, --file or standard input is sent. With --framed, each MESSAGE is a frame.")
     var messages: [String] = []
 
-    @Flag(help: "Send frames on one persistent connection: each MESSAGE, or else each line of standard input, is a frame; each reply is printed on its own line.")
+    @Flag(
+        help:
+            "Send frames on one persistent connection: each MESSAGE, or else each line of standard input, is a frame; each reply is printed on its own line."
+    )
     var framed = false
 
-    @Flag(help: "Send packets on one SOCK_SEQPACKET connection: each MESSAGE, or else each line of standard input, is a packet; each reply is printed on its own line.")
+    @Flag(
+        help:
+            "Send packets on one SOCK_SEQPACKET connection: each MESSAGE, or else each line of standard input, is a packet; each reply is printed on its own line."
+    )
     var seqpacket = false
 
-    @Flag(help: "Send datagrams (SOCK_DGRAM) from a socket the server can answer: each MESSAGE, or else each line of standard input, is one; each reply is printed on its own line.")
+    @Flag(
+        help:
+            "Send datagrams (SOCK_DGRAM) from a socket the server can answer: each MESSAGE, or else each line of standard input, is one; each reply is printed on its own line."
+    )
     var datagram = false
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Send the contents of this file.", valueName: "file"))
     var file: String?
 
-    @Option(help: "What counts as success: ack (a reply stating the number of bytes sent) or any reply that is not an error.")
+    @Option(
+        help:
+            "What counts as success: ack (a reply stating the number of bytes sent) or any reply that is not an error.")
     var expect: Expectation = .ack
 
-    @Option(help: ArgumentHelp("Pass this file, opened for reading, to the server with the message (SCM_RIGHTS); repeatable.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Pass this file, opened for reading, to the server with the message (SCM_RIGHTS); repeatable.",
+            valueName: "file"))
     var fd: [String] = []
 
     @Flag(help: "Do not wait for a reply: exit once the message is written (fire and forget).")
@@ -67,11 +82,15 @@ struct Send: AsyncParsableCommand {
             throw ValidationError("give one MESSAGE (quote it), or use --framed, --seqpacket or --datagram for several")
         }
         if seqpacket && messages.contains("") {
-            throw ValidationError("an empty MESSAGE cannot go as a packet: the server would read it as the end of the connection")
+            throw ValidationError(
+                "an empty MESSAGE cannot go as a packet: the server would read it as the end of the connection")
         }
-        if let messageMode, !fd.isEmpty { throw ValidationError("--fd passes files with one message; not with \(messageMode)") }
+        if let messageMode, !fd.isEmpty {
+            throw ValidationError("--fd passes files with one message; not with \(messageMode)")
+        }
         if let messageMode, file != nil {
-            throw ValidationError("--file sends one message; with \(messageMode), give MESSAGEs or lines on standard input")
+            throw ValidationError(
+                "--file sends one message; with \(messageMode), give MESSAGEs or lines on standard input")
         }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout must be positive") }
     }
@@ -101,7 +120,9 @@ struct Send: AsyncParsableCommand {
             var passed: [SystemPackage.FileDescriptor] = []
             defer { for descriptor in passed { try? descriptor.close() } }
             for name in fd {
-                guard let opened = try? SystemPackage.FileDescriptor.open(FilePath(name), .readOnly, options: [.closeOnExec])
+                guard
+                    let opened = try? SystemPackage.FileDescriptor.open(
+                        FilePath(name), .readOnly, options: [.closeOnExec])
                 else {
                     printError("uds: cannot open \(name) to pass it with --fd")
                     throw ExitCode(ExitStatus.failure)
@@ -143,7 +164,9 @@ struct Send: AsyncParsableCommand {
             configuration.maximumFrameSize = maxReply.value
             let client = try await FramedClient.connect(to: UnixSocketAddress(path), configuration: configuration)
             let frames: AsyncStream<String> =
-                messages.isEmpty ? StandardInput.lines() : AsyncStream { continuation in
+                messages.isEmpty
+                ? StandardInput.lines()
+                : AsyncStream { continuation in
                     for message in messages { continuation.yield(message) }
                     continuation.finish()
                 }

@@ -16,7 +16,8 @@ extension Serve {
             if address.isAbstract && configuration.authorization.allowsAnyone {
                 // MessageServer logs this itself; a DatagramSocket has no logger to do it.
                 logger.warning(
-                    "anyone in the network namespace can send to \(address): an abstract name has no file permissions, and --allow-any admits every sender")
+                    "anyone in the network namespace can send to \(address): an abstract name has no file permissions, and --allow-any admits every sender"
+                )
             }
             return socket
         }

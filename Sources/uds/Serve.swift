@@ -6,9 +6,9 @@ import UDSKit
 import UnixSignals
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 struct Serve: AsyncParsableCommand {
@@ -57,56 +57,89 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Permissions of the socket file, in octal.", valueName: "octal"))
     var mode: String = "0600"
 
-    @Option(help: ArgumentHelp("Largest message accepted (64MiB, 1G, 4096…); with --framed or --seqpacket, largest frame or packet (default 16MiB); with --datagram, largest datagram (default 64KiB).", valueName: "size"))
+    @Option(
+        help: ArgumentHelp(
+            "Largest message accepted (64MiB, 1G, 4096…); with --framed or --seqpacket, largest frame or packet (default 16MiB); with --datagram, largest datagram (default 64KiB).",
+            valueName: "size"))
     var maxSize: ByteCount?
 
-    @Option(help: ArgumentHelp("Group of the socket file (a name or a number), so that with --mode 0660 its members may connect.", valueName: "group"))
+    @Option(
+        help: ArgumentHelp(
+            "Group of the socket file (a name or a number), so that with --mode 0660 its members may connect.",
+            valueName: "group"))
     var group: String?
 
     @Option(
         name: [.customLong("allow-uid"), .customLong("allow-user")],
-        help: ArgumentHelp("Also admit this user, a name or an ID (repeatable). By default only the server's own user is admitted.", valueName: "user"))
+        help: ArgumentHelp(
+            "Also admit this user, a name or an ID (repeatable). By default only the server's own user is admitted.",
+            valueName: "user"))
     var allowUid: [String] = []
 
     @Option(
         name: [.customLong("allow-gid"), .customLong("allow-group")],
         help: ArgumentHelp(
             "Also admit members of this group, a name or an ID (repeatable).",
-            discussion: "Supplementary members count on connections (SO_PEERGROUPS); a --datagram sender is matched on its primary group only, since a datagram carries no group list.",
+            discussion:
+                "Supplementary members count on connections (SO_PEERGROUPS); a --datagram sender is matched on its primary group only, since a datagram carries no group list.",
             valueName: "group"))
     var allowGid: [String] = []
 
-    @Flag(help: "Admit every peer that can reach the socket; the file's mode is then the only gate. On an abstract name (@name) there is no file, so anyone in the network namespace can connect: uds warns.")
+    @Flag(
+        help:
+            "Admit every peer that can reach the socket; the file's mode is then the only gate. On an abstract name (@name) there is no file, so anyone in the network namespace can connect: uds warns."
+    )
     var allowAny = false
 
-    @Flag(help: "Zero-downtime restart: take the listening socket from a `uds serve --handover` already running on PATH (it drains and exits 0, leaving the file), and offer ours to the next one.")
+    @Flag(
+        help:
+            "Zero-downtime restart: take the listening socket from a `uds serve --handover` already running on PATH (it drains and exits 0, leaving the file), and offer ours to the next one."
+    )
     var handover = false
 
-    @Flag(help: "Take the listening socket from systemd socket activation (LISTEN_FDS) instead of binding PATH; PATH names it in logs.")
+    @Flag(
+        help:
+            "Take the listening socket from systemd socket activation (LISTEN_FDS) instead of binding PATH; PATH names it in logs."
+    )
     var systemd = false
 
-    @Option(help: ArgumentHelp("With --systemd, the socket's FileDescriptorName= to take (default: the first).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "With --systemd, the socket's FileDescriptorName= to take (default: the first).", valueName: "name"))
     var systemdName: String?
 
     @Option(help: ArgumentHelp("Connections open at once; past it new clients wait.", valueName: "count"))
     var maxConnections: Int = 16_384
 
-    @Option(help: ArgumentHelp("Seconds a client may send nothing while its message (or frame) is unfinished; 0 for no limit.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a client may send nothing while its message (or frame) is unfinished; 0 for no limit.",
+            valueName: "seconds"))
     var idleTimeout: Double = 30
 
-    @Option(help: ArgumentHelp("Seconds a client may take to send a whole message; 0 for no limit.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp("Seconds a client may take to send a whole message; 0 for no limit.", valueName: "seconds"))
     var deadline: Double = 600
 
     @Option(help: ArgumentHelp("Seconds that messages in flight get to finish at shutdown.", valueName: "seconds"))
     var grace: Double = 10
 
-    @Flag(help: "Keep connections open for any number of frames (4-byte big-endian length, then the payload), each answered as --reply or --exec says.")
+    @Flag(
+        help:
+            "Keep connections open for any number of frames (4-byte big-endian length, then the payload), each answered as --reply or --exec says."
+    )
     var framed = false
 
-    @Flag(help: "Listen on a SOCK_SEQPACKET socket: connections stay open, each packet is a message, answered as --reply or --exec says with one packet.")
+    @Flag(
+        help:
+            "Listen on a SOCK_SEQPACKET socket: connections stay open, each packet is a message, answered as --reply or --exec says with one packet."
+    )
     var seqpacket = false
 
-    @Flag(help: "Receive on a SOCK_DGRAM socket: each datagram is a message; a sender with an address gets the answer as a datagram.")
+    @Flag(
+        help:
+            "Receive on a SOCK_DGRAM socket: each datagram is a message; a sender with an address gets the answer as a datagram."
+    )
     var datagram = false
 
     @Flag(name: .shortAndLong, help: "Do not print messages on standard output.")
@@ -127,7 +160,9 @@ struct Serve: AsyncParsableCommand {
         if [framed, seqpacket, datagram].filter({ $0 }).count > 1 {
             throw ValidationError("choose one of --framed, --seqpacket and --datagram")
         }
-        if datagram && (handover || systemd) { throw ValidationError("--datagram binds PATH itself: not with --handover or --systemd") }
+        if datagram && (handover || systemd) {
+            throw ValidationError("--datagram binds PATH itself: not with --handover or --systemd")
+        }
     }
 
     private var parsedMode: FilePermissions? {
@@ -166,12 +201,14 @@ struct Serve: AsyncParsableCommand {
                 try AccountNames.groupID(name, option: "--allow-group")
             }
             configuration.authorization =
-                allowAny ? .anyone : AuthorizationPolicy.sameUser.allowing(userIDs: userIDs).allowing(groupIDs: groupIDs)
+                allowAny
+                ? .anyone : AuthorizationPolicy.sameUser.allowing(userIDs: userIDs).allowing(groupIDs: groupIDs)
             configuration.allowsUnprotectedAbstractSocket = allowAny  // --allow-any says it in so many words
             let server: any Service =
                 if framed {
                     MessageServer(
-                        address: address, configuration: configuration, logger: logger, framedHandler: makeFramedHandler())
+                        address: address, configuration: configuration, logger: logger,
+                        framedHandler: makeFramedHandler())
                 } else if seqpacket {
                     MessageServer(
                         address: address, configuration: configuration, logger: logger,
@@ -179,7 +216,8 @@ struct Serve: AsyncParsableCommand {
                 } else if datagram {
                     makeDatagramService(address: address, configuration: configuration, logger: logger)
                 } else {
-                    MessageServer(address: address, configuration: configuration, logger: logger, handler: makeHandler())
+                    MessageServer(
+                        address: address, configuration: configuration, logger: logger, handler: makeHandler())
                 }
             // The server starts inside the group, once the group handles SIGTERM and SIGINT: a signal that comes as
             // soon as the socket answers stops it gracefully instead of killing it and leaving a stale file.

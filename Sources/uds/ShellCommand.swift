@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import SystemPackage
 import UDSKit
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A command run with `/bin/sh -c` once per message: the message on its standard input, its standard output the
 /// reply, its standard error passed through to ours.
@@ -21,9 +22,10 @@ struct ShellCommand: Sendable {
     ///
     /// - Throws: ``MessageRejection`` when it cannot start or exits non-zero (the client gets that as an error reply).
     func run(input: Message, descriptors: [ReceivedDescriptor] = [], logger: Logger) async throws -> Message {
-        let environment = Self.inheritedEnvironment().filter { !$0.hasPrefix("UDS_FDS=") } + [
-            "UDS_FDS=\(descriptors.count)"
-        ]
+        let environment =
+            Self.inheritedEnvironment().filter { !$0.hasPrefix("UDS_FDS=") } + [
+                "UDS_FDS=\(descriptors.count)"
+            ]
         let child: SpawnedProcess
         do {
             // The raw descriptors are valid while `descriptors` lives: keep it alive until the child has its copies.
@@ -56,9 +58,9 @@ struct ShellCommand: Sendable {
     private static func inheritedEnvironment() -> [String] {
         var entries: [String] = []
         #if canImport(Darwin)
-        var entry = _NSGetEnviron().pointee!
+            var entry = _NSGetEnviron().pointee!
         #else
-        var entry = environ
+            var entry = environ
         #endif
         while let pointer = entry.pointee {
             entries.append(String(cString: pointer))

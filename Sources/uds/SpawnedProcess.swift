@@ -1,20 +1,21 @@
+import CUDSKit
+import SystemPackage
+
 // A thin wrapper over posix_spawn(3), hand-written because Foundation's `Process` cannot map extra descriptors into
 // the child: `--exec` gives the command the descriptors a client passed as its fds 3, 4, 5, … (as systemd's
 // LISTEN_FDS does), which takes a dup2 file action per descriptor.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import CUDSKit
-import SystemPackage
 
 #if canImport(Darwin)
-private typealias FileActions = posix_spawn_file_actions_t?
-private typealias Attributes = posix_spawnattr_t?
+    private typealias FileActions = posix_spawn_file_actions_t?
+    private typealias Attributes = posix_spawnattr_t?
 #else
-private typealias FileActions = posix_spawn_file_actions_t
-private typealias Attributes = posix_spawnattr_t
+    private typealias FileActions = posix_spawn_file_actions_t
+    private typealias Attributes = posix_spawnattr_t
 #endif
 
 /// A child process with a pipe on its standard input and one on its standard output; its standard error is ours.
@@ -156,14 +157,14 @@ struct SpawnedProcess: Sendable {
             guard result == 0 else { throw Errno(rawValue: result) }
         }
         #if canImport(Darwin)
-        // POSIX_SPAWN_CLOEXEC_DEFAULT (below) closes every descriptor no action names, standard error too.
-        result = posix_spawn_file_actions_addinherit_np(&actions, 2)
-        guard result == 0 else { throw Errno(rawValue: result) }
+            // POSIX_SPAWN_CLOEXEC_DEFAULT (below) closes every descriptor no action names, standard error too.
+            result = posix_spawn_file_actions_addinherit_np(&actions, 2)
+            guard result == 0 else { throw Errno(rawValue: result) }
         #else
-        // Close-on-exec covers every descriptor we open; this also closes the ones the server inherited without it
-        // (from its own parent). Not on glibc before 2.34 (ENOSYS): there close-on-exec is all there is.
-        result = cudskit_spawn_close_from(&actions, CInt(mapping.count + 1))
-        guard result == 0 || result == ENOSYS else { throw Errno(rawValue: result) }
+            // Close-on-exec covers every descriptor we open; this also closes the ones the server inherited without it
+            // (from its own parent). Not on glibc before 2.34 (ENOSYS): there close-on-exec is all there is.
+            result = cudskit_spawn_close_from(&actions, CInt(mapping.count + 1))
+            guard result == 0 || result == ENOSYS else { throw Errno(rawValue: result) }
         #endif
 
         var attributes = Attributes()
@@ -178,7 +179,7 @@ struct SpawnedProcess: Sendable {
         posix_spawnattr_setsigdefault(&attributes, &allSignals)
         var flags = CInt(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
         #if canImport(Darwin)
-        flags |= CInt(POSIX_SPAWN_CLOEXEC_DEFAULT)
+            flags |= CInt(POSIX_SPAWN_CLOEXEC_DEFAULT)
         #endif
         posix_spawnattr_setflags(&attributes, Int16(flags))
 

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Logging
 import SystemPackage
 
@@ -24,4 +25,3 @@ struct StandardErrorLogHandler: LogHandler {
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
-import ArgumentParser

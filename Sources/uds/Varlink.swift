@@ -56,7 +56,9 @@ struct VarlinkInfo: AsyncParsableCommand {
             let client = try await options.connect()
             let info = try await client.call("org.varlink.service.GetInfo", parameters: nil)
             for key in ["vendor", "product", "version", "url"] {
-                print("\(key == "url" ? "URL" : key.prefix(1).uppercased() + key.dropFirst()): \(info[key]?.stringValue ?? "")")
+                print(
+                    "\(key == "url" ? "URL" : key.prefix(1).uppercased() + key.dropFirst()): \(info[key]?.stringValue ?? "")"
+                )
             }
             print("Interfaces:")
             if case .array(let interfaces)? = info["interfaces"] {

@@ -75,7 +75,9 @@ extension HostileClientTests {
                                 try deliverAcknowledged(path, message)
                                 acknowledged.fingerprints.withLock { $0.append(Fingerprint(message)) }
                             } else {
-                                try Self.misbehave(thread: thread, index: index, path: path, random: &random, acknowledged: acknowledged)
+                                try Self.misbehave(
+                                    thread: thread, index: index, path: path, random: &random,
+                                    acknowledged: acknowledged)
                             }
                         }
                     }
@@ -90,7 +92,9 @@ extension HostileClientTests {
             #expect(!refused.isEmpty)
             let leaked = received.fingerprints.withLock { recorded in refused.filter { recorded[$0] != nil } }
             #expect(leaked.isEmpty, "a refused message reached the handler: \(leaked)")
-            print("AcknowledgedMeansReceived: \(acks.count) acknowledgements matched; \(refused.count) messages refused past the limit")
+            print(
+                "AcknowledgedMeansReceived: \(acks.count) acknowledgements matched; \(refused.count) messages refused past the limit"
+            )
         }
 
         /// One hostile client. Junk that is sent whole is a message like any other, and its acknowledgement must be
@@ -123,7 +127,8 @@ extension HostileClientTests {
                 try connection.closeWrite()
                 let reply = try connection.readToEnd(maximumSize: 4096)
                 guard reply == Array("\(junk.count)\n".utf8) else {
-                    throw TestFailure("\(junk.count) junk bytes got \(String(decoding: reply, as: UTF8.self).debugDescription)")
+                    throw TestFailure(
+                        "\(junk.count) junk bytes got \(String(decoding: reply, as: UTF8.self).debugDescription)")
                 }
                 acknowledged.fingerprints.withLock { $0.append(Fingerprint(junk)) }
             }

@@ -29,7 +29,9 @@ extension HostileClientTests {
                     for frame in 0..<5 {
                         let payload = honestMessage(seed: index, index: frame)
                         let reply = try client.request(payload)
-                        guard reply == Array("\(payload.count)\n".utf8) else { throw TestFailure("frame \(frame): \(reply)") }
+                        guard reply == Array("\(payload.count)\n".utf8) else {
+                            throw TestFailure("frame \(frame): \(reply)")
+                        }
                     }
                 }
             }
@@ -64,8 +66,12 @@ extension HostileClientTests {
                     #expect(server.isRunning, "the server died: \(server.stderr)")
 
                     let after = try await settledDescriptorCount(server.pid)
-                    print("ConnectCloseStorm \(kind): server descriptors before \(before), after \(after); honest rounds \(report.served)")
-                    #expect(after <= before + Self.slack, "the server holds \(after) descriptors after the storm, \(before) before")
+                    print(
+                        "ConnectCloseStorm \(kind): server descriptors before \(before), after \(after); honest rounds \(report.served)"
+                    )
+                    #expect(
+                        after <= before + Self.slack,
+                        "the server holds \(after) descriptors after the storm, \(before) before")
                     try kind.honestRound(path, 1)
                 }
             }

@@ -20,7 +20,9 @@ extension HostileClientTests {
                         try await eventually {
                             held = try openDescriptorCount(server.pid) - baseline
                             return held >= 10
-                        }, "the server should hold ten connections; it holds \(held) descriptors more than the \(baseline) it started with")
+                        },
+                        "the server should hold ten connections; it holds \(held) descriptors more than the \(baseline) it started with"
+                    )
 
                     // Connecting works (the kernel's backlog takes it); the message is not served.
                     let eleventh = try RawConnection(path)
@@ -49,7 +51,8 @@ extension HostileClientTests {
                     twelfth.write(Array("12".utf8))
                     twelfth.closeWrite()
                     let (none, stillWaiting) = try twelfth.readUntilClosed(timeout: 1)
-                    #expect(none.isEmpty && stillWaiting == .timedOut, "served past the limit: \(none), \(stillWaiting)")
+                    #expect(
+                        none.isEmpty && stillWaiting == .timedOut, "served past the limit: \(none), \(stillWaiting)")
                     for holder in holders { holder.close() }
                     holders.removeAll()
                     let (late, lateEnding) = try twelfth.readUntilClosed()
@@ -80,7 +83,8 @@ extension HostileClientTests {
                         #expect(error.code == .timedOut, "a reply that did not come within the timeout: \(error)")
                     }
                     let sent = try await ChildProcess.run(udsExecutable, ["send", path, "--timeout", "1", "waiting"])
-                    #expect(sent.status == 5, "uds send --timeout must exit 5 (timed out): \(sent.status), \(sent.stderr)")
+                    #expect(
+                        sent.status == 5, "uds send --timeout must exit 5 (timed out): \(sent.status), \(sent.stderr)")
 
                     holder.close()
                     try deliverAcknowledged(path, Array("served".utf8))

@@ -28,7 +28,9 @@ extension HostileClientTests {
                     try deliverAcknowledged(path, Array("warm up".utf8))
                     let before = try Memory(of: server.pid)
                     let descriptorsBefore = try await settledDescriptorCount(server.pid)
-                    let honest = HonestTraffic { index in try deliverAcknowledged(path, honestMessage(seed: 3, index: index)) }
+                    let honest = HonestTraffic { index in
+                        try deliverAcknowledged(path, honestMessage(seed: 3, index: index))
+                    }
 
                     // Open them all; every 500, an honest client must be served while they are open.
                     let holder = Holder()
@@ -56,7 +58,8 @@ extension HostileClientTests {
                             let (reply, ending) = try connection.readUntilClosed(maximumSize: 4096)
                             let text = String(decoding: reply, as: UTF8.self)
                             guard text.hasPrefix("error: no data"), text.hasSuffix("\n"), ending == .endOfStream else {
-                                throw TestFailure("idle connection \(count) got \(text.debugDescription), then \(ending)")
+                                throw TestFailure(
+                                    "idle connection \(count) got \(text.debugDescription), then \(ending)")
                             }
                             count += 1
                             connection.close()
@@ -68,14 +71,17 @@ extension HostileClientTests {
                     #expect(report.failures.isEmpty, "\(report.failures)")
                     #expect(report.served > 0)
                     let after = try Memory(of: server.pid)
-                    print("""
+                    print(
+                        """
                         IdleConnections: \(Self.idleCount) idle connections; server descriptors with them open: \
                         \(openOnServer); memory before: \(before); with them: \(whileOpen); after: \(after); \
                         peak \(after.peak) KiB; honest exchanges meanwhile: \(report.served)
                         """)
                     #expect(after.peak < Self.peakBound, "peak resident memory \(after.peak) KiB")
                     let descriptorsAfter = try await settledDescriptorCount(server.pid)
-                    #expect(descriptorsAfter <= descriptorsBefore + 1, "descriptors: \(descriptorsBefore) before, \(descriptorsAfter) after")
+                    #expect(
+                        descriptorsAfter <= descriptorsBefore + 1,
+                        "descriptors: \(descriptorsBefore) before, \(descriptorsAfter) after")
                     try deliverAcknowledged(path, Array("still serving".utf8))
                 }
             }

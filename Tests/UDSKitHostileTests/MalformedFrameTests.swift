@@ -60,10 +60,14 @@ extension HostileClientTests {
                     hostile.close()
 
                     let expected = "peer_pid=\(getpid())"
-                    #expect(try await eventually(timeout: 20) { !lines(of: server.stderr, containing: hostility.logged).isEmpty })
+                    #expect(
+                        try await eventually(timeout: 20) {
+                            !lines(of: server.stderr, containing: hostility.logged).isEmpty
+                        })
                     let logged = lines(of: server.stderr, containing: hostility.logged)
                     #expect(logged.count == 1, "\(server.stderr)")
-                    #expect(logged.allSatisfy { $0.contains(expected) }, "the log line must name the peer's pid: \(logged)")
+                    #expect(
+                        logged.allSatisfy { $0.contains(expected) }, "the log line must name the peer's pid: \(logged)")
 
                     try honest.echo(Array("after".utf8))
                     let fresh = try FramedHonestClient(path)
@@ -91,7 +95,9 @@ extension HostileClientTests {
                     hostile.write(bytes)  // one write: the server reads it in one go
                     let (answered, ending) = try hostile.readUntilClosed()
                     #expect(ending == .endOfStream)
-                    #expect(answered == expected, "the two whole frames before the bad one got \(answered.count) bytes of answers")
+                    #expect(
+                        answered == expected,
+                        "the two whole frames before the bad one got \(answered.count) bytes of answers")
                 }
             }
         }
@@ -123,9 +129,10 @@ extension HostileClientTests {
                     let report = await honest.stop()
                     #expect(report.failures.isEmpty, "\(report.failures)")
                     #expect(report.served > 0)
-                    #expect(try await eventually(timeout: 20) {
-                        lines(of: server.stderr, containing: "client closed inside a frame").count == 2 * rounds
-                    })
+                    #expect(
+                        try await eventually(timeout: 20) {
+                            lines(of: server.stderr, containing: "client closed inside a frame").count == 2 * rounds
+                        })
                     #expect(lines(of: server.stderr, containing: "bad frame").count == rounds)
                     #expect(lines(of: server.stderr, containing: "client closed inside a frame").count == 2 * rounds)
                 }

@@ -34,7 +34,8 @@ extension HostileClientTests {
                     try deliverEchoed(path, Array("warm up".utf8))
                     let before = try Memory(of: server.pid)
                     let descriptorsBefore = try await settledDescriptorCount(server.pid)
-                    let honest = HonestTraffic { index in try deliverEchoed(path, honestMessage(seed: 7, index: index)) }
+                    let honest = HonestTraffic { index in try deliverEchoed(path, honestMessage(seed: 7, index: index))
+                    }
 
                     let stalled = Stalled()
                     try await onThreads(Self.threads) { _ in
@@ -46,7 +47,9 @@ extension HostileClientTests {
                                 let (count, outcome) = connection.write(Self.chunk, timeout: 0.5)
                                 written += count
                                 if outcome == .timedOut { break }
-                                guard outcome == .written else { throw TestFailure("the server closed a client that does not read") }
+                                guard outcome == .written else {
+                                    throw TestFailure("the server closed a client that does not read")
+                                }
                             }
                             stalled.connections.withLock { $0.append(connection) }
                             stalled.written.withLock { $0.append(written) }
@@ -67,7 +70,8 @@ extension HostileClientTests {
                     for connection in stalled.connections.withLock({ $0 }) { connection.close() }
                     let after = try Memory(of: server.pid)
                     let most = written.max() ?? 0
-                    print("""
+                    print(
+                        """
                         NonReadingClients: \(Self.clients) clients stalled after writing at most \(most / 1024) KiB each \
                         (\(written.reduce(0, +) / 1024 / 1024) MiB in all); server memory before: \(before); \
                         while stalled: \(whileStalled); after: \(after), peak \(after.peak) KiB; honest exchanges \
@@ -75,7 +79,9 @@ extension HostileClientTests {
                         """)
                     #expect(after.peak < Self.peakBound, "peak resident memory \(after.peak) KiB")
                     let descriptorsAfter = try await settledDescriptorCount(server.pid)
-                    #expect(descriptorsAfter <= descriptorsBefore + 1, "descriptors: \(descriptorsBefore) before, \(descriptorsAfter) after")
+                    #expect(
+                        descriptorsAfter <= descriptorsBefore + 1,
+                        "descriptors: \(descriptorsBefore) before, \(descriptorsAfter) after")
                     try deliverEchoed(path, Array("still serving".utf8))
                 }
             }

@@ -6,12 +6,16 @@ import UDSKitTestSupport
 
 extension HostileClientTests.OtherUsers {
     /// Runs `uds send --datagram|--seqpacket … PATH hello` as nobody (uid and gid 65534, no supplementary groups).
-    static func sendAsNobody(_ path: String, _ options: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    static func sendAsNobody(_ path: String, _ options: [String]) async throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
         guard getuid() == 0 else { throw TestFailure("these tests switch users with setpriv and must run as root") }
         let setpriv = try requireExecutable("setpriv")
         return try await ChildProcess.run(
             setpriv,
-            ["--reuid=\(nobody)", "--regid=\(nogroup)", "--clear-groups", udsExecutable, "send"] + options + [path, "hello"])
+            ["--reuid=\(nobody)", "--regid=\(nogroup)", "--clear-groups", udsExecutable, "send"] + options + [
+                path, "hello",
+            ])
     }
 
     @Test func aDatagramSocketsDefaultFileKeepsOtherUsersOut() async throws {
@@ -29,7 +33,8 @@ extension HostileClientTests.OtherUsers {
     @Test func anOpenDatagramSocketDropsOtherUsersDatagramsByDefault() async throws {
         try await Self.withSharedDirectory { dir in
             let path = dir + "/open.sock"
-            let socket = try DatagramSocket.bind(to: UnixSocketAddress(path), permissions: [.ownerReadWrite, .groupReadWrite, .otherReadWrite])
+            let socket = try DatagramSocket.bind(
+                to: UnixSocketAddress(path), permissions: [.ownerReadWrite, .groupReadWrite, .otherReadWrite])
             defer { socket.close() }
             try socket.setReadTimeout(.seconds(30))
             let sent = try await Self.sendAsNobody(path, ["--datagram", "--no-reply"])
@@ -68,7 +73,8 @@ extension HostileClientTests.OtherUsers {
             var configuration = MessageServer.Configuration()
             configuration.socketPermissions = [.ownerReadWrite, .groupReadWrite, .otherReadWrite]
             let refusing = dir + "/refusing.sock"
-            try await withRunningServer(at: refusing, configuration: configuration, seqPacketHandler: .acknowledge) { server in
+            try await withRunningServer(at: refusing, configuration: configuration, seqPacketHandler: .acknowledge) {
+                server in
                 let sent = try await Self.sendAsNobody(refusing, ["--seqpacket"])
                 #expect(sent.status != 0, "\(sent)")
                 #expect(sent.stdout.isEmpty)
@@ -76,7 +82,8 @@ extension HostileClientTests.OtherUsers {
             }
             configuration.authorization = AuthorizationPolicy.sameUser.allowing(userIDs: [Self.nobody])
             let admitting = dir + "/admitting.sock"
-            try await withRunningServer(at: admitting, configuration: configuration, seqPacketHandler: .acknowledge) { server in
+            try await withRunningServer(at: admitting, configuration: configuration, seqPacketHandler: .acknowledge) {
+                server in
                 let sent = try await Self.sendAsNobody(admitting, ["--seqpacket"])
                 #expect(sent.status == 0, "\(sent)")
                 #expect(sent.stdout == "5\n")

@@ -12,11 +12,14 @@ extension HostileClientTests {
         static let nogroup: UInt32 = 65534
 
         /// Runs `uds send PATH hello` as uid 65534 with group `gid` and no supplementary groups.
-        static func sendAsNobody(_ path: String, group gid: UInt32 = nogroup) async throws -> (status: Int32, stdout: String, stderr: String) {
+        static func sendAsNobody(_ path: String, group gid: UInt32 = nogroup) async throws -> (
+            status: Int32, stdout: String, stderr: String
+        ) {
             guard getuid() == 0 else { throw TestFailure("these tests switch users with setpriv and must run as root") }
             let setpriv = try requireExecutable("setpriv")
             return try await ChildProcess.run(
-                setpriv, ["--reuid=\(nobody)", "--regid=\(gid)", "--clear-groups", udsExecutable, "send", path, "hello"])
+                setpriv,
+                ["--reuid=\(nobody)", "--regid=\(gid)", "--clear-groups", udsExecutable, "send", path, "hello"])
         }
 
         /// A temporary directory that nobody may traverse, so that only the socket file's own mode decides.
@@ -56,7 +59,8 @@ extension HostileClientTests {
                     let sent = try await Self.sendAsNobody(path)
                     #expect(sent.status == 4, "\(sent)")
                     #expect(sent.stderr.contains("authorization policy does not admit"), "\(sent.stderr)")
-                    #expect(try await eventually { server.stderr.contains("peer_uid=\(Self.nobody)") }, "\(server.stderr)")
+                    #expect(
+                        try await eventually { server.stderr.contains("peer_uid=\(Self.nobody)") }, "\(server.stderr)")
                     #expect(lines(of: server.stderr, containing: "refused a peer").count == 1, "\(server.stderr)")
                 }
             }

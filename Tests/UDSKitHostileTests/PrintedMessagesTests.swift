@@ -37,7 +37,9 @@ extension HostileClientTests {
                 while left > 0 {
                     let part = min(left, mebibyte)
                     guard let data = try handle.read(upToCount: part), data.count == part else { return false }
-                    let same = data.withUnsafeBytes { read in expected.withUnsafeBytes { memcmp(read.baseAddress!, $0.baseAddress!, part) == 0 } }
+                    let same = data.withUnsafeBytes { read in
+                        expected.withUnsafeBytes { memcmp(read.baseAddress!, $0.baseAddress!, part) == 0 }
+                    }
                     guard same else { return false }
                     left -= part
                 }
@@ -51,12 +53,15 @@ extension HostileClientTests {
                 let size = 1024 * Self.mebibyte
                 try await withServe(path, ["--max-size", "2GiB"]) { server in
                     let idle = try Memory(of: server.pid)
-                    let delivered = try await MessageClient(path: path).deliver(Self.repeated(UInt8(ascii: "a"), count: size))
+                    let delivered = try await MessageClient(path: path).deliver(
+                        Self.repeated(UInt8(ascii: "a"), count: size))
                     #expect(delivered == size)
                     #expect(try await eventually(timeout: 300) { Self.size(server.stdoutPath) == size + 1 })
                     let after = try Memory(of: server.pid)
                     let grown = (after.peak - idle.peak) / 1024
-                    print("uds serve printing a 1 GiB message: VmHWM idle \(idle.peak / 1024) MiB, after \(after.peak / 1024) MiB (+\(grown) MiB)")
+                    print(
+                        "uds serve printing a 1 GiB message: VmHWM idle \(idle.peak / 1024) MiB, after \(after.peak / 1024) MiB (+\(grown) MiB)"
+                    )
                     #expect(grown <= 64 * sanitizerOverhead, "idle \(idle), after \(after)")
                     #expect(try Self.holds(server.stdoutPath, [(UInt8(ascii: "a"), size), (UInt8(ascii: "\n"), 1)]))
                 }
@@ -75,7 +80,8 @@ extension HostileClientTests {
                     #expect(try await eventually(timeout: 120) { Self.size(server.stdoutPath) == 2 * (size + 1) })
                     let (a, b, newline) = (UInt8(ascii: "a"), UInt8(ascii: "b"), UInt8(ascii: "\n"))
                     let inOrder = try Self.holds(server.stdoutPath, [(a, size), (newline, 1), (b, size), (newline, 1)])
-                    let reversed = try Self.holds(server.stdoutPath, [(b, size), (newline, 1), (a, size), (newline, 1)])
+                    let reversed = try Self.holds(
+                        server.stdoutPath, [(b, size), (newline, 1), (a, size), (newline, 1)])
                     #expect(inOrder || reversed, "each message whole, one after the other")
                 }
             }
@@ -94,7 +100,9 @@ extension HostileClientTests {
                     try slow.write(Array("and ends".utf8))
                     try slow.closeWrite()
                     #expect(try slow.readToEnd(maximumSize: 64) == Array("29\n".utf8))
-                    #expect(try await eventually { server.stdout == "quick\nthe slow one starts, and ends\n" }, "\(server.stdout)")
+                    #expect(
+                        try await eventually { server.stdout == "quick\nthe slow one starts, and ends\n" },
+                        "\(server.stdout)")
                 }
             }
         }

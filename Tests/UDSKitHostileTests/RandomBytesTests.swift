@@ -14,7 +14,8 @@ extension HostileClientTests {
 
         /// A junk size: mostly up to 64 KiB, one in eight between 256 KiB and 1 MiB.
         static func junkSize(_ random: inout SplitMix64) -> Int {
-            random.next() % 8 == 0 ? Int.random(in: 256 * 1024...1024 * 1024, using: &random) : Int.random(in: 0...65536, using: &random)
+            random.next() % 8 == 0
+                ? Int.random(in: 256 * 1024...1024 * 1024, using: &random) : Int.random(in: 0...65536, using: &random)
         }
 
         @Test func junkToAnAcknowledgingServerIsAcknowledgedExactlyAndHonestClientsAreServed() async throws {
@@ -24,7 +25,9 @@ extension HostileClientTests {
                 let path = dir + "/junk.sock"
                 try await withRunningServer(at: path, handler: .acknowledge) { server in
                     let honest = (0..<2).map { thread in
-                        HonestTraffic { index in try deliverAcknowledged(path, honestMessage(seed: thread, index: index)) }
+                        HonestTraffic { index in
+                            try deliverAcknowledged(path, honestMessage(seed: thread, index: index))
+                        }
                     }
                     let perThread = Self.junkConnections / Self.junkThreads
                     try await onThreads(Self.junkThreads) { thread in
@@ -39,7 +42,9 @@ extension HostileClientTests {
                                 try connection.closeWrite()
                                 let reply = try connection.readToEnd(maximumSize: 4096)
                                 guard reply == Array("\(junk.count)\n".utf8) else {
-                                    throw TestFailure("\(junk.count) junk bytes got \(String(decoding: reply, as: UTF8.self).debugDescription)")
+                                    throw TestFailure(
+                                        "\(junk.count) junk bytes got \(String(decoding: reply, as: UTF8.self).debugDescription)"
+                                    )
                                 }
                             case 2:  // half the junk, then gone without a word
                                 try connection.write(Array(junk.prefix(junk.count / 2)))
@@ -53,7 +58,9 @@ extension HostileClientTests {
                         #expect(report.failures.isEmpty, "\(report.failures)")
                         #expect(report.served > 0)
                     }
-                    #expect(try await eventually { server.openConnectionCount == 0 }, "connections left open: \(server.openConnectionCount)")
+                    #expect(
+                        try await eventually { server.openConnectionCount == 0 },
+                        "connections left open: \(server.openConnectionCount)")
                     try deliverAcknowledged(path, Array("still here".utf8))
                 }
             }
@@ -98,7 +105,9 @@ extension HostileClientTests {
                     #expect(report.failures.isEmpty, "\(report.failures)")
                     #expect(report.served > 0)
                     try longLived.echo(Array("after the junk".utf8))
-                    #expect(try await eventually { server.openConnectionCount == 1 }, "connections left open: \(server.openConnectionCount)")
+                    #expect(
+                        try await eventually { server.openConnectionCount == 1 },
+                        "connections left open: \(server.openConnectionCount)")
                 }
             }
         }
@@ -115,7 +124,8 @@ extension HostileClientTests {
             let (rest, ending) = try connection.readUntilClosed(maximumSize: junk.count + 1)
             echoed += rest
             guard echoed.count <= junk.count, echoed[...] == junk[..<echoed.count] else {
-                throw TestFailure("the server sent \(echoed.count) bytes that are not a prefix of the \(junk.count) sent")
+                throw TestFailure(
+                    "the server sent \(echoed.count) bytes that are not a prefix of the \(junk.count) sent")
             }
             return ending
         }

@@ -52,7 +52,8 @@ extension HostileClientTests {
                     let oversize = try SeqPacketConnection.connect(to: UnixSocketAddress(path))
                     try oversize.setReadTimeout(.seconds(30))
                     try await oversize.send(Message(bytes: [UInt8](repeating: 1, count: 150_000)))
-                    #expect(try await oversize.receive() == nil, "--max-size 100000 closes the connection that passed it")
+                    #expect(
+                        try await oversize.receive() == nil, "--max-size 100000 closes the connection that passed it")
 
                     // Connections that send nothing are left open: persistent connections may idle.
                     let idle = try (0..<200).map { _ in try SeqPacketConnection.connect(to: UnixSocketAddress(path)) }
@@ -61,7 +62,9 @@ extension HostileClientTests {
                     #expect(report.failures.isEmpty, "\(report.failures)")
                     #expect(report.served > 0)
                     let memory = try Memory(of: server.pid)
-                    print("SeqPacketClients: stalled after \(counts.max() ?? 0) packets of 64 KiB at most; server \(memory); honest exchanges meanwhile: \(report.served)")
+                    print(
+                        "SeqPacketClients: stalled after \(counts.max() ?? 0) packets of 64 KiB at most; server \(memory); honest exchanges meanwhile: \(report.served)"
+                    )
                     #expect(memory.peak < Self.peakBound, "peak resident memory \(memory.peak) KiB")
                     #expect(try await honestConnection.request("still serving").string == "still serving")
                     for connection in stalled.withLock({ $0 }) + idle { connection.close() }
@@ -73,7 +76,8 @@ extension HostileClientTests {
         private func withSeqPacketServe(
             _ path: String, _ arguments: [String], _ body: (ChildProcess) async throws -> Void
         ) async throws {
-            let server = try ChildProcess(udsExecutable, ["serve", path, "--seqpacket", "--max-size", "100000"] + arguments)
+            let server = try ChildProcess(
+                udsExecutable, ["serve", path, "--seqpacket", "--max-size", "100000"] + arguments)
             defer { if server.isRunning { server.signal(SIGKILL) } }
             try await waitUntil("uds serve --seqpacket did not start: \(server.stderr)", timeout: 20) {
                 guard let probe = try? SeqPacketConnection.connect(to: UnixSocketAddress(path)) else { return false }

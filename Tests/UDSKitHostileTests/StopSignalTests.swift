@@ -22,10 +22,14 @@ extension HostileClientTests {
                     let status = try await server.waitForExit(timeout: 30)
                     let reason = server.process.terminationReason == .uncaughtSignal ? "killed by signal" : "exited"
                     let left = FileManager.default.fileExists(atPath: path)
-                    if status != 0 || left { outcomes.append("attempt \(attempt): \(reason) \(status), socket file left: \(left)") }
+                    if status != 0 || left {
+                        outcomes.append("attempt \(attempt): \(reason) \(status), socket file left: \(left)")
+                    }
                 }
             }
-            #expect(outcomes.isEmpty, "\(outcomes.count) of \(Self.attempts) stops were not graceful: \(outcomes.prefix(3))")
+            #expect(
+                outcomes.isEmpty, "\(outcomes.count) of \(Self.attempts) stops were not graceful: \(outcomes.prefix(3))"
+            )
         }
     }
 }

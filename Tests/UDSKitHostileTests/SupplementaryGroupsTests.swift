@@ -14,10 +14,15 @@ extension HostileClientTests {
 
         /// Runs `body` with the name and ID of a new system group, removed afterwards.
         static func withTemporaryGroup(_ body: (String, UInt32) async throws -> Void) async throws {
-            guard getuid() == 0 else { throw TestFailure("these tests add a group and switch users, and must run as root") }
+            guard getuid() == 0 else {
+                throw TestFailure("these tests add a group and switch users, and must run as root")
+            }
             let name = "udst" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
-            let added = try await ChildProcess.run(findExecutable("groupadd") ?? "/usr/sbin/groupadd", ["--system", name])
-            guard added.status == 0, let entry = getgrnam(name) else { throw TestFailure("groupadd \(name) failed: \(added.stderr)") }
+            let added = try await ChildProcess.run(
+                findExecutable("groupadd") ?? "/usr/sbin/groupadd", ["--system", name])
+            guard added.status == 0, let entry = getgrnam(name) else {
+                throw TestFailure("groupadd \(name) failed: \(added.stderr)")
+            }
             let gid = UInt32(entry.pointee.gr_gid)
             do {
                 try await body(name, gid)
@@ -33,7 +38,8 @@ extension HostileClientTests {
             -> (status: Int32, stdout: String, stderr: String)
         {
             let setpriv = try requireExecutable("setpriv")
-            let groupOption = groups.isEmpty ? "--clear-groups" : "--groups=" + groups.map(String.init).joined(separator: ",")
+            let groupOption =
+                groups.isEmpty ? "--clear-groups" : "--groups=" + groups.map(String.init).joined(separator: ",")
             return try await ChildProcess.run(
                 setpriv, ["--reuid=\(nobody)", "--regid=\(primary)", groupOption, udsExecutable, "send"] + arguments)
         }
@@ -50,7 +56,8 @@ extension HostileClientTests {
                         #expect(outsider.status == 4, "\(outsider)")
                         #expect(outsider.stderr.contains("authorization policy does not admit"), "\(outsider.stderr)")
                         #expect(
-                            try await eventually { server.stderr.contains("peer_gid=\(Self.nogroup)") }, "\(server.stderr)")
+                            try await eventually { server.stderr.contains("peer_gid=\(Self.nogroup)") },
+                            "\(server.stderr)")
                         #expect(lines(of: server.stderr, containing: "refused a peer").count == 1, "\(server.stderr)")
                     }
                 }
@@ -61,7 +68,8 @@ extension HostileClientTests {
             try await Self.withTemporaryGroup { name, gid in
                 try await HostileClientTests.OtherUsers.withSharedDirectory { dir in
                     let path = dir + "/group.sock"
-                    try await withServe(path, ["--quiet", "--mode", "0660", "--group", name, "--allow-group", name]) { server in
+                    try await withServe(path, ["--quiet", "--mode", "0660", "--group", name, "--allow-group", name]) {
+                        server in
                         let file = try HostileClientTests.OtherUsers.ownership(path)
                         #expect(file.group == gid)
                         #expect(file.mode == 0o660)
@@ -101,9 +109,11 @@ extension HostileClientTests {
                         authorization: AuthorizationPolicy.sameUser.allowing(groupIDs: [gid]))
                     defer { socket.close() }
                     try socket.setReadTimeout(.seconds(30))
-                    let supplementary = try await Self.sendAsNobody(groups: [gid], ["--datagram", "--no-reply", path, "supplementary"])
+                    let supplementary = try await Self.sendAsNobody(
+                        groups: [gid], ["--datagram", "--no-reply", path, "supplementary"])
                     #expect(supplementary.status == 0, "the kernel takes it: \(supplementary)")
-                    let primary = try await Self.sendAsNobody(primary: gid, groups: [], ["--datagram", "--no-reply", path, "primary"])
+                    let primary = try await Self.sendAsNobody(
+                        primary: gid, groups: [], ["--datagram", "--no-reply", path, "primary"])
                     #expect(primary.status == 0, "\(primary)")
                     try await DatagramSocket.unbound().send("from root", to: UnixSocketAddress(path))
                     let first = try await socket.receive()
@@ -127,7 +137,8 @@ extension HostileClientTests {
                         seen.withLock { $0.append(peer) }
                         return peer.isMember(of: gid)
                     }
-                    try await withRunningServer(at: path, configuration: configuration, handler: .acknowledge) { server in
+                    try await withRunningServer(at: path, configuration: configuration, handler: .acknowledge) {
+                        server in
                         let member = try await Self.sendAsNobody(groups: [gid, 1], [path, "hello"])
                         #expect(member.status == 0, "\(member)")
                         let peer = try #require(seen.withLock { $0.first })

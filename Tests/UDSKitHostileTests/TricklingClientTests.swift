@@ -44,20 +44,26 @@ extension HostileClientTests {
             try await withTemporaryDirectory { dir in
                 let path = dir + "/trickle.sock"
                 try await withServe(path, ["--quiet", "--idle-timeout", "1", "--deadline", "3"]) { server in
-                    let honest = HonestTraffic { index in try deliverAcknowledged(path, honestMessage(seed: 8, index: index)) }
+                    let honest = HonestTraffic { index in
+                        try deliverAcknowledged(path, honestMessage(seed: 8, index: index))
+                    }
                     async let second = onThread { try Self.trickle(path) }
                     let first = try await onThread { try Self.trickle(path) }
                     let trickles = [first, try await second]
                     let report = await honest.stop()
                     print("TricklingClients: \(trickles); honest exchanges meanwhile: \(report.served)")
                     for trickle in trickles {
-                        #expect(trickle.reply.hasPrefix("error: the message took longer than 3"), "\(trickle.reply.debugDescription)")
+                        #expect(
+                            trickle.reply.hasPrefix("error: the message took longer than 3"),
+                            "\(trickle.reply.debugDescription)")
                         #expect(!trickle.reply.contains("no data"), "the idle timeout must not end a client that sends")
                         // A connection may end in order, or with a reset when a byte of ours was still unread.
                         #expect(trickle.ending != .timedOut)
                         // A lower bound on the configured deadline (the behaviour under test is a time limit); load
                         // can only lengthen it, never break it.
-                        #expect(trickle.seconds >= 2.9, "the deadline is 3 s from connect; it ended after \(trickle.seconds) s")
+                        #expect(
+                            trickle.seconds >= 2.9,
+                            "the deadline is 3 s from connect; it ended after \(trickle.seconds) s")
                         #expect(trickle.bytesSent >= 5, "the trickle sent \(trickle.bytesSent) bytes")
                     }
                     #expect(report.failures.isEmpty, "\(report.failures)")

@@ -54,16 +54,21 @@ struct DescriptorPassingTests {
             let file = dir + "/data.txt"
             try "passed by UDSKit".write(toFile: file, atomically: true, encoding: .utf8)
             let python = try requireExecutable("python3")
-            let server = try ChildProcess(python, ["-c", #"""
-                import socket, sys, os
-                listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                listener.bind(sys.argv[1]); listener.listen(4)
-                conn, _ = listener.accept()
-                data, fds, flags, _ = socket.recv_fds(conn, 4096, 4)
-                while chunk := conn.recv(4096): data += chunk
-                conn.sendall(os.read(fds[0], 100) + b" / " + data + b" / %d" % len(fds))
-                conn.close(); os.unlink(sys.argv[1])
-                """#, path])
+            let server = try ChildProcess(
+                python,
+                [
+                    "-c",
+                    #"""
+                    import socket, sys, os
+                    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    listener.bind(sys.argv[1]); listener.listen(4)
+                    conn, _ = listener.accept()
+                    data, fds, flags, _ = socket.recv_fds(conn, 4096, 4)
+                    while chunk := conn.recv(4096): data += chunk
+                    conn.sendall(os.read(fds[0], 100) + b" / " + data + b" / %d" % len(fds))
+                    conn.close(); os.unlink(sys.argv[1])
+                    """#, path,
+                ])
             try await waitForServerFile(path)
             let descriptor = try FileDescriptor.open(FilePath(file), .readOnly)
             defer { try? descriptor.close() }
@@ -97,7 +102,9 @@ struct DescriptorPassingTests {
             #expect(run.status == 0)
             #expect(run.stdout == "5\n")
             let fds = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.pid)/fd")
-            let links = fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(server.pid)/fd/\($0)") }
+            let links = fds.compactMap {
+                try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(server.pid)/fd/\($0)")
+            }
             #expect(!links.contains(file), "the passed file is not left open in the server")
             server.signal(SIGTERM)
             _ = try await server.waitForExit()

@@ -43,8 +43,10 @@ struct FramedGoInteropTests {
             try await withUDSServe(["--framed"]) { server, path in
                 let output = try await runSucceeding(
                     client,
-                    ["--path", path, "--mode", "pipelined", "--count", "200", "--text", "--sizes", "0,1,9,100,5000",
-                     "--expect", "ack", "--print"],
+                    [
+                        "--path", path, "--mode", "pipelined", "--count", "200", "--text", "--sizes", "0,1,9,100,5000",
+                        "--expect", "ack", "--print",
+                    ],
                     timeout: 120)
                 #expect(output == frames.map { "\($0.utf8.count)\n\n" }.joined())
                 // an empty frame prints nothing; every other frame is printed with a newline, in order
@@ -61,7 +63,8 @@ struct FramedGoInteropTests {
 
     @Test func udsSendFramedExpectingAnyPrintsEachEchoFromGoServer() async throws {
         try await withGoServer { path in
-            let output = try await runSucceeding(udsExecutable, ["send", "--framed", "--expect", "any", path, "a", "bb", "ccc"])
+            let output = try await runSucceeding(
+                udsExecutable, ["send", "--framed", "--expect", "any", path, "a", "bb", "ccc"])
             #expect(output == "a\nbb\nccc\n")
         }
     }

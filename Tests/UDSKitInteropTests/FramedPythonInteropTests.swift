@@ -36,8 +36,10 @@ struct FramedPythonInteropTests {
         try await withUDSServe(["--framed"]) { server, path in
             let output = try await runSucceeding(
                 python,
-                [client, "--path", path, "--mode", mode, "--count", "200", "--text", "--sizes", "0,1,9,100,5000",
-                 "--expect", "ack", "--print"],
+                [
+                    client, "--path", path, "--mode", mode, "--count", "200", "--text", "--sizes", "0,1,9,100,5000",
+                    "--expect", "ack", "--print",
+                ],
                 timeout: 120)
             #expect(output == frames.map { "\($0.utf8.count)\n\n" }.joined())
             // an empty frame prints nothing; every other frame is printed with a newline, in order
@@ -99,8 +101,9 @@ struct FramedPythonInteropTests {
             #expect(logged.count == 1, "stderr: \(server.stderr)")
             let about = kind == "oversize" ? "exceeds the limit of 1000 bytes" : "inside a frame"
             #expect(logged.first?.contains(about) == true, "stderr: \(server.stderr)")
-            #expect(server.stderr.split(separator: "\n").filter { $0.contains("warning") }.count == 1,
-                    "stderr: \(server.stderr)")
+            #expect(
+                server.stderr.split(separator: "\n").filter { $0.contains("warning") }.count == 1,
+                "stderr: \(server.stderr)")
         }
     }
 
@@ -108,7 +111,8 @@ struct FramedPythonInteropTests {
 
     @Test func udsSendFramedExpectingAnyPrintsEachEchoFromPythonServer() async throws {
         try await withPythonServer { path in
-            let output = try await runSucceeding(udsExecutable, ["send", "--framed", "--expect", "any", path, "a", "bb", "ccc"])
+            let output = try await runSucceeding(
+                udsExecutable, ["send", "--framed", "--expect", "any", path, "a", "bb", "ccc"])
             #expect(output == "a\nbb\nccc\n")
         }
     }

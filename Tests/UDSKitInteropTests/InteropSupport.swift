@@ -109,13 +109,17 @@ struct FramedWorkload: Sendable, CustomTestStringConvertible {
     var sizes: [Int]
 
     /// 100 frames of varied sizes from empty to 100 KiB, one at a time.
-    static let pingPong = FramedWorkload(mode: "pingpong", count: 100, sizes: [0, 1, 7, 255, 4096, 65_535, 65_536, 102_400])
+    static let pingPong = FramedWorkload(
+        mode: "pingpong", count: 100, sizes: [0, 1, 7, 255, 4096, 65_535, 65_536, 102_400])
     /// 10,000 frames written back to back.
     static let pipelined = FramedWorkload(mode: "pipelined", count: 10_000, sizes: [0, 1, 17, 300, 1000, 4096])
 
     /// The client's arguments after `--path PATH`.
     var arguments: [String] {
-        ["--mode", mode, "--count", "\(count)", "--sizes", sizes.map(String.init).joined(separator: ","), "--expect", "echo"]
+        [
+            "--mode", mode, "--count", "\(count)", "--sizes", sizes.map(String.init).joined(separator: ","), "--expect",
+            "echo",
+        ]
     }
 
     /// The client's summary once every reply was the frame's echo.

@@ -24,8 +24,10 @@ struct PacketInteropTests {
                 let large = Self.text(100_000)
                 let mixed = try await runSucceeding(
                     client,
-                    ["-mode", "packet-client", "-path", path, "-bufsize", "\(256 * 1024)",
-                     "-messages", "first,\(large),last"])
+                    [
+                        "-mode", "packet-client", "-path", path, "-bufsize", "\(256 * 1024)",
+                        "-messages", "first,\(large),last",
+                    ])
                 let lines = mixed.split(separator: "\n", omittingEmptySubsequences: false)
                 #expect(lines.count == 4, "\(lines.map(\.count))")
                 #expect(lines.first == "first")
@@ -173,28 +175,34 @@ struct PacketInteropTests {
         try await withTemporaryDirectory { dir in
             let path = dir + "/py.sock"
             // two connections; each packet answered with its byte count; what came printed at the end
-            let server = try ChildProcess(python, ["-c", #"""
-                import os, socket, sys
-                listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-                listener.bind(sys.argv[1]); listener.listen(4)
-                print("ready", flush=True)
-                for number in (1, 2):
-                    conn, _ = listener.accept()
-                    packets = []
-                    while packet := conn.recv(65536):
-                        packets.append(packet)
-                        conn.send(b"%d\n" % len(packet))
-                    print(number, packets, flush=True)
-                    conn.close()
-                listener.close(); os.unlink(sys.argv[1])
-                """#, path])
+            let server = try ChildProcess(
+                python,
+                [
+                    "-c",
+                    #"""
+                    import os, socket, sys
+                    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+                    listener.bind(sys.argv[1]); listener.listen(4)
+                    print("ready", flush=True)
+                    for number in (1, 2):
+                        conn, _ = listener.accept()
+                        packets = []
+                        while packet := conn.recv(65536):
+                            packets.append(packet)
+                            conn.send(b"%d\n" % len(packet))
+                        print(number, packets, flush=True)
+                        conn.close()
+                    listener.close(); os.unlink(sys.argv[1])
+                    """#, path,
+                ])
             defer { if server.isRunning { server.signal(SIGKILL) } }
             try await waitUntil("the Python server did not start; stderr: \(server.stderr)") {
                 server.stdout == "ready\n"
             }
             let sent = try await runSucceeding(udsExecutable, ["send", "--seqpacket", path, "one", "two", "three"])
             #expect(sent == "3\n3\n5\n")
-            let lines = try await runSucceeding(udsExecutable, ["send", "--seqpacket", path], stdin: Data("alpha\nbeta gamma\n".utf8))
+            let lines = try await runSucceeding(
+                udsExecutable, ["send", "--seqpacket", path], stdin: Data("alpha\nbeta gamma\n".utf8))
             #expect(lines == "5\n10\n")
             #expect(try await server.waitForExit() == 0, "\(server.stderr)")
             #expect(server.stdout == "ready\n1 [b'one', b'two', b'three']\n2 [b'alpha', b'beta gamma']\n")

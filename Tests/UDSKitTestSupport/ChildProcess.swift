@@ -61,7 +61,8 @@ public final class ChildProcess: @unchecked Sendable {
     public func waitForExit(timeout: Double = 30) async throws -> Int32 {
         guard try await eventually(timeout: timeout, { !process.isRunning }) else {
             kill(process.processIdentifier, SIGKILL)
-            throw TestFailure("\(process.executableURL!.lastPathComponent) did not exit within \(timeout) s; stderr: \(stderr)")
+            throw TestFailure(
+                "\(process.executableURL!.lastPathComponent) did not exit within \(timeout) s; stderr: \(stderr)")
         }
         return process.terminationStatus
     }
@@ -109,7 +110,9 @@ public struct TestFailure: Error, CustomStringConvertible {
 /// Finds an executable on PATH (or in the usual system directories).
 public func findExecutable(_ name: String) -> String? {
     let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    for directory in path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/usr/lib/go/bin", "/usr/local/go/bin"] {
+    for directory in path.split(separator: ":").map(String.init) + [
+        "/usr/bin", "/usr/local/bin", "/usr/lib/go/bin", "/usr/local/go/bin",
+    ] {
         let candidate = directory + "/" + name
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
     }

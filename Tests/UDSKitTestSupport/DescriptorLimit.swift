@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Raises this process's soft descriptor limit to its hard one (children inherit it) and returns the limit now in
@@ -10,9 +10,9 @@ import Darwin
 public func raiseDescriptorLimit(toAtLeast needed: Int = 0) throws -> Int {
     var limit = rlimit()
     #if canImport(Glibc)
-    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
     #else
-    let resource = RLIMIT_NOFILE
+        let resource = RLIMIT_NOFILE
     #endif
     guard getrlimit(resource, &limit) == 0 else { throw TestFailure("getrlimit failed: errno \(errno)") }
     guard limit.rlim_max >= needed else {

@@ -50,7 +50,9 @@ struct DelimitedDecoderTests {
 
     @Test func manyMessagesCoalescedInOneReadAllComeOut() throws {
         var buffer = ByteBuffer()
-        for index in 0..<10_000 { Array("\(index)".utf8).withUnsafeBytes { Framing.delimited(0).append($0, to: &buffer) } }
+        for index in 0..<10_000 {
+            Array("\(index)".utf8).withUnsafeBytes { Framing.delimited(0).append($0, to: &buffer) }
+        }
         let messages = try decode([Array(buffer.readableBytesView)[...]])
         #expect(messages.count == 10_000)
         #expect(messages.enumerated().allSatisfy { String(decoding: $0.element, as: UTF8.self) == "\($0.offset)" })
@@ -88,7 +90,8 @@ struct DelimitedDecoderTests {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<200 {
             let messages = (0..<Int.random(in: 1...20, using: &generator)).map { _ in
-                (0..<Int.random(in: 0...50, using: &generator)).map { _ in UInt8.random(in: 1...255, using: &generator) }
+                (0..<Int.random(in: 0...50, using: &generator)).map { _ in UInt8.random(in: 1...255, using: &generator)
+                }
             }
             let stream: [UInt8] = messages.flatMap { $0 + [0] }
             var chunks: [ArraySlice<UInt8>] = []

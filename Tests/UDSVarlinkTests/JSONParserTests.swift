@@ -4,7 +4,8 @@ import UDSVarlink
 @Suite("Varlink JSON: parsed once into JSONValue")
 struct JSONParserTests {
     @Test func parsesEveryKindOfValue() throws {
-        let value = try JSONValue(parsing: #" {"a": [1, -2, 3.5, 1e3, true, false, null], "b": {"c": "d\n\u00e9\ud83d\ude00"}, "e": ""} "#)
+        let value = try JSONValue(
+            parsing: #" {"a": [1, -2, 3.5, 1e3, true, false, null], "b": {"c": "d\n\u00e9\ud83d\ude00"}, "e": ""} "#)
         #expect(value == ["a": [1, -2, 3.5, 1000.0, true, false, nil], "b": ["c": "d\né😀"], "e": ""])
     }
 
@@ -24,7 +25,9 @@ struct JSONParserTests {
 
     @Test func refusesInvalidUTF8() {
         let bytes: [UInt8] = [0x22, 0xFF, 0xFE, 0x22]
-        #expect(throws: VarlinkProtocolError.self) { try bytes.withUnsafeBytes { raw in try VarlinkReplyMessage(parsing: raw) } }
+        #expect(throws: VarlinkProtocolError.self) {
+            try bytes.withUnsafeBytes { raw in try VarlinkReplyMessage(parsing: raw) }
+        }
     }
 
     @Test func deepNestingIsRefusedNotACrash() {
@@ -35,7 +38,9 @@ struct JSONParserTests {
     }
 
     @Test func textRoundTrips() throws {
-        let value: JSONValue = ["method": "org.example.ping.Ping", "parameters": ["ping": "a\"b\\c\u{0}"], "more": true]
+        let value: JSONValue = [
+            "method": "org.example.ping.Ping", "parameters": ["ping": "a\"b\\c\u{0}"], "more": true,
+        ]
         #expect(try JSONValue(parsing: value.jsonText) == value)
     }
 
@@ -43,7 +48,10 @@ struct JSONParserTests {
         let call = try parseCall(#"{"method":"a.b.C","parameters":{"x":1},"more":true}"#)
         #expect(call.method == "a.b.C" && call.interface == "a.b" && call.more == true && call.oneway == nil)
         #expect(call.parameters == ["x": 1])
-        for bad in [#"{"parameters":{}}"#, #"{"method":1}"#, #"{"method":"a.B","parameters":[]}"#, #"{"method":"a.B","more":"yes"}"#] {
+        for bad in [
+            #"{"parameters":{}}"#, #"{"method":1}"#, #"{"method":"a.B","parameters":[]}"#,
+            #"{"method":"a.B","more":"yes"}"#,
+        ] {
             #expect(throws: VarlinkProtocolError.self) { try parseCall(bad) }
         }
     }

@@ -41,7 +41,8 @@ struct VarlinkCLITests {
             #expect(result.stdout.isEmpty)
             #expect(result.stderr == #"uds: org.example.ping.NotReady {"retry_after":5}"# + "\n")
             let missing = try await uds("call", "\(address)", "org.example.ping.Nope")
-            #expect(missing.stderr == #"uds: org.varlink.service.MethodNotFound {"method":"org.example.ping.Nope"}"# + "\n")
+            #expect(
+                missing.stderr == #"uds: org.varlink.service.MethodNotFound {"method":"org.example.ping.Nope"}"# + "\n")
         }
     }
 
@@ -54,7 +55,8 @@ struct VarlinkCLITests {
             #expect(ok.stdout == "\(good): interface org.example.ping: 0 types, 7 methods, 1 errors\n")
 
             let bad = directory + "/bad.varlink"
-            try "interface org.example.bad\nmethod Foo(a: int -> ()\n".write(toFile: bad, atomically: true, encoding: .utf8)
+            try "interface org.example.bad\nmethod Foo(a: int -> ()\n".write(
+                toFile: bad, atomically: true, encoding: .utf8)
             let failed = try await uds("validate", bad)
             #expect(failed.status == 1)
             #expect(failed.stderr == "\(bad):2:19: expected ',' or ')' after a field, found '->'\n")

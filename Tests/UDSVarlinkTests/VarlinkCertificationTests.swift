@@ -29,7 +29,8 @@ struct VarlinkCertificationTests {
         let (python, package) = try await pythonVarlink()
         try await withTemporaryDirectory { directory in
             let socket = directory + "/cert.sock"
-            let server = try ChildProcess(python, [package + "/tests/test_certification.py", "--varlink=unix:" + socket])
+            let server = try ChildProcess(
+                python, [package + "/tests/test_certification.py", "--varlink=unix:" + socket])
             do {
                 try await waitForServer(at: socket)
             } catch {
@@ -64,7 +65,8 @@ struct VarlinkCertificationTests {
             let start = try await client.call("org.varlink.certification.Start", parameters: nil)
             let id = try #require(start["client_id"])
             do {
-                _ = try await client.call("org.varlink.certification.Test02", parameters: ["client_id": id, "bool": true])
+                _ = try await client.call(
+                    "org.varlink.certification.Test02", parameters: ["client_id": id, "bool": true])
                 Issue.record("Test02 before Test01 passed")
             } catch let error as VarlinkError {
                 #expect(error.name == "org.varlink.certification.CertificationError")

@@ -14,16 +14,17 @@ struct VarlinkGoInteropTests {
         try await withVarlinkPingServer { address in
             let result = try await ChildProcess.run(peer, ["client", "-address", address], timeout: 60)
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.stdout == """
-                info: UDSKit varlink-ping [org.varlink.service org.example.ping]
-                description: 177 bytes
-                pong: from go
-                count: [0 1 2 3 4]
-                pipelined: 100
-                error: org.example.ping.Nope
-                invalid: ping
+            #expect(
+                result.stdout == """
+                    info: UDSKit varlink-ping [org.varlink.service org.example.ping]
+                    description: 177 bytes
+                    pong: from go
+                    count: [0 1 2 3 4]
+                    pipelined: 100
+                    error: org.example.ping.Nope
+                    invalid: ping
 
-                """)
+                    """)
         }
     }
 
@@ -62,7 +63,8 @@ struct VarlinkGoInteropTests {
             await client.close()
 
             let call = try await ChildProcess.run(
-                udsExecutable, ["varlink", "call", "unix:" + socket, "org.example.ping.Count", #"{"count":2}"#, "--more"])
+                udsExecutable,
+                ["varlink", "call", "unix:" + socket, "org.example.ping.Count", #"{"count":2}"#, "--more"])
             #expect(call.status == 0, "\(call.stderr)")
             #expect(call.stdout == #"{"number":0}"# + "\n" + #"{"number":1}"# + "\n")
             let interface = try await ChildProcess.run(
@@ -93,12 +95,15 @@ func withVarlinkPingServer<T>(_ body: (String) async throws -> T) async throws -
 func buildGoVarlinkPeer() async throws -> String {
     let go = try requireExecutable("go")
     guard FileManager.default.fileExists(atPath: "/usr/share/gocode/src/github.com/varlink/go/varlink") else {
-        throw TestFailure("github.com/varlink/go is missing: apt-get install golang-github-varlink-go-dev (Scripts/install-test-peers.sh)")
+        throw TestFailure(
+            "github.com/varlink/go is missing: apt-get install golang-github-varlink-go-dev (Scripts/install-test-peers.sh)"
+        )
     }
     let output = NSTemporaryDirectory() + "/udskit-govarlink-\(getpid())"
     if FileManager.default.isExecutableFile(atPath: output) { return output }
     let staging = UUID().uuidString
-    let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Peers/govarlink").path
+    let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Peers/govarlink")
+        .path
     let build = try ChildProcess(
         go, ["build", "-o", output + ".\(staging)", "."],
         environment: [

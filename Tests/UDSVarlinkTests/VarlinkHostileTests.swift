@@ -10,7 +10,8 @@ import UDSVarlink
 @Suite("Varlink hostile inputs")
 struct VarlinkHostileTests {
     /// Connects a raw socket, writes `bytes`, and returns what the server sends until it closes (or `limit`).
-    private func exchange(_ address: VarlinkAddress, _ bytes: [UInt8], halfClose: Bool = false) async throws -> [UInt8] {
+    private func exchange(_ address: VarlinkAddress, _ bytes: [UInt8], halfClose: Bool = false) async throws -> [UInt8]
+    {
         try await onAThreadOfItsOwn {
             let connection = try UnixSocketConnection.connect(to: address.socket)
             defer { connection.close() }
@@ -67,7 +68,8 @@ struct VarlinkHostileTests {
         try await withVarlinkServer(try pingService(), configuration: configuration) { address in
             try await withBystander(address) {
                 // No NUL within the limit: refused once the limit is passed, whatever follows.
-                let big = Array(#"{"method":"org.example.ping.Ping","parameters":{"ping":""#.utf8)
+                let big =
+                    Array(#"{"method":"org.example.ping.Ping","parameters":{"ping":""#.utf8)
                     + Array(repeating: UInt8(ascii: "x"), count: 10_000)
                 let received = try await exchange(address, big)
                 #expect(received.isEmpty)
@@ -92,7 +94,9 @@ struct VarlinkHostileTests {
                     let count = try buffer.withUnsafeMutableBytes { try connection.read(into: $0) }
                     return String(decoding: buffer[..<count], as: UTF8.self)
                 }
-                #expect(first.hasPrefix(#"{"parameters":{"number":0}"#) || first.hasPrefix(#"{"continues":true"#), "\(first)")
+                #expect(
+                    first.hasPrefix(#"{"parameters":{"number":0}"#) || first.hasPrefix(#"{"continues":true"#),
+                    "\(first)")
             }
         }
     }

@@ -23,14 +23,19 @@ struct VarlinkIDLTests {
         #expect(interface.documentation == "A ping service.")
         #expect(interface.memberNames == ["Level", "Point", "Ping", "Points", "Nested", "NotReady"])
         #expect(interface.types["Level"] == .enumeration(["low", "high"]))
-        #expect(interface.types["Point"] == .structure([
-            VarlinkField(name: "x", type: .int), VarlinkField(name: "y", type: .float),
-            VarlinkField(name: "label", type: .optional(.string)),
-        ]))
+        #expect(
+            interface.types["Point"]
+                == .structure([
+                    VarlinkField(name: "x", type: .int), VarlinkField(name: "y", type: .float),
+                    VarlinkField(name: "label", type: .optional(.string)),
+                ]))
         let ping = try #require(interface.methods["Ping"])
         #expect(ping.documentation == "Answers.")
         #expect(ping.input.map(\.description) == ["ping: string", "level: ?Level"])
-        #expect(interface.methods["Points"]?.input.map(\.type) == [.array(.named("Point")), .dictionary(.string), .stringSet, .object])
+        #expect(
+            interface.methods["Points"]?.input.map(\.type) == [
+                .array(.named("Point")), .dictionary(.string), .stringSet, .object,
+            ])
         #expect(interface.methods["Points"]?.output == [])
         #expect(interface.methods["Nested"]?.output.first?.type == .optional(.array(.optional(.int))))
         #expect(interface.errors["NotReady"]?.parameters == [VarlinkField(name: "retry_after", type: .int)])
@@ -75,10 +80,13 @@ struct VarlinkIDLTests {
         #expect(try problem("Ping", ["ping": "x"]) == nil)
         #expect(try problem("Ping", ["ping": "x", "level": "high"]) == nil)
         #expect(try problem("Ping", ["ping": "x", "level": nil]) == nil)
-        #expect(try problem("Points", [
-            "points": [["x": 1, "y": 2], ["x": 3, "y": 4.5, "label": "p"]], "tags": ["a": "b"],
-            "flags": ["one": [:]], "any": ["whatever": [1, "two"]],
-        ]) == nil)
+        #expect(
+            try problem(
+                "Points",
+                [
+                    "points": [["x": 1, "y": 2], ["x": 3, "y": 4.5, "label": "p"]], "tags": ["a": "b"],
+                    "flags": ["one": [:]], "any": ["whatever": [1, "two"]],
+                ]) == nil)
         #expect(try problem("Nested", ["outer": ["inner": ["value": true]]]) == nil)
     }
 
@@ -87,9 +95,12 @@ struct VarlinkIDLTests {
         #expect(try problem("Ping", ["ping": 5]) == "ping")
         #expect(try problem("Ping", ["ping": "x", "level": "medium"]) == "level")
         #expect(try problem("Ping", ["ping": "x", "extra": 1]) == "extra")
-        #expect(try problem("Points", [
-            "points": [["x": 1.5, "y": 2]], "tags": [:], "flags": [:], "any": 1,
-        ]) == "points[0].x")
+        #expect(
+            try problem(
+                "Points",
+                [
+                    "points": [["x": 1.5, "y": 2]], "tags": [:], "flags": [:], "any": 1,
+                ]) == "points[0].x")
         #expect(try problem("Points", ["points": [], "tags": ["a": 1], "flags": [:], "any": 1]) == "tags.a")
         #expect(try problem("Nested", ["outer": ["inner": ["value": "yes"]]]) == "outer.inner.value")
     }

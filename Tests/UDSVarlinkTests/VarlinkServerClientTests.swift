@@ -115,12 +115,15 @@ struct VarlinkServerClientTests {
                     group.addTask {
                         if index % 50 == 0 {
                             var count = 0
-                            for try await _ in client.callMore("org.example.ping.Count", Count(count: 5), as: Number.self) {
+                            for try await _ in client.callMore(
+                                "org.example.ping.Count", Count(count: 5), as: Number.self)
+                            {
                                 count += 1
                             }
                             #expect(count == 5)
                         } else {
-                            let pong = try await client.call("org.example.ping.Ping", Ping(ping: "\(index)"), as: Pong.self)
+                            let pong = try await client.call(
+                                "org.example.ping.Ping", Ping(ping: "\(index)"), as: Pong.self)
                             #expect(pong.pong == "\(index)")
                         }
                     }
@@ -149,7 +152,8 @@ struct VarlinkServerClientTests {
         let server = MessageServer(address: address.socket, varlinkService: try pingService())
         try await server.start()
         let client = try await VarlinkClient.connect(to: address)
-        #expect(try await client.call("org.example.ping.Ping", Ping(ping: "abstract"), as: Pong.self).pong == "abstract")
+        #expect(
+            try await client.call("org.example.ping.Ping", Ping(ping: "abstract"), as: Pong.self).pong == "abstract")
         await client.close()
         await server.shutdown()
     }

@@ -79,9 +79,11 @@ func withVarlinkServer<T>(
 /// that package.
 func pythonVarlink() async throws -> (python: String, package: String) {
     let python = try requireExecutable("python3")
-    let result = try await ChildProcess.run(python, ["-c", "import varlink,os;print(os.path.dirname(varlink.__file__))"])
+    let result = try await ChildProcess.run(
+        python, ["-c", "import varlink,os;print(os.path.dirname(varlink.__file__))"])
     guard result.status == 0 else {
-        throw TestFailure("python3 cannot import varlink (pip install varlink; Scripts/install-test-peers.sh): \(result.stderr)")
+        throw TestFailure(
+            "python3 cannot import varlink (pip install varlink; Scripts/install-test-peers.sh): \(result.stderr)")
     }
     return (python, result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
 }

@@ -11,7 +11,8 @@ struct BenchTests {
                 let bench = try await uds("bench", path, "--count", "500", "--concurrency", "2")
                 #expect(bench.status == 0, "\(bench.stderr)")
                 let lines = bench.stdout.split(separator: "\n").map(String.init)
-                #expect(lines.first?.hasPrefix("oneshot on \(path): 500 exchanges of 100 bytes, 2 connection(s)") == true)
+                #expect(
+                    lines.first?.hasPrefix("oneshot on \(path): 500 exchanges of 100 bytes, 2 connection(s)") == true)
                 #expect(lines.contains { $0.hasPrefix("throughput: ") && $0.contains("exchanges/s") })
                 #expect(lines.contains { $0.hasPrefix("latency: p50 ") && $0.contains("p99.9") && $0.contains("max") })
                 #expect(lines.filter { $0.contains(" |") }.count == 10, "ten histogram bands")

@@ -23,7 +23,8 @@ struct ExamplesTests {
                 #expect(goRun.stdout == "acknowledged 13 bytes\n", "\(goRun.stderr)")
 
                 let python = try requireExecutable("python3")
-                let pyRun = try await ChildProcess.run(python, [Self.examples + "/python-client/client.py", path, "hello"])
+                let pyRun = try await ChildProcess.run(
+                    python, [Self.examples + "/python-client/client.py", path, "hello"])
                 #expect(pyRun.stdout == "acknowledged 5 bytes\n", "\(pyRun.stderr)")
             }
         }
@@ -34,7 +35,8 @@ struct ExamplesTests {
             let path = dir + "/daemon.sock"
             let daemon = try ChildProcess(productsDirectory + "/control-daemon", [path])
             try await waitForServer(at: path)
-            let status = try await uds("send", "--framed", "--expect", "any", path, #"{"command":"status"}"#, #"{"command":"reload"}"#)
+            let status = try await uds(
+                "send", "--framed", "--expect", "any", path, #"{"command":"status"}"#, #"{"command":"reload"}"#)
             #expect(status.status == 0, "\(status.stderr)")
             #expect(status.stdout.contains(#""ok":true"#) && status.stdout.contains("reload 1 done"))
             let python = try requireExecutable("python3")

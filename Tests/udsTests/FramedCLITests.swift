@@ -40,11 +40,14 @@ struct FramedCLITests {
                 // a few runs, since frames lost at exit would be lost only now and then
                 var printed = ""
                 for run in 1...5 {
-                    let sent = try await uds("send", "--framed", "--no-reply", path, "\(run): one", "\(run): two", "\(run): three")
+                    let sent = try await uds(
+                        "send", "--framed", "--no-reply", path, "\(run): one", "\(run): two", "\(run): three")
                     #expect(sent.status == 0, "\(sent.stderr)")
                     #expect(sent.stdout == "")
                     printed += "\(run): one\n\(run): two\n\(run): three\n"
-                    try await waitUntil("uds send --no-reply exited 0 but uds serve printed \(server.stdout.debugDescription)") {
+                    try await waitUntil(
+                        "uds send --no-reply exited 0 but uds serve printed \(server.stdout.debugDescription)"
+                    ) {
                         server.stdout == printed
                     }
                 }

@@ -61,7 +61,9 @@ struct HandoverRaceTests {
             let first = try ChildProcess(udsExecutable, ["serve", path, "--quiet", "--handover"])
             defer { if first.isRunning { first.signal(SIGKILL) } }
             try await waitForServer(at: path)
-            try await waitUntil("the handover socket is offered") { FileManager.default.fileExists(atPath: path + ".handover") }
+            try await waitUntil("the handover socket is offered") {
+                FileManager.default.fileExists(atPath: path + ".handover")
+            }
             let handover = try UnixSocketConnection.connect(to: UnixSocketAddress(path + ".handover"))
             defer { handover.close() }
             try handover.setReadTimeout(.seconds(30))
@@ -75,7 +77,9 @@ struct HandoverRaceTests {
             let statted = fstat(listener.descriptor.rawValue, &status)
             #expect(statted == 0)
             let watching = try Self.epollEntries(of: first.pid, watching: UInt64(status.st_ino))
-            #expect(watching.isEmpty, "the predecessor's epoll descriptors \(watching) still watch the listener it handed over")
+            #expect(
+                watching.isEmpty,
+                "the predecessor's epoll descriptors \(watching) still watch the listener it handed over")
 
             // A connection that comes now is the successor's: it waits in the backlog for us.
             let client = try UnixSocketConnection.connect(to: UnixSocketAddress(path))

@@ -21,7 +21,9 @@ struct NoFoundationTests {
                 let libraries = try Self.mappedLibraries(of: server.pid)
                 #expect(!libraries.isEmpty)
                 #expect(
-                    !libraries.contains { $0.hasPrefix("libFoundation.so") || $0.hasPrefix("libFoundationInternationalization") },
+                    !libraries.contains {
+                        $0.hasPrefix("libFoundation.so") || $0.hasPrefix("libFoundationInternationalization")
+                    },
                     "\(libraries.sorted())")
                 #expect(!libraries.contains { $0.contains("ICU") || $0.hasPrefix("libicu") }, "\(libraries.sorted())")
             }

@@ -80,7 +80,8 @@ struct PacketCLITests {
                 let line = try await uds("send", "--seqpacket", path, stdin: "a\n\nb\n")
                 #expect(line.status == 1, "\(line.stderr)")
                 #expect(line.stdout == "1\n", "the line before the empty one was sent")
-                #expect(line.stderr.contains("cannot send this message") && line.stderr.contains("empty"), "\(line.stderr)")
+                #expect(
+                    line.stderr.contains("cannot send this message") && line.stderr.contains("empty"), "\(line.stderr)")
                 try await waitForOutput(server, "a\n")
             }
         }
@@ -126,7 +127,8 @@ struct PacketCLITests {
         try await withTemporaryDirectory { dir in
             let path = dir + "/big.sock"
             try await withPacketServe(path, ["--datagram", "--max-size", "1000"]) { server in
-                let sent = try await uds("send", "--datagram", "--timeout", "20", path, String(repeating: "x", count: 1001))
+                let sent = try await uds(
+                    "send", "--datagram", "--timeout", "20", path, String(repeating: "x", count: 1001))
                 #expect(sent.status == 2, "\(sent.stderr)")
                 #expect(sent.stderr.contains("message exceeds the limit of 1000 bytes"), "\(sent.stderr)")
                 let fits = try await uds("send", "--datagram", path, String(repeating: "y", count: 1000))
@@ -192,7 +194,9 @@ struct PacketCLITests {
             #expect(status == 0, "\(server.stderr)")
             #expect(!FileManager.default.fileExists(atPath: path), "uds serve --datagram left its socket file")
             #expect(server.stdout == "before the signal\n")
-            #expect(server.stderr.contains("statistics: datagrams 1, refused 0 (authorization policy), too large 0"), "\(server.stderr)")
+            #expect(
+                server.stderr.contains("statistics: datagrams 1, refused 0 (authorization policy), too large 0"),
+                "\(server.stderr)")
 
             // with nobody there, uds send --datagram fails like uds send does: no server listening (3)
             let late = try await uds("send", "--datagram", path, "after")

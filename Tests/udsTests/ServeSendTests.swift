@@ -122,7 +122,8 @@ struct SendProgressTests {
             FileManager.default.createFile(atPath: file, contents: Data(count: 64 * 1024 * 1024))
             try await withServe(path, ["--quiet"]) { _ in
                 let script = try requireExecutable("script")
-                let tty = try await ChildProcess.run(script, ["-q", "-c", "\(udsExecutable) send \(path) --file \(file)", "/dev/null"])
+                let tty = try await ChildProcess.run(
+                    script, ["-q", "-c", "\(udsExecutable) send \(path) --file \(file)", "/dev/null"])
                 #expect(tty.status == 0)
                 #expect(tty.stdout.contains("sent "), "a terminal shows progress: \(tty.stdout.debugDescription)")
                 #expect(tty.stdout.contains("67108864"))

@@ -47,7 +47,9 @@ struct SocketModeTests {
             for _ in 0..<10 {
                 let watcher = ModeWatcher(path)
                 let server = try ChildProcess(
-                    shell, ["-c", #"umask 000 && exec "$0" serve "$@""#, udsExecutable, path, "--quiet", "--mode", "0640"] + type)
+                    shell,
+                    ["-c", #"umask 000 && exec "$0" serve "$@""#, udsExecutable, path, "--quiet", "--mode", "0640"]
+                        + type)
                 defer { if server.isRunning { server.signal(SIGKILL) } }
                 _ = try await eventually(timeout: 20) { server.stderr.contains(ready) || !server.isRunning }
                 // The watcher runs on a thread of its own, which a busy machine may not have run yet: let it see the

@@ -49,6 +49,8 @@ struct SystemdPidfdTests {
     @Test func aWrongPidfdIDIsRefusedWithAClearError() async throws {
         let run = try await Self.launch("wrong")
         #expect(run.stdout == "server 1\n", "stderr: \(run.stderr)")
-        #expect(run.stderr.contains("the sockets systemd passed are not for this process: LISTEN_PIDFDID is"), "\(run.stderr)")
+        #expect(
+            run.stderr.contains("the sockets systemd passed are not for this process: LISTEN_PIDFDID is"),
+            "\(run.stderr)")
     }
 }

@@ -17,7 +17,10 @@ struct WarningsAndHintsTests {
         defer { if server.isRunning { server.signal(SIGKILL) } }
         let verb = type.isEmpty ? "connect to" : "send to"
         #expect(
-            try await Self.waitForLine(server, "uds: warning: anyone in the network namespace can \(verb) \(name): an abstract name has no file permissions"),
+            try await Self.waitForLine(
+                server,
+                "uds: warning: anyone in the network namespace can \(verb) \(name): an abstract name has no file permissions"
+            ),
             "\(server.stderr)")
         server.signal(SIGTERM)
         #expect(try await server.waitForExit() == 0)
@@ -40,7 +43,10 @@ struct WarningsAndHintsTests {
             try await withServe(path, ["--framed", "--reply", "echo", "--quiet"]) { _ in
                 let sent = try await uds("send", "--framed", path, "a", "b", "c")
                 #expect(sent.status == 2, "\(sent)")
-                #expect(sent.stderr.hasSuffix("the reply \"a\" is not an acknowledgement; if the server answers with something else (--reply echo, --exec), pass --expect any\n"), "\(sent.stderr)")
+                #expect(
+                    sent.stderr.hasSuffix(
+                        "the reply \"a\" is not an acknowledgement; if the server answers with something else (--reply echo, --exec), pass --expect any\n"
+                    ), "\(sent.stderr)")
                 #expect(lines(of: sent.stderr, containing: "").count == 1, "one line: \(sent.stderr)")
                 let any = try await uds("send", "--framed", "--expect", "any", path, "a", "b", "c")
                 #expect(any.status == 0, "\(any)")
@@ -62,8 +68,14 @@ struct WarningsAndHintsTests {
 
     @Test(arguments: [
         (["--group", "no-such-group-uds"], "uds: --group: no group named no-such-group-uds on this system\n"),
-        (["--allow-group", "no-such-group-uds"], "uds: --allow-group: no group named no-such-group-uds on this system\n"),
-        (["--allow-gid", "no-such-group-uds"], "uds: --allow-group: no group named no-such-group-uds on this system\n"),
+        (
+            ["--allow-group", "no-such-group-uds"],
+            "uds: --allow-group: no group named no-such-group-uds on this system\n"
+        ),
+        (
+            ["--allow-gid", "no-such-group-uds"],
+            "uds: --allow-group: no group named no-such-group-uds on this system\n"
+        ),
         (["--allow-user", "no-such-user-uds"], "uds: --allow-user: no user named no-such-user-uds on this system\n"),
     ])
     func anUnknownNameIsOneLineWithoutTheUsage(_ options: [String], _ expected: String) async throws {

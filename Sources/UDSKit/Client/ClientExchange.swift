@@ -45,7 +45,10 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
     private var failure: (any Error)?
     private var isFinished = false
 
-    init(descriptor: CInt, address: String, configuration: MessageClient.Configuration, readsReply: Bool, descriptors: [CInt]) {
+    init(
+        descriptor: CInt, address: String, configuration: MessageClient.Configuration, readsReply: Bool,
+        descriptors: [CInt]
+    ) {
         self.descriptor = descriptor
         self.address = address
         self.readsReply = readsReply
@@ -126,7 +129,9 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
     func handle(_ events: Epoll.Events) { progress() }
 
     func forceClose() {
-        fail(UnixSocketError(.connectionClosed, operation: .read, socket: address, detail: "the client is shutting down"))
+        fail(
+            UnixSocketError(.connectionClosed, operation: .read, socket: address, detail: "the client is shutting down")
+        )
     }
 
     private func progress() {
@@ -269,7 +274,9 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
             guard let self, !isFinished, let replyTimeout else { return }
             let silence = ContinuousClock.now - lastRead
             if silence >= replyTimeout {
-                fail(UnixSocketError(.timedOut, operation: .read, socket: address, detail: "no reply within \(replyTimeout)"))
+                fail(
+                    UnixSocketError(
+                        .timedOut, operation: .read, socket: address, detail: "no reply within \(replyTimeout)"))
             } else {
                 scheduleReplyCheck(after: replyTimeout - silence)
             }
@@ -295,7 +302,8 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
         file = nil
         if let reactor { reactor.release(descriptor) }
         Syscall.close(descriptor)
-        resumeChunkWaiter(throwing: failure ?? writeFailure ?? UnixSocketError(.connectionClosed, operation: .write, socket: address))
+        resumeChunkWaiter(
+            throwing: failure ?? writeFailure ?? UnixSocketError(.connectionClosed, operation: .write, socket: address))
         if let completion {
             self.completion = nil
             ThreadSanitizer.release(self)

@@ -46,7 +46,10 @@ extension DatagramSocket {
     private func readiness() throws -> SocketReadiness {
         let reactor = try ClientReactor.get()
         let name = localAddress?.description
-        guard let readiness = socket.closer({ SocketReadiness(descriptor: socket.descriptor, reactor: reactor, name: name) })
+        guard
+            let readiness = socket.closer({
+                SocketReadiness(descriptor: socket.descriptor, reactor: reactor, name: name)
+            })
         else {
             throw UnixSocketError(.connectionClosed, operation: .receive, socket: name, detail: "the socket was closed")
         }

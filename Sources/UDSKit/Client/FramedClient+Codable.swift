@@ -2,9 +2,9 @@
 // CoreFoundation, so a program that links UDSKit does not load libFoundation.so (or carry its ICU data when linked
 // statically).
 #if canImport(FoundationEssentials)
-internal import FoundationEssentials
+    internal import FoundationEssentials
 #else
-internal import Foundation
+    internal import Foundation
 #endif
 
 extension FramedClient {

@@ -192,7 +192,8 @@ public final class FramedClient: Sendable {
         let (current, isClosed) = state.withLock { ($0.connection, $0.isClosed) }
         if let current { return current }
         if isClosed {
-            throw UnixSocketError(.connectionClosed, operation: .request, socket: "\(address)", detail: "the client is closed")
+            throw UnixSocketError(
+                .connectionClosed, operation: .request, socket: "\(address)", detail: "the client is closed")
         }
         guard let policy = configuration.reconnect else { return try await makeConnection() }
         var delay = policy.initialDelay

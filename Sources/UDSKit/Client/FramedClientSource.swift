@@ -170,7 +170,8 @@ final class FramedClientSource: ReactorSource {
         let limit = min(decoder.maximumFrameSize, reactor.readBuffer.count)
         for _ in 0..<16 where !isPausedForConsumer && !isClosed {
             var passed = Passed()  // a framed client takes no descriptors: any that come are closed, not leaked
-            guard let packet = try Syscall.receivePacket(descriptor, into: reactor.readBuffer, passed: &passed, limit: 0)
+            guard
+                let packet = try Syscall.receivePacket(descriptor, into: reactor.readBuffer, passed: &passed, limit: 0)
             else { return }
             if packet.length == 0 {  // an empty packet reads as the end too
                 throw UnixSocketError(
@@ -181,7 +182,9 @@ final class FramedClientSource: ReactorSource {
                     .messageTooLarge, operation: .read, socket: address,
                     detail: "a packet of \(packet.length) bytes; this client takes at most \(limit)")
             }
-            deliver(Message(buffer: ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<packet.length]))))
+            deliver(
+                Message(
+                    buffer: ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<packet.length]))))
         }
     }
 
@@ -195,7 +198,8 @@ final class FramedClientSource: ReactorSource {
             if count == 0 {
                 throw UnixSocketError(
                     .connectionClosed, operation: .read, socket: address,
-                    detail: decoder.hasPartialFrame ? "the server closed inside a frame" : "the server closed the connection")
+                    detail: decoder.hasPartialFrame
+                        ? "the server closed inside a frame" : "the server closed the connection")
             }
             try decoder.feed(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count])) { payload in
                 deliver(Message(buffer: ByteBuffer(bytes: payload)))
@@ -297,7 +301,9 @@ final class FramedClientSource: ReactorSource {
     }
 
     private func closeByClient() {
-        close(UnixSocketError(.connectionClosed, operation: .close, socket: address, detail: "the client closed the connection"))
+        close(
+            UnixSocketError(
+                .connectionClosed, operation: .close, socket: address, detail: "the client closed the connection"))
     }
 
     func close(_ error: UnixSocketError) {

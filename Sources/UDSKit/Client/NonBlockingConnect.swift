@@ -29,7 +29,8 @@ enum NonBlockingConnect {
                 deadline = giveUp
                 guard now < giveUp else {
                     Syscall.close(fd)
-                    throw UnixSocketConnection.connectError(.resourceTemporarilyUnavailable, address: address, type: type)
+                    throw UnixSocketConnection.connectError(
+                        .resourceTemporarilyUnavailable, address: address, type: type)
                 }
                 do {
                     try await Task.sleep(for: min(pause, giveUp - now))

@@ -1,6 +1,6 @@
 public import NIOCore
-public import SystemPackage
 import Synchronization
+public import SystemPackage
 
 /// A message to send: bytes in memory, a file, or chunks produced as you go.
 ///

@@ -8,7 +8,11 @@ extension SeqPacketConnection {
     /// - Throws: as the blocking `send(_:passing:)`; `CancellationError` when the task is cancelled while waiting.
     public func send(_ message: Message, passing descriptors: [SystemPackage.FileDescriptor] = []) async throws {
         while true {
-            if try socket.withOpenDescriptor({ _ throws(UnixSocketError) in try send(message, passing: descriptors, dontWait: true) }) { return }
+            if try socket.withOpenDescriptor({ _ throws(UnixSocketError) in
+                try send(message, passing: descriptors, dontWait: true)
+            }) {
+                return
+            }
             try await readiness().wait(writable: true)
         }
     }
@@ -19,7 +23,9 @@ extension SeqPacketConnection {
     ///   waiting; ``UnixSocketError/Code/connectionClosed`` when the connection is closed meanwhile.
     public func receive(maximumSize: Int = 256 * 1024) async throws -> Message? {
         while true {
-            if let message = try socket.withOpenDescriptor({ _ throws(UnixSocketError) in try receiveIfReady(maximumSize: maximumSize) }) {
+            if let message = try socket.withOpenDescriptor({ _ throws(UnixSocketError) in
+                try receiveIfReady(maximumSize: maximumSize)
+            }) {
                 return message
             }
             try await readiness().wait(writable: false)
@@ -39,10 +45,14 @@ extension SeqPacketConnection {
 
     private func readiness() throws -> SocketReadiness {
         let reactor = try ClientReactor.get()
-        guard let readiness = socket.closer({
-            SocketReadiness(descriptor: socket.descriptor, reactor: reactor, name: address.description)
-        }) else {
-            throw UnixSocketError(.connectionClosed, operation: .receive, socket: address.description, detail: "the connection was closed")
+        guard
+            let readiness = socket.closer({
+                SocketReadiness(descriptor: socket.descriptor, reactor: reactor, name: address.description)
+            })
+        else {
+            throw UnixSocketError(
+                .connectionClosed, operation: .receive, socket: address.description, detail: "the connection was closed"
+            )
         }
         return readiness
     }

@@ -47,7 +47,8 @@ public enum Acknowledgement {
 
     /// The error for an error reply: ``UnixSocketError/Code/permissionDenied`` when the server's policy refused us,
     /// ``UnixSocketError/Code/serverError`` otherwise.
-    static func serverError(_ reason: String, operation: UnixSocketError.Operation, socket: String?) -> UnixSocketError {
+    static func serverError(_ reason: String, operation: UnixSocketError.Operation, socket: String?) -> UnixSocketError
+    {
         if reason == notAuthorizedReason {
             return UnixSocketError(
                 .permissionDenied, operation: operation, socket: socket,
@@ -75,6 +76,7 @@ public enum Acknowledgement {
         let shown = reply.count <= 60 ? reply.string.debugDescription : "\(reply.count) bytes"
         throw UnixSocketError(
             .notAcknowledged, operation: .acknowledge, socket: socket,
-            detail: reply.count == 0 ? "the server closed without replying" : "the reply \(shown) is not an acknowledgement")
+            detail: reply.count == 0
+                ? "the server closed without replying" : "the reply \(shown) is not an acknowledgement")
     }
 }

@@ -145,7 +145,9 @@ final class Reactor: @unchecked Sendable {
     /// Traps in debug builds when called off the reactor's thread: state that only the loop touches stays so.
     @inline(__always)
     func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
-        assert(inLoop || loopThread.load(ordering: .relaxed) == 0, "called off the reactor's thread", file: file, line: line)
+        assert(
+            inLoop || loopThread.load(ordering: .relaxed) == 0, "called off the reactor's thread", file: file,
+            line: line)
     }
 
     /// Runs `body` on this thread after `delay`. Call on the reactor's thread.

@@ -35,7 +35,8 @@ final class ConnectionRegistry: Sendable {
 
     /// Counts a connection as closed.
     func remove() {
-        let (waiters, acceptors) = state.withLock { state -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
+        let (waiters, acceptors) = state.withLock {
+            state -> ([CheckedContinuation<Void, Never>], [@Sendable () -> Void]) in
             state.open -= 1
             let acceptors = state.pausedAcceptors
             state.pausedAcceptors = []

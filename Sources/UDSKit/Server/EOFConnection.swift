@@ -52,7 +52,8 @@ final class EOFConnection: ReactorSource {
         }
         let isBuffered = if case .buffer = body { true } else { false }
         reader = EndOfStreamReader(
-            maximumSize: isBuffered ? core.configuration.maximumMessageSize : core.configuration.maximumStreamedMessageSize,
+            maximumSize: isBuffered
+                ? core.configuration.maximumMessageSize : core.configuration.maximumStreamedMessageSize,
             keepsBytes: isBuffered)
     }
 
@@ -140,9 +141,12 @@ final class EOFConnection: ReactorSource {
         if passed.wasTruncated {
             core.logger.warning(
                 "closed descriptors passed past the limit",
-                metadata: ["uds.connection": "\(id)", "uds.limit": "\(core.configuration.maximumDescriptorsPerMessage)"])
+                metadata: [
+                    "uds.connection": "\(id)", "uds.limit": "\(core.configuration.maximumDescriptorsPerMessage)",
+                ])
         }
-        if case .buffer = body {} else if !passed.descriptors.isEmpty {
+        if case .buffer = body {
+        } else if !passed.descriptors.isEmpty {
             core.logger.warning(
                 "closed descriptors passed to a handler that takes none",
                 metadata: ["uds.connection": "\(id)", "uds.count": "\(passed.descriptors.count)"])
@@ -222,7 +226,9 @@ final class EOFConnection: ReactorSource {
         guard var pending = outbound, !isClosed else { return }
         let written: Int
         do {
-            written = try pending.withUnsafeReadableBytes { raw throws(Errno) in try Syscall.sendNonBlocking(descriptor, raw) }
+            written = try pending.withUnsafeReadableBytes { raw throws(Errno) in
+                try Syscall.sendNonBlocking(descriptor, raw)
+            }
         } catch {
             return fail(error)
         }
@@ -265,8 +271,6 @@ final class EOFConnection: ReactorSource {
         runHandler(context: context, connection: connection) { try await handler(message, context) }
     }
 
-
-
     fileprivate func handlerReplied(_ reply: ByteBuffer) {
         guard !isClosed else { return }
         if isReading { stopReading() }  // a streaming handler may answer before the message ended
@@ -288,7 +292,8 @@ final class EOFConnection: ReactorSource {
         guard !isClosed else { return }
         isClosed = true
         if case .stream(let source) = body, let source {
-            source.finish(UnixSocketError(.connectionClosed, operation: .read, detail: "the client went away mid-message"))
+            source.finish(
+                UnixSocketError(.connectionClosed, operation: .read, detail: "the client went away mid-message"))
         }
         body = .count(replies: false)
         outbound = nil

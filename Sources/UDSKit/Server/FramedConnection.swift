@@ -77,7 +77,9 @@ final class FramedConnection: ReactorSource {
         var metadata = peerMetadata()
         metadata["uds.idle"] = "\(idle)"
         core.logger.warning(
-            midFrame ? "closing connection: the rest of a frame did not come" : "closing connection: the client does not read",
+            midFrame
+                ? "closing connection: the rest of a frame did not come"
+                : "closing connection: the client does not read",
             metadata: metadata)
         close()
     }

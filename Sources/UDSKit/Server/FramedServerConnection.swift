@@ -95,7 +95,8 @@ final class Outbox: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let result: Result<Void, any Error>? = state.withLock { state in
                 if state.isClosed {
-                    return .failure(UnixSocketError(.connectionClosed, operation: .send, detail: "the connection is closed"))
+                    return .failure(
+                        UnixSocketError(.connectionClosed, operation: .send, detail: "the connection is closed"))
                 }
                 if state.frames.readableBytes <= limit { return .success(()) }
                 state.waiting.append(continuation)
@@ -127,7 +128,8 @@ final class Outbox: Sendable {
             return state.waiting
         }
         for waiter in waiting {
-            waiter.resume(throwing: UnixSocketError(.connectionClosed, operation: .send, detail: "the connection is closed"))
+            waiter.resume(
+                throwing: UnixSocketError(.connectionClosed, operation: .send, detail: "the connection is closed"))
         }
     }
 }

@@ -27,7 +27,7 @@ enum Handover {
         let connection: UnixSocketConnection
         do {
             connection = try UnixSocketConnection.connect(to: address, timeout: .seconds(5))
-        } catch where error.code == .noSocketFile || error.code == .staleSocketFile {
+        } catch  where error.code == .noSocketFile || error.code == .staleSocketFile {
             return nil
         }
         defer { connection.close() }

@@ -105,7 +105,8 @@ public final class MessageServer: Service, Sendable {
         logger: Logger = Logger(label: "UDSKit.MessageServer"),
         seqPacketHandler: FramedHandler
     ) {
-        self.init(address: address, configuration: configuration, logger: logger, wireProtocol: .seqPacket(seqPacketHandler))
+        self.init(
+            address: address, configuration: configuration, logger: logger, wireProtocol: .seqPacket(seqPacketHandler))
     }
 
     private init(
@@ -114,7 +115,8 @@ public final class MessageServer: Service, Sendable {
         self.address = address
         var logger = logger
         logger[metadataKey: "uds.socket"] = "\(address)"
-        core = ServerCore(configuration: configuration, wireProtocol: wireProtocol, socket: "\(address)", logger: logger)
+        core = ServerCore(
+            configuration: configuration, wireProtocol: wireProtocol, socket: "\(address)", logger: logger)
     }
 
     /// Creates a server whose handler is `body`, run with each whole message (see ``MessageHandler/buffered(_:)``).
@@ -139,7 +141,8 @@ public final class MessageServer: Service, Sendable {
             return false
         }
         if alreadyStarted {
-            throw UnixSocketError(.invalidState, operation: .start, socket: "\(address)", detail: "the server was started already")
+            throw UnixSocketError(
+                .invalidState, operation: .start, socket: "\(address)", detail: "the server was started already")
         }
         var listening: Listening
         do {
@@ -169,21 +172,27 @@ public final class MessageServer: Service, Sendable {
         }
         let mode = "0" + String(configuration.socketPermissions.rawValue, radix: 8)
         let metadata: Logger.Metadata =
-            configuration.systemdSocketName != nil ? ["uds.from": "systemd"]
+            configuration.systemdSocketName != nil
+            ? ["uds.from": "systemd"]
             : address.isAbstract ? [:] : ["uds.mode": "\(mode)"]
         core.logger.info("listening on \(address)", metadata: metadata)
         if address.isAbstract && configuration.authorization.allowsAnyone {
             core.logger.warning(
-                "anyone in the network namespace can connect to \(address): an abstract name has no file permissions, and the authorization policy admits anyone")
+                "anyone in the network namespace can connect to \(address): an abstract name has no file permissions, and the authorization policy admits anyone"
+            )
         }
         if stopRequested { await stop(listening) }
     }
 
     private func bindAndStartLoops() throws -> Listening {
-        if address.isAbstract && configuration.authorization.allowsAnyone && !configuration.allowsUnprotectedAbstractSocket {
+        if address.isAbstract && configuration.authorization.allowsAnyone
+            && !configuration.allowsUnprotectedAbstractSocket
+        {
             throw UnixSocketError(
                 .permissionDenied, operation: .listen, socket: "\(address)",
-                detail: "an abstract socket has no file permissions, so admitting anyone would let every process on the machine in; set an authorization policy, or allowsUnprotectedAbstractSocket to do it anyway")
+                detail:
+                    "an abstract socket has no file permissions, so admitting anyone would let every process on the machine in; set an authorization policy, or allowsUnprotectedAbstractSocket to do it anyway"
+            )
         }
         let listener =
             if configuration.handsOver, let path = address.path,
@@ -314,12 +323,15 @@ public final class MessageServer: Service, Sendable {
             // would cut off a client that connected just before the handover and has not written yet. A shutdown
             // asked for now (a signal) starts the grace period.
             core.logger.info(
-                "handed over: waiting for connections to finish under their own limits", metadata: ["uds.open": "\(open)"])
+                "handed over: waiting for connections to finish under their own limits",
+                metadata: ["uds.open": "\(open)"])
             if await waitUntilDrainedAfterHandover() {
                 return finishStopping(listening)
             }
         }
-        if open > 0 { core.logger.info("shutting down: waiting for messages in flight", metadata: ["uds.open": "\(open)"]) }
+        if open > 0 {
+            core.logger.info("shutting down: waiting for messages in flight", metadata: ["uds.open": "\(open)"])
+        }
         let grace = configuration.shutdownGracePeriod
         await withTaskGroup(of: Bool.self) { group in
             group.addTask {
@@ -333,7 +345,8 @@ public final class MessageServer: Service, Sendable {
             if await group.next() == false {
                 let left = core.connections.count
                 if left > 0 {
-                    core.logger.warning("shutdown grace period over: closing connections in flight", metadata: ["uds.open": "\(left)"])
+                    core.logger.warning(
+                        "shutdown grace period over: closing connections in flight", metadata: ["uds.open": "\(left)"])
                 }
                 await listening.group.onEach { $0.forceCloseAll() }
             }

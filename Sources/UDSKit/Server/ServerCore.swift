@@ -46,7 +46,10 @@ final class ServerCore: Sendable {
             counters.refusedPeer()
             logger.warning(
                 "refused a peer the authorization policy does not admit",
-                metadata: ["uds.peer_pid": "\(peer.processID)", "uds.peer_uid": "\(peer.userID)", "uds.peer_gid": "\(peer.groupID)"])
+                metadata: [
+                    "uds.peer_pid": "\(peer.processID)", "uds.peer_uid": "\(peer.userID)",
+                    "uds.peer_gid": "\(peer.groupID)",
+                ])
             return false
         }
         return true

@@ -66,7 +66,9 @@ public final class DatagramSocket: Sendable {
         if address.isAbstract && authorization.allowsAnyone && !allowsUnprotectedAbstractSocket {
             throw UnixSocketError(
                 .permissionDenied, operation: .bind, socket: "\(address)",
-                detail: "an abstract socket has no file permissions, so admitting anyone would let every process on the machine in; set an authorization policy, or allowsUnprotectedAbstractSocket to do it anyway")
+                detail:
+                    "an abstract socket has no file permissions, so admitting anyone would let every process on the machine in; set an authorization policy, or allowsUnprotectedAbstractSocket to do it anyway"
+            )
         }
         let bound = try ListeningSocket.bind(
             to: address, permissions: permissions, group: groupID, backlog: 0, type: .datagram)
@@ -146,10 +148,12 @@ public final class DatagramSocket: Sendable {
             }
         } catch .protocolWrongTypeForSocket {
             throw UnixSocketError(
-                .wrongSocketType, operation: .send, socket: address?.description, systemError: .protocolWrongTypeForSocket,
+                .wrongSocketType, operation: .send, socket: address?.description,
+                systemError: .protocolWrongTypeForSocket,
                 detail: "the socket there is not a datagram socket")
         } catch {
-            throw PacketIO.sendFailure(error, bytes: message.count, descriptor: descriptor, socket: address?.description)
+            throw PacketIO.sendFailure(
+                error, bytes: message.count, descriptor: descriptor, socket: address?.description)
         }
     }
 
@@ -176,9 +180,13 @@ public final class DatagramSocket: Sendable {
     /// As `receive`, but a datagram past `maximumSize` (from an admitted sender)
     /// comes back with its sender instead of being thrown.
     package func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int) throws(UnixSocketError) -> Receipt {
-        guard let receipt = try receiveOrTooLarge(maximumSize: maximumSize, descriptorLimit: descriptorLimit, dontWait: false)
+        guard
+            let receipt = try receiveOrTooLarge(
+                maximumSize: maximumSize, descriptorLimit: descriptorLimit, dontWait: false)
         else {
-            throw UnixSocketError(.timedOut, operation: .receive, socket: localAddress?.description, systemError: .resourceTemporarilyUnavailable)
+            throw UnixSocketError(
+                .timedOut, operation: .receive, socket: localAddress?.description,
+                systemError: .resourceTemporarilyUnavailable)
         }
         return receipt
     }
@@ -187,9 +195,10 @@ public final class DatagramSocket: Sendable {
     /// there.
     func receiveOrTooLarge(maximumSize: Int, descriptorLimit: Int, dontWait: Bool) throws(UnixSocketError) -> Receipt? {
         while true {
-            guard let received = try PacketIO.receive(
-                descriptor, maximumSize: maximumSize, limit: descriptorLimit, wantsSender: true,
-                socket: localAddress?.description, dontWait: dontWait)
+            guard
+                let received = try PacketIO.receive(
+                    descriptor, maximumSize: maximumSize, limit: descriptorLimit, wantsSender: true,
+                    socket: localAddress?.description, dontWait: dontWait)
             else { return nil }
             if !socket.isOpen {
                 throw UnixSocketError(.connectionClosed, operation: .receive, detail: "the socket was closed")

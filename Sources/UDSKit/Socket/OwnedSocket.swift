@@ -85,7 +85,8 @@ final class OwnedSocket: Sendable {
     /// when `body` returns.
     ///
     /// - Throws: ``UnixSocketError/Code/connectionClosed`` when the socket is closed already; what `body` throws.
-    func withOpenDescriptor<Result>(_ body: (CInt) throws(UnixSocketError) -> Result) throws(UnixSocketError) -> Result {
+    func withOpenDescriptor<Result>(_ body: (CInt) throws(UnixSocketError) -> Result) throws(UnixSocketError) -> Result
+    {
         let isOpen = use.withLock { use in
             guard !isClosed.load(ordering: .relaxed) else { return false }
             use.users += 1

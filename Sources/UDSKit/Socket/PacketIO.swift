@@ -24,7 +24,9 @@ enum PacketIO {
     static func receive(
         _ fd: CInt, maximumSize: Int, limit: Int, wantsSender: Bool, socket: String?
     ) throws(UnixSocketError) -> Received {
-        guard let received = try receive(fd, maximumSize: maximumSize, limit: limit, wantsSender: wantsSender, socket: socket, dontWait: false)
+        guard
+            let received = try receive(
+                fd, maximumSize: maximumSize, limit: limit, wantsSender: wantsSender, socket: socket, dontWait: false)
         else { throw timedOut(socket) }
         return received
     }
@@ -105,7 +107,8 @@ enum PacketIO {
     static func sendFailure(_ error: Errno, bytes: Int, descriptor fd: CInt, socket: String?) -> UnixSocketError {
         switch error {
         case .messageTooLong:
-            let limit = Syscall.sendBufferSize(fd).map { "its send buffer (SO_SNDBUF) is \($0) bytes" } ?? "see SO_SNDBUF"
+            let limit =
+                Syscall.sendBufferSize(fd).map { "its send buffer (SO_SNDBUF) is \($0) bytes" } ?? "see SO_SNDBUF"
             return UnixSocketError(
                 .messageTooLarge, operation: .send, socket: socket, systemError: error,
                 detail: "\(bytes) bytes do not fit in one message on this socket; \(limit), "

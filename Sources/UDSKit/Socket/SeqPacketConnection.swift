@@ -46,7 +46,9 @@ public final class SeqPacketConnection: Sendable {
     ///   ``UnixSocketError/Code/invalidMessage`` for an empty message;
     ///   ``UnixSocketError/Code/connectionClosed`` when the server has closed;
     ///   ``UnixSocketError/Code/timedOut`` past the write timeout.
-    public func send(_ message: Message, passing descriptors: [SystemPackage.FileDescriptor] = []) throws(UnixSocketError) {
+    public func send(_ message: Message, passing descriptors: [SystemPackage.FileDescriptor] = [])
+        throws(UnixSocketError)
+    {
         _ = try send(message, passing: descriptors, dontWait: false)
     }
 
@@ -91,9 +93,10 @@ public final class SeqPacketConnection: Sendable {
 
     /// As `receive(maximumSize:)` without waiting: `.none` when nothing is there yet, `.some(nil)` at the end.
     func receiveIfReady(maximumSize: Int) throws(UnixSocketError) -> Message?? {
-        guard let received = try PacketIO.receive(
-            descriptor, maximumSize: maximumSize, limit: 0, wantsSender: false, socket: address.description,
-            dontWait: true)
+        guard
+            let received = try PacketIO.receive(
+                descriptor, maximumSize: maximumSize, limit: 0, wantsSender: false, socket: address.description,
+                dontWait: true)
         else { return .none }
         var descriptors: [ReceivedDescriptor] = []
         return .some(try take(received, descriptors: &descriptors, limit: 0))

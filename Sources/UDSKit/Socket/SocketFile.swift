@@ -106,7 +106,9 @@ struct ListeningSocket: Sendable {
                 throw UnixSocketError(
                     error == .notPermitted ? .permissionDenied : .system, operation: .chown, socket: path,
                     systemError: error,
-                    detail: "cannot give the socket file to group \(group): a process may choose only a group it is in, unless it is root")
+                    detail:
+                        "cannot give the socket file to group \(group): a process may choose only a group it is in, unless it is root"
+                )
             }
         }
         do throws(Errno) {
@@ -263,7 +265,7 @@ extension Syscall {
     /// umask). Does nothing elsewhere, where `bind` ignores it. The corresponding C function is `fchmod`.
     static func setModeBeforeBind(_ fd: CInt, _ permissions: FilePermissions) throws(Errno) {
         #if os(Linux)
-        _ = try retryingInterrupts { cudskit_socket_fchmod(fd, UInt32(permissions.rawValue)) }
+            _ = try retryingInterrupts { cudskit_socket_fchmod(fd, UInt32(permissions.rawValue)) }
         #endif
     }
 }

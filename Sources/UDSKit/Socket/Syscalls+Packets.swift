@@ -1,14 +1,15 @@
+import CUDSKit
+import SystemPackage
+
 // Message-oriented sends and receives (SOCK_SEQPACKET, SOCK_DGRAM): a message goes whole or not at all, and one that
 // is longer than the receiver's buffer is reported, not silently cut.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import CUDSKit
-import SystemPackage
 
 private let cBind = bind
 
@@ -82,9 +83,11 @@ extension Syscall {
             if failure == .resourceTemporarilyUnavailable { return nil }
             throw failure
         }
-        let sender = wantsSender
+        let sender =
+            wantsSender
             ? withUnsafeBytes(of: &address) { UnixSocketAddress(received: $0, length: Int(info.address_length)) } : nil
-        let credentials = info.has_credentials != 0
+        let credentials =
+            info.has_credentials != 0
             ? PeerCredentials(processID: info.process_id, userID: info.user_id, groupID: info.group_id) : nil
         return ReceivedPacket(
             length: length, isTruncated: info.message_truncated != 0, sender: sender, credentials: credentials)

@@ -1,14 +1,15 @@
+import CUDSKit
+import SystemPackage
+
 // The poll(2) calls behind the reactor's portable selector, the pipe that wakes it, and the environment: C library
 // calls, so they live in the syscall layer with the rest.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import CUDSKit
-import SystemPackage
 
 /// The descriptors one `poll(2)` call waits on, each with what it waits for, and what the call reported.
 struct PollSet {
@@ -47,9 +48,10 @@ struct PollSet {
     mutating func wait(timeoutMilliseconds: Int32) throws(Errno) -> Int {
         let count = entries.count
         do {
-            return Int(try entries.withUnsafeMutableBufferPointer { buffer throws(Errno) in
-                try retryingInterrupts { poll(buffer.baseAddress, nfds_t(count), timeoutMilliseconds) }
-            })
+            return Int(
+                try entries.withUnsafeMutableBufferPointer { buffer throws(Errno) in
+                    try retryingInterrupts { poll(buffer.baseAddress, nfds_t(count), timeoutMilliseconds) }
+                })
         } catch .interrupted {
             return 0
         }

@@ -1,20 +1,21 @@
+import CUDSKit
+
 // Threads and CPUs: the C library calls behind the reactors' threads.
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #elseif canImport(Musl)
-@preconcurrency import Musl
+    @preconcurrency import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
-import CUDSKit
 
 extension Syscall {
     /// The CPUs this process may run on (its affinity mask on Linux, the online CPUs elsewhere), at least 1.
     static var usableCPUCount: Int {
         #if os(Linux)
-        return max(1, Int(cudskit_usable_cpus()))
+            return max(1, Int(cudskit_usable_cpus()))
         #else
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         #endif
     }
 
@@ -27,11 +28,13 @@ extension Syscall {
         }
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
+        let result = pthread_create(
+            &thread, nil,
+            { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box)
         precondition(result == 0, "pthread_create failed: \(result)")
         pthread_detach(thread)
     }

@@ -1,21 +1,22 @@
-// The one file that calls the C library's socket and file functions. Each sits behind a small wrapper that
-// retries EINTR, reads errno at once and throws it as swift-system's `Errno`.
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Musl)
-@preconcurrency import Musl
-#elseif canImport(Darwin)
-import Darwin
-#else
-#error("UDSKit supports Linux and Darwin")
-#endif
 import CUDSKit
 import SystemPackage
 
-#if canImport(Darwin)
-private let sysSendFlags: CInt = 0  // SIGPIPE is suppressed per socket with SO_NOSIGPIPE
+// The one file that calls the C library's socket and file functions. Each sits behind a small wrapper that
+// retries EINTR, reads errno at once and throws it as swift-system's `Errno`.
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#elseif canImport(Musl)
+    @preconcurrency import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #else
-private let sysSendFlags = CInt(MSG_NOSIGNAL)
+    #error("UDSKit supports Linux and Darwin")
+#endif
+
+#if canImport(Darwin)
+    private let sysSendFlags: CInt = 0  // SIGPIPE is suppressed per socket with SO_NOSIGPIPE
+#else
+    private let sysSendFlags = CInt(MSG_NOSIGNAL)
 #endif
 private let sysClose = close
 private let sysShutdown = shutdown
@@ -47,14 +48,14 @@ enum Syscall {
     /// option.
     static func makeSocket(_ type: UnixSocketType, nonBlocking: Bool = false) throws(Errno) -> CInt {
         #if canImport(Darwin)
-        let fd = try retryingInterrupts { socket(AF_UNIX, type.rawValue, 0) }
-        var one: CInt = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<CInt>.size))
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        if nonBlocking { try setNonBlocking(fd, true) }
+            let fd = try retryingInterrupts { socket(AF_UNIX, type.rawValue, 0) }
+            var one: CInt = 1
+            _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, socklen_t(MemoryLayout<CInt>.size))
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            if nonBlocking { try setNonBlocking(fd, true) }
         #else
-        let flags = CInt(SOCK_CLOEXEC.rawValue) | (nonBlocking ? CInt(SOCK_NONBLOCK.rawValue) : 0)
-        let fd = try retryingInterrupts { socket(AF_UNIX, type.rawValue | flags, 0) }
+            let flags = CInt(SOCK_CLOEXEC.rawValue) | (nonBlocking ? CInt(SOCK_NONBLOCK.rawValue) : 0)
+            let fd = try retryingInterrupts { socket(AF_UNIX, type.rawValue | flags, 0) }
         #endif
         return fd
     }
@@ -90,9 +91,9 @@ enum Syscall {
 
     static func shutdownWrite(_ fd: CInt) throws(Errno) {
         #if canImport(Darwin)
-        let how = SHUT_WR
+            let how = SHUT_WR
         #else
-        let how = CInt(SHUT_WR)
+            let how = CInt(SHUT_WR)
         #endif
         _ = try retryingInterrupts { sysShutdown(fd, how) }
     }
@@ -109,12 +110,15 @@ enum Syscall {
     }
 
     /// Waits until `fd` is readable or writable (as asked), forever; returns (readable, writable).
-    static func waitReady(_ fd: CInt, readable: Bool, writable: Bool) throws(Errno) -> (readable: Bool, writable: Bool) {
+    static func waitReady(_ fd: CInt, readable: Bool, writable: Bool) throws(Errno) -> (readable: Bool, writable: Bool)
+    {
         var entry = pollfd(fd: fd, events: Int16((readable ? POLLIN : 0) | (writable ? POLLOUT : 0)), revents: 0)
         _ = try retryingInterrupts { poll(&entry, 1, -1) }
         let hangUp = entry.revents & Int16(POLLHUP | POLLERR) != 0
-        return (entry.revents & Int16(POLLIN) != 0 || (readable && hangUp),
-                entry.revents & Int16(POLLOUT) != 0 || (writable && hangUp))
+        return (
+            entry.revents & Int16(POLLIN) != 0 || (readable && hangUp),
+            entry.revents & Int16(POLLOUT) != 0 || (writable && hangUp)
+        )
     }
 
     /// Writes what fits now, without blocking a blocking socket: the byte count, 0 when the buffer is full.
@@ -212,9 +216,9 @@ enum Syscall {
     /// Shuts both directions down, which also ends an `accept` waiting on a listener in another thread.
     static func shutdownBoth(_ fd: CInt) {
         #if canImport(Darwin)
-        _ = sysShutdown(fd, SHUT_RDWR)
+            _ = sysShutdown(fd, SHUT_RDWR)
         #else
-        _ = sysShutdown(fd, CInt(SHUT_RDWR))
+            _ = sysShutdown(fd, CInt(SHUT_RDWR))
         #endif
     }
 

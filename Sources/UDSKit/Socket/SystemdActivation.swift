@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CUDSKit
 import SystemPackage
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Listening sockets handed over by systemd socket activation (`LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`), as
 /// `sd_listen_fds(3)` describes: descriptors 3, 4, … belong to this process when `LISTEN_PID` is its pid and, when
@@ -23,12 +24,17 @@ enum SystemdActivation {
         else {
             throw UnixSocketError(
                 .notActivated, operation: .adopt, socket: name,
-                detail: "no socket passed by systemd socket activation (LISTEN_PID and LISTEN_FDS are not set for this process)")
+                detail:
+                    "no socket passed by systemd socket activation (LISTEN_PID and LISTEN_FDS are not set for this process)"
+            )
         }
         if let pidfdID = environment["LISTEN_PIDFDID"] {
             try checkPidfdID(pidfdID, name: name)
         }
-        let names = environment["LISTEN_FDNAMES"].map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) } ?? []
+        let names =
+            environment["LISTEN_FDNAMES"].map {
+                $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            } ?? []
         for variable in ["LISTEN_PID", "LISTEN_PIDFDID", "LISTEN_FDS", "LISTEN_FDNAMES"] { unsetenv(variable) }
         var index: CInt = 0
         if let name {
@@ -62,7 +68,9 @@ enum SystemdActivation {
         guard inode == expected else {
             throw UnixSocketError(
                 .notActivated, operation: .adopt, socket: name,
-                detail: "the sockets systemd passed are not for this process: LISTEN_PIDFDID is \(expected), but this process's pidfd is \(inode)")
+                detail:
+                    "the sockets systemd passed are not for this process: LISTEN_PIDFDID is \(expected), but this process's pidfd is \(inode)"
+            )
         }
     }
 

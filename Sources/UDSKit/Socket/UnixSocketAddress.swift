@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Musl)
-@preconcurrency import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CUDSKit
 import SystemPackage
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#elseif canImport(Musl)
+    @preconcurrency import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The address of a Unix domain socket: a file system path or, on Linux, an abstract name.
 ///
@@ -53,16 +54,19 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
         }
         guard length <= Self.maximumPathLength || Self.longPathParts(path) != nil else {
             #if os(Linux)
-            let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
-            throw UnixSocketError(
-                .pathTooLong, operation: .parse, socket: path,
-                detail: "\(length) bytes, more than the \(Self.maximumPathLength) a socket path holds; longer paths work "
-                    + "only when the file name is at most \(Self.maximumLongPathNameLength) bytes (this one has "
-                    + "\(name.utf8.count)) and the directory exists")
+                let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
+                throw UnixSocketError(
+                    .pathTooLong, operation: .parse, socket: path,
+                    detail:
+                        "\(length) bytes, more than the \(Self.maximumPathLength) a socket path holds; longer paths work "
+                        + "only when the file name is at most \(Self.maximumLongPathNameLength) bytes (this one has "
+                        + "\(name.utf8.count)) and the directory exists")
             #else
-            throw UnixSocketError(
-                .pathTooLong, operation: .parse, socket: path,
-                detail: "\(length) bytes, but a socket path holds at most \(Self.maximumPathLength) bytes on this system")
+                throw UnixSocketError(
+                    .pathTooLong, operation: .parse, socket: path,
+                    detail:
+                        "\(length) bytes, but a socket path holds at most \(Self.maximumPathLength) bytes on this system"
+                )
             #endif
         }
         storage = .path(path)
@@ -76,12 +80,12 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// `nil`.
     static func longPathParts(_ path: String) -> (directory: String, name: String)? {
         #if os(Linux)
-        guard path.utf8.count > maximumPathLength, let slash = path.lastIndex(of: "/") else { return nil }
-        let name = String(path[path.index(after: slash)...])
-        guard !name.isEmpty, name.utf8.count <= maximumLongPathNameLength else { return nil }
-        return (slash == path.startIndex ? "/" : String(path[..<slash]), name)
+            guard path.utf8.count > maximumPathLength, let slash = path.lastIndex(of: "/") else { return nil }
+            let name = String(path[path.index(after: slash)...])
+            guard !name.isEmpty, name.utf8.count <= maximumLongPathNameLength else { return nil }
+            return (slash == path.startIndex ? "/" : String(path[..<slash]), name)
         #else
-        return nil
+            return nil
         #endif
     }
 
@@ -89,20 +93,21 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// (in the same network namespace) can connect to it.
     public init(abstractName name: String) throws(UnixSocketError) {
         #if os(Linux)
-        let length = name.utf8.count
-        guard length > 0 else {
-            throw UnixSocketError(.invalidAddress, operation: .parse, socket: "@", detail: "the abstract name is empty")
-        }
-        guard length <= Self.maximumPathLength else {
-            throw UnixSocketError(
-                .pathTooLong, operation: .parse, socket: "@" + name,
-                detail: "\(length) bytes, but an abstract name holds at most \(Self.maximumPathLength) bytes")
-        }
-        storage = .abstract(name)
+            let length = name.utf8.count
+            guard length > 0 else {
+                throw UnixSocketError(
+                    .invalidAddress, operation: .parse, socket: "@", detail: "the abstract name is empty")
+            }
+            guard length <= Self.maximumPathLength else {
+                throw UnixSocketError(
+                    .pathTooLong, operation: .parse, socket: "@" + name,
+                    detail: "\(length) bytes, but an abstract name holds at most \(Self.maximumPathLength) bytes")
+            }
+            storage = .abstract(name)
         #else
-        throw UnixSocketError(
-            .unsupported, operation: .parse, socket: "@" + name,
-            detail: "abstract socket names exist on Linux only")
+            throw UnixSocketError(
+                .unsupported, operation: .parse, socket: "@" + name,
+                detail: "abstract socket names exist on Linux only")
         #endif
     }
 

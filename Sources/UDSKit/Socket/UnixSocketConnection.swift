@@ -150,7 +150,9 @@ public final class UnixSocketConnection: Sendable {
     public func write(_ bytes: UnsafeRawBufferPointer, passing descriptors: [FileDescriptor]) throws(UnixSocketError) {
         guard !descriptors.isEmpty else { return try write(bytes) }
         guard !bytes.isEmpty else {
-            throw UnixSocketError(.invalidMessage, operation: .sendmsg, socket: address.description, detail: "descriptors travel with at least one byte")
+            throw UnixSocketError(
+                .invalidMessage, operation: .sendmsg, socket: address.description,
+                detail: "descriptors travel with at least one byte")
         }
         let sent: Int
         do {

@@ -61,7 +61,8 @@ final class PendingReplies: Sendable {
                 try VarlinkReplyMessage(parsing: raw)
             }
         } catch {
-            return close(VarlinkProtocolError(message: "the server sent a reply that is not varlink JSON: \(error.message)"))
+            return close(
+                VarlinkProtocolError(message: "the server sent a reply that is not varlink JSON: \(error.message)"))
         }
         let result: Result<JSONValue, any Error> =
             if let name = decoded.error {

@@ -74,7 +74,8 @@ public final class VarlinkClient: Sendable {
     }
 
     private func reply(_ method: String, _ parameters: (some Encodable & Sendable)?) async throws -> JSONValue {
-        let bytes = try VarlinkJSON.encode(TypedCall(method: method, parameters: parameters, oneway: false, more: false))
+        let bytes = try VarlinkJSON.encode(
+            TypedCall(method: method, parameters: parameters, oneway: false, more: false))
         let slot = ReplySlot()
         try await pending.send(Message(bytes: bytes), expecting: .single(slot), on: framed)
         return try await slot.value()
@@ -91,7 +92,9 @@ public final class VarlinkClient: Sendable {
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    for try await value in raw { continuation.yield(try JSONValueDecoder.decode(Reply.self, from: value)) }
+                    for try await value in raw {
+                        continuation.yield(try JSONValueDecoder.decode(Reply.self, from: value))
+                    }
                     continuation.finish()
                 } catch {
                     continuation.finish(throwing: error)

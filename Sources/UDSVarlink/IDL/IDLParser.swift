@@ -19,7 +19,9 @@ struct IDLParser {
         try expectWord("interface", "the definition must start with 'interface'")
         let nameToken = try word("an interface name")
         guard Self.isInterfaceName(nameToken.text) else {
-            throw error(at: nameToken, "'\(nameToken.text)' is not a valid interface name (reverse domain, like org.example.ping)")
+            throw error(
+                at: nameToken,
+                "'\(nameToken.text)' is not a valid interface name (reverse domain, like org.example.ping)")
         }
         var types: [String: VarlinkType] = [:]
         var methods: [String: VarlinkMethod] = [:]

@@ -119,7 +119,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let value = try member(key)
         if case .null = value, isScalar(type) {
-            throw DecodingError.valueNotFound(type, .init(codingPath: codingPath + [key], debugDescription: "found null"))
+            throw DecodingError.valueNotFound(
+                type, .init(codingPath: codingPath + [key], debugDescription: "found null"))
         }
         return try decodeScalar(type, value, codingPath + [key])
     }

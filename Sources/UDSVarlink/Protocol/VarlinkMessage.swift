@@ -155,7 +155,9 @@ extension VarlinkCallMessage {
         } catch {
             throw VarlinkProtocolError(message: "\(error)")
         }
-        guard case .object(let members) = value else { throw VarlinkProtocolError(message: "a call is not a JSON object") }
+        guard case .object(let members) = value else {
+            throw VarlinkProtocolError(message: "a call is not a JSON object")
+        }
         guard case .string(let method)? = members["method"] else {
             throw VarlinkProtocolError(message: "a call has no string \"method\"")
         }
@@ -189,7 +191,9 @@ extension VarlinkReplyMessage {
         } catch {
             throw VarlinkProtocolError(message: "\(error)")
         }
-        guard case .object(let members) = value else { throw VarlinkProtocolError(message: "a reply is not a JSON object") }
+        guard case .object(let members) = value else {
+            throw VarlinkProtocolError(message: "a reply is not a JSON object")
+        }
         parameters = members["parameters"] == .null ? nil : members["parameters"]
         continues = members["continues"] == .bool(true) ? true : nil
         error = members["error"]?.stringValue

@@ -1,3 +1,7 @@
+import Logging
+import NIOCore
+public import UDSKit
+
 // JSONEncoder from FoundationEssentials, not Foundation: no libFoundation.so or ICU in a varlink program. Darwin has
 // no FoundationEssentials module; there Foundation is the same code.
 #if canImport(FoundationEssentials)
@@ -5,9 +9,6 @@
 #else
     import Foundation
 #endif
-import Logging
-import NIOCore
-public import UDSKit
 
 /// What a method handler knows about the call it answers: the method, its flags and the connection.
 public struct VarlinkCall: Sendable {

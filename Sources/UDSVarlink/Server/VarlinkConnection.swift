@@ -1,3 +1,7 @@
+import Logging
+import NIOCore
+import UDSKit
+
 // JSONEncoder from FoundationEssentials, not Foundation: no libFoundation.so or ICU in a varlink program. Darwin has
 // no FoundationEssentials module; there Foundation is the same code.
 #if canImport(FoundationEssentials)
@@ -5,9 +9,6 @@
 #else
     import Foundation
 #endif
-import Logging
-import NIOCore
-import UDSKit
 
 /// Serves one varlink connection: decodes each call once, checks it against the IDL, runs its handler and writes
 /// its replies, one call at a time, in order.
@@ -51,7 +52,9 @@ struct VarlinkConnection {
             try interface.validate(parameters: call.parameters, ofMethod: method)
             var check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)? = nil
             #if DEBUG
-                check = { (reply: JSONValue) throws(VarlinkError) in try interface.validate(reply: reply, ofMethod: method) }
+                check = { (reply: JSONValue) throws(VarlinkError) in
+                    try interface.validate(reply: reply, ofMethod: method)
+                }
             #endif
             let channel = VarlinkReplyChannel(
                 connection: connection, more: more, oneway: oneway, encoder: encoder, check: check)

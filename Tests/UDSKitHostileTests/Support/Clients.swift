@@ -28,7 +28,8 @@ func deliverAcknowledged(_ path: String, _ bytes: [UInt8]) throws {
     try connection.closeWrite()
     let reply = try connection.readToEnd(maximumSize: 4096)
     guard reply == Array("\(bytes.count)\n".utf8) else {
-        throw TestFailure("sent \(bytes.count) bytes, got the reply \(String(decoding: reply, as: UTF8.self).debugDescription)")
+        throw TestFailure(
+            "sent \(bytes.count) bytes, got the reply \(String(decoding: reply, as: UTF8.self).debugDescription)")
     }
 }
 
@@ -65,7 +66,9 @@ final class FramedHonestClient {
     /// Sends one frame to an echoing server; throws unless it comes back as it went.
     func echo(_ payload: [UInt8]) throws {
         let reply = try request(payload)
-        guard reply == payload else { throw TestFailure("sent a \(payload.count)-byte frame, got back \(reply.count) other bytes") }
+        guard reply == payload else {
+            throw TestFailure("sent a \(payload.count)-byte frame, got back \(reply.count) other bytes")
+        }
     }
 
     deinit { connection.close() }

@@ -1,6 +1,6 @@
-import UDSKit
 import Foundation
 import Synchronization
+import UDSKit
 import UDSKitTestSupport
 
 /// An honest client's work, done over and over on a thread of its own while a hostile load runs.
@@ -30,7 +30,9 @@ final class HonestTraffic: Sendable {
                         try round(index)
                         state.report.withLock { $0.served += 1 }
                     } catch {
-                        state.report.withLock { if $0.failures.count < 10 { $0.failures.append("round \(index): \(error)") } }
+                        state.report.withLock {
+                            if $0.failures.count < 10 { $0.failures.append("round \(index): \(error)") }
+                        }
                     }
                     index += 1
                 }

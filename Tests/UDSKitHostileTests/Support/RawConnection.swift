@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 import UDSKitTestSupport
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
 
 /// How a connection ended for a client reading it to the end.
 enum Ending: Equatable, Sendable {
@@ -31,7 +32,9 @@ final class RawConnection: @unchecked Sendable {
             raw.copyBytes(from: path.utf8.prefix(raw.count - 1))
         }
         let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         guard result == 0 else {
             let error = errno

@@ -12,7 +12,9 @@ struct Memory: CustomStringConvertible {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         func field(_ name: String) throws -> Int {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
-                let value = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({ Int($0) })
+                let value = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap({
+                    Int($0)
+                })
             else { throw TestFailure("no \(name) in /proc/\(pid)/status") }
             return value
         }

@@ -13,8 +13,10 @@ extension LibraryTests {
             #expect(Acknowledgement.errorReason(in: reply) == nil)
         }
 
-        @Test(arguments: ["", "\n", "5", "5\n\n", " 5\n", "5 \n", "-5\n", "+5\n", "0x5\n", "five\n", "5\r\n",
-                          "99999999999999999999\n", "9223372036854775808\n", "error: 5\n", "٥\n"])
+        @Test(arguments: [
+            "", "\n", "5", "5\n\n", " 5\n", "5 \n", "-5\n", "+5\n", "0x5\n", "five\n", "5\r\n",
+            "99999999999999999999\n", "9223372036854775808\n", "error: 5\n", "٥\n",
+        ])
         func byteCountRejectsAnythingButDigitsAndOneNewline(text: String) {
             #expect(Acknowledgement.byteCount(in: Message(text)) == nil)
         }

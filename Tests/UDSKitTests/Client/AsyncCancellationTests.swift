@@ -1,8 +1,9 @@
 import Foundation
 import NIOCore
 import Testing
-@testable import UDSKit
 import UDSKitTestSupport
+
+@testable import UDSKit
 
 extension LibraryTests {
     /// Issue 11, item 4: a cancelled task's `deliver` or `request` ends promptly with `CancellationError`, and the

@@ -1,10 +1,12 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 import Foundation
 import Testing
-@testable import UDSKit
 import UDSKitTestSupport
+
+@testable import UDSKit
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
 
 extension LibraryTests {
     /// Many `MessageClient` exchanges at once from one process: they wait on the client reactor, not on threads.

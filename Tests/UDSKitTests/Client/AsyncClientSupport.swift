@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 import UDSKitTestSupport
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
 
 /// Holds every caller until `count` of them wait at once, then lets them all (and every later one) through: how a
 /// test knows that many exchanges were in flight together, without timing them. ``open()`` lets them through early.

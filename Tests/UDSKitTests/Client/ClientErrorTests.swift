@@ -48,9 +48,9 @@ extension LibraryTests {
 
         @Test func deliveringToAnAbstractNameNobodyHoldsThrowsStaleSocketFile() async throws {
             #if os(Linux)
-            let name = "@udskit-nobody-\(UInt64.random(in: 0...UInt64.max))"
-            let error = try await #require(throws: UnixSocketError.self) { try await makeClient(name).deliver("x") }
-            #expect(error.code == .staleSocketFile || error.code == .noSocketFile)
+                let name = "@udskit-nobody-\(UInt64.random(in: 0...UInt64.max))"
+                let error = try await #require(throws: UnixSocketError.self) { try await makeClient(name).deliver("x") }
+                #expect(error.code == .staleSocketFile || error.code == .noSocketFile)
             #endif
         }
 

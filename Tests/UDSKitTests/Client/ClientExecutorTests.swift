@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import UDSKit
 import UDSKitTestSupport
+
+@testable import UDSKit
 
 extension LibraryTests {
     /// Tasks that run on a client's executor (the client reactor) make their exchanges there, correctly.
@@ -19,7 +20,9 @@ extension LibraryTests {
                         }
                         let large = Message(bytes: payload(1_000_000))
                         results.append(try await client.send(large) == large ? "large" : "large, garbled")
-                        results.append(try await client.send(.chunks(GeneratedChunks(chunkCount: 8, chunkSize: 100_000))).count == 800_000 ? "chunks" : "chunks, short")
+                        results.append(
+                            try await client.send(.chunks(GeneratedChunks(chunkCount: 8, chunkSize: 100_000))).count
+                                == 800_000 ? "chunks" : "chunks, short")
                         results.append(try ClientReactor.get().inLoop ? "on the loop" : "elsewhere")
                         return results
                     }
@@ -81,7 +84,9 @@ extension LibraryTests {
                     let executor = try MessageClient(path: path).executor
                     let replies = try await withTaskExecutorPreference(executor) { () async throws -> [String] in
                         var replies: [String] = []
-                        for index in 0..<20 { replies.append(try await connection.request(Message("packet \(index)")).string) }
+                        for index in 0..<20 {
+                            replies.append(try await connection.request(Message("packet \(index)")).string)
+                        }
                         return replies
                     }
                     #expect(replies == (0..<20).map { "packet \($0)" })

@@ -115,13 +115,17 @@ struct FramedClientTests {
 
     @Test func codableRequestsRoundTrip() async throws {
         try await withTemporaryDirectory { dir in
-            let handler = FramedHandler.requests(decoding: Ping.self) { ping, _ in Pong(sequence: ping.sequence, by: "server") }
+            let handler = FramedHandler.requests(decoding: Ping.self) { ping, _ in
+                Pong(sequence: ping.sequence, by: "server")
+            }
             try await withRunningServer(at: dir + "/c.sock", framedHandler: handler) { _ in
                 let client = try await FramedClient.connect(to: UnixSocketAddress(dir + "/c.sock"))
                 defer { client.close() }
                 let pong = try await client.request(Ping(sequence: 41), as: Pong.self)
                 #expect(pong.sequence == 41 && pong.by == "server")
-                await #expect(throws: UnixSocketError.self) { _ = try await client.request(["not": "a ping"], as: Pong.self) }
+                await #expect(throws: UnixSocketError.self) {
+                    _ = try await client.request(["not": "a ping"], as: Pong.self)
+                }
             }
         }
     }

@@ -1,10 +1,12 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 import Foundation
 import Testing
-@testable import UDSKit
 import UDSKitTestSupport
+
+@testable import UDSKit
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
 
 extension LibraryTests {
     /// Connecting to a server whose backlog is full: a non-blocking connect gets `EAGAIN`, and the client waits (on

@@ -14,9 +14,12 @@ struct SeqPacketFramedClientTests {
     @Test func aThousandRequestsFromAsManyTasksEachGetTheirOwnReply() async throws {
         try await withTemporaryDirectory { dir in
             let address = try UnixSocketAddress(dir + "/p.sock")
-            try await withRunningServer(at: dir + "/p.sock", seqPacketHandler: .requests { request, _ in
-                Message("re: " + request.string)
-            }) { _ in
+            try await withRunningServer(
+                at: dir + "/p.sock",
+                seqPacketHandler: .requests { request, _ in
+                    Message("re: " + request.string)
+                }
+            ) { _ in
                 let client = try await FramedClient.connect(to: address, configuration: configuration())
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for index in 0..<1000 {
@@ -62,17 +65,23 @@ struct SeqPacketFramedClientTests {
         try await withTemporaryDirectory { dir in
             let address = try UnixSocketAddress(dir + "/slow.sock")
             // "slow" is answered only once the client has given up on it: its reply is late by construction.
-            try await withRunningServer(at: dir + "/slow.sock", seqPacketHandler: .requests { request, _ in
-                if request.string == "slow" { try await waitUntil("the client gives up on slow") { timedOut.isSet } }
-                return request
-            }) { _ in
+            try await withRunningServer(
+                at: dir + "/slow.sock",
+                seqPacketHandler: .requests { request, _ in
+                    if request.string == "slow" {
+                        try await waitUntil("the client gives up on slow") { timedOut.isSet }
+                    }
+                    return request
+                }
+            ) { _ in
                 let client = try await FramedClient.connect(to: address, configuration: configuration())
                 let error = await #expect(throws: UnixSocketError.self) {
                     try await client.request("slow", timeout: .milliseconds(50))
                 }
                 #expect(error?.code == .timedOut)
                 timedOut.set()
-                #expect(try await client.request("fast").string == "fast", "the late reply to slow is not taken for fast")
+                #expect(
+                    try await client.request("fast").string == "fast", "the late reply to slow is not taken for fast")
                 client.close()
             }
         }

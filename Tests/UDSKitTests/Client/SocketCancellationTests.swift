@@ -1,7 +1,8 @@
 import Foundation
 import Testing
-@testable import UDSKit
 import UDSKitTestSupport
+
+@testable import UDSKit
 
 extension LibraryTests {
     /// The async calls of seqpacket and datagram sockets, waiting on the client reactor: a cancelled task's wait

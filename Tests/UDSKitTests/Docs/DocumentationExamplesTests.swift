@@ -41,18 +41,22 @@ struct DocumentationExamplesTests {
     @Test func framedConnectionsArticle() async throws {
         try await withTemporaryDirectory { dir in
             let address = try UnixSocketAddress(dir + "/app.sock")
-            let server = MessageServer(address: address, framedHandler: .requests { request, _ in
-                Message("pong: \(request.string)")
-            })
+            let server = MessageServer(
+                address: address,
+                framedHandler: .requests { request, _ in
+                    Message("pong: \(request.string)")
+                })
             try await server.start()
             let client = try await FramedClient.connect(to: address)
             #expect(try await client.request("ping").string == "pong: ping")
             client.close()
             await server.shutdown()
 
-            let typed = MessageServer(address: address, framedHandler: .requests(decoding: Ping.self) { ping, _ in
-                Pong(sequence: ping.sequence)
-            })
+            let typed = MessageServer(
+                address: address,
+                framedHandler: .requests(decoding: Ping.self) { ping, _ in
+                    Pong(sequence: ping.sequence)
+                })
             try await typed.start()
             let typedClient = try await FramedClient.connect(to: address)
             let pong = try await typedClient.request(Ping(sequence: 1), as: Pong.self)
@@ -66,9 +70,11 @@ struct DocumentationExamplesTests {
         try await withTemporaryDirectory { dir in
             // PacketsAndDatagrams.md: seqpacket
             let address = try UnixSocketAddress(dir + "/packets.sock")
-            let server = MessageServer(address: address, seqPacketHandler: .requests { request, _ in
-                Message("pong: \(request.string)")
-            })
+            let server = MessageServer(
+                address: address,
+                seqPacketHandler: .requests { request, _ in
+                    Message("pong: \(request.string)")
+                })
             try await server.start()
             let connection = try SeqPacketConnection.connect(to: address)
             let reply = try await connection.request("ping")
@@ -123,7 +129,11 @@ struct DocumentationExamplesTests {
         configuration.socketPermissions = [.ownerReadWrite, .groupReadWrite]
         configuration.socketGroupID = 998
         configuration.authorization = AuthorizationPolicy.sameUser.allowing(groupIDs: [998])
-        #expect(configuration.authorization.admits(PeerCredentials(processID: 1, userID: 4242, groupID: 998), serverUserID: 0))
-        #expect(!configuration.authorization.admits(PeerCredentials(processID: 1, userID: 4242, groupID: 7), serverUserID: 0))
+        #expect(
+            configuration.authorization.admits(
+                PeerCredentials(processID: 1, userID: 4242, groupID: 998), serverUserID: 0))
+        #expect(
+            !configuration.authorization.admits(
+                PeerCredentials(processID: 1, userID: 4242, groupID: 7), serverUserID: 0))
     }
 }

@@ -62,13 +62,18 @@ struct FrameDecoderTests {
             try header.withUnsafeBytes { try decoder.feed($0) { _ in } }
         }
         var split = FrameDecoder(maximumFrameSize: 100)
-        try ([0x00, 0x00] as [UInt8]).withUnsafeBytes { try split.feed($0) { _ in } }  // half a header: nothing known yet
-        #expect(throws: FrameError.self) { try ([0x01, 0x00] as [UInt8]).withUnsafeBytes { try split.feed($0) { _ in } } }
+        // Half a header: nothing known yet.
+        try ([0x00, 0x00] as [UInt8]).withUnsafeBytes { try split.feed($0) { _ in } }
+        #expect(throws: FrameError.self) {
+            try ([0x01, 0x00] as [UInt8]).withUnsafeBytes { try split.feed($0) { _ in } }
+        }
     }
 
     @Test func aFrameCutShortIsPartial() throws {
         var decoder = FrameDecoder(maximumFrameSize: 100)
-        try ([0, 0, 0, 10, 1, 2, 3] as [UInt8]).withUnsafeBytes { try decoder.feed($0) { _ in Issue.record("no frame yet") } }
+        try ([0, 0, 0, 10, 1, 2, 3] as [UInt8]).withUnsafeBytes {
+            try decoder.feed($0) { _ in Issue.record("no frame yet") }
+        }
         #expect(decoder.hasPartialFrame)
     }
 

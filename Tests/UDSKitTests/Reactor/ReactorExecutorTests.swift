@@ -1,6 +1,7 @@
 import Testing
-@testable import UDSKit
 import UDSKitTestSupport
+
+@testable import UDSKit
 
 /// An actor that lives on a reactor: its methods run on the reactor's thread.
 private actor OnReactor {

@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
-@testable import UDSKit
 import UDSKitTestSupport
+
+@testable import UDSKit
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Starts a reactor of its own on a thread of its own (as a server's loops and the client reactor are started), runs
 /// `body` with it, and stops it.
@@ -45,7 +47,9 @@ struct SocketPair {
 func writeAll(_ fd: CInt, _ text: String) throws {
     let bytes = Array(text.utf8)
     let written = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, CInt(MSG_NOSIGNAL)) }
-    guard written == bytes.count else { throw TestFailure("send(\(fd)) wrote \(written) of \(bytes.count): errno \(errno)") }
+    guard written == bytes.count else {
+        throw TestFailure("send(\(fd)) wrote \(written) of \(bytes.count): errno \(errno)")
+    }
 }
 
 /// What a non-blocking `fd` has to read now; `nil` at the end of the stream.
@@ -138,9 +142,9 @@ private func epollInstanceRegistrations() -> [(descriptor: CInt, events: UInt32)
 /// /proc/self/mem reads the array safely (a read of memory freed meanwhile fails instead of crashing).
 private func blockedPollRegistrations() -> [(descriptor: CInt, events: UInt32)] {
     #if arch(x86_64)
-    let pollSyscall = "7"
+        let pollSyscall = "7"
     #else
-    let pollSyscall = "73"  // ppoll on arm64, which has no poll
+        let pollSyscall = "73"  // ppoll on arm64, which has no poll
     #endif
     guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task") else { return [] }
     let memory = open("/proc/self/mem", O_RDONLY)
@@ -158,7 +162,9 @@ private func blockedPollRegistrations() -> [(descriptor: CInt, events: UInt32)] 
         else { continue }
         var entries = [pollfd](repeating: pollfd(), count: count)
         let size = count * MemoryLayout<pollfd>.stride
-        let read = entries.withUnsafeMutableBytes { pread(memory, $0.baseAddress, size, off_t(Int64(bitPattern: address))) }
+        let read = entries.withUnsafeMutableBytes {
+            pread(memory, $0.baseAddress, size, off_t(Int64(bitPattern: address)))
+        }
         guard read == size else { continue }
         for entry in entries where entry.fd >= 0 {
             registrations.append((entry.fd, UInt32(UInt16(bitPattern: entry.events))))
@@ -231,7 +237,8 @@ final class RawListener: @unchecked Sendable {
     func fillBacklog(limit: Int = 64) throws -> [CInt] {
         var connected: [CInt] = []
         for _ in 0..<limit {
-            let fd = socket(AF_UNIX, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(
+                AF_UNIX, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { throw TestFailure("socket failed: errno \(errno)") }
             let result = withSocketAddress(path) { connect(fd, $0, $1) }
             if result == 0 {

@@ -1,10 +1,12 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 import Foundation
 import Testing
-@testable import UDSKit
 import UDSKitTestSupport
+
+@testable import UDSKit
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#endif
 
 extension LibraryTests {
     /// The reactor itself, over `socketpair(2)`: events, wake-ups from other threads, timers, and a descriptor
@@ -76,7 +78,9 @@ extension LibraryTests {
                             fired.update { $0.append(name) }
                             if name == "300 ms" {
                                 // Set from inside a timer, the later one first.
-                                reactor.schedule(after: .milliseconds(100)) { fired.update { $0.append("then 100 ms") } }
+                                reactor.schedule(after: .milliseconds(100)) {
+                                    fired.update { $0.append("then 100 ms") }
+                                }
                                 reactor.schedule(after: .zero) { fired.update { $0.append("then 0 ms") } }
                             }
                         }

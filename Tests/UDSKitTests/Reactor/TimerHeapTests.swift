@@ -1,4 +1,5 @@
 import Testing
+
 @testable import UDSKit
 
 /// The reactor's timer heap on its own: no reactor, no clock waits, just deadlines.
@@ -17,7 +18,8 @@ import Testing
             let fired = Shared<[Int]>([])
             // Few distinct deadlines among many timers, so that ties are common.
             let count = Int.random(in: 1...500, using: &generator)
-            let offsets = (0..<count).map { _ in Int.random(in: 0..<(round % 2 == 0 ? 20 : 100_000), using: &generator) }
+            let offsets = (0..<count).map { _ in Int.random(in: 0..<(round % 2 == 0 ? 20 : 100_000), using: &generator)
+            }
             for (index, offset) in offsets.enumerated() {
                 heap.insert(deadline: base + .milliseconds(offset)) { fired.update { $0.append(index) } }
             }
@@ -25,7 +27,8 @@ import Testing
             #expect(heap.nextDeadline == base + .milliseconds(offsets.min()!))
             let order = popAll(&heap, at: base + .seconds(1000), into: fired)
             // The stable sort by deadline: equal deadlines keep the order they were inserted in.
-            let expected = offsets.enumerated().sorted { ($0.element, $0.offset) < ($1.element, $1.offset) }.map(\.offset)
+            let expected = offsets.enumerated().sorted { ($0.element, $0.offset) < ($1.element, $1.offset) }.map(
+                \.offset)
             #expect(order == expected, "round \(round): \(count) timers")
             #expect(heap.isEmpty)
             #expect(heap.nextDeadline == nil)

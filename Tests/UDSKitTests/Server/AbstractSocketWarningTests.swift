@@ -41,9 +41,10 @@ extension LibraryTests {
 
         @Test func anAdmitAnyonePolicyOnAnAbstractNameLogsAWarning() async throws {
             let warnings = try await Self.warnings(policy: .anyone)
-            #expect(warnings == [
-                "anyone in the network namespace can connect to @NAME: an abstract name has no file permissions, and the authorization policy admits anyone"
-            ])
+            #expect(
+                warnings == [
+                    "anyone in the network namespace can connect to @NAME: an abstract name has no file permissions, and the authorization policy admits anyone"
+                ])
         }
 
         @Test func aPolicyThatChecksPeersLogsNoWarning() async throws {

@@ -25,7 +25,8 @@ extension LibraryTests {
                 let path = directory + "/app.sock"
                 var configuration = MessageServer.Configuration()
                 configuration.idleTimeout = .seconds(30 * sanitizerOverhead)  // 1,000 connects are slow under TSan
-                try await withRunningServer(at: path, configuration: configuration, handler: handler.handler) { server in
+                try await withRunningServer(at: path, configuration: configuration, handler: handler.handler) {
+                    server in
                     let barrier = ThreadBarrier(count: threads)
                     let failures = await runOnThreads(threads) { thread -> [String] in
                         let clients = (0..<clientsPerThread).map { thread * clientsPerThread + $0 }
@@ -98,7 +99,8 @@ extension LibraryTests {
                 let path = directory + "/app.sock"
                 var configuration = MessageServer.Configuration()
                 configuration.idleTimeout = .seconds(30 * sanitizerOverhead)  // 1,000 connects are slow under TSan
-                try await withRunningServer(at: path, configuration: configuration, handler: handler.handler) { server in
+                try await withRunningServer(at: path, configuration: configuration, handler: handler.handler) {
+                    server in
                     let failures = await runOnThreads(200) { index -> String? in
                         do {
                             switch index % 4 {

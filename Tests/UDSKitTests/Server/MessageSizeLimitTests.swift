@@ -37,8 +37,9 @@ extension LibraryTests {
                 try await withRunningServer(at: path, configuration: configuration, handler: Self.echoCount) { _ in
                     let client = try makeClient(path)
                     #expect(try await client.deliver(Message(bytes: payload(1000))) == 1000)
-                    #expect(try await client.send(Message(bytes: payload(1001))).string
-                        == "error: message exceeds the limit of 1000 bytes\n")
+                    #expect(
+                        try await client.send(Message(bytes: payload(1001))).string
+                            == "error: message exceeds the limit of 1000 bytes\n")
                 }
             }
         }

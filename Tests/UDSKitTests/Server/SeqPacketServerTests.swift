@@ -186,7 +186,12 @@ struct SeqPacketServerTests {
             let stale = dir + "/stale.sock"
             let python = try requireExecutable("python3")
             let made = try await ChildProcess.run(
-                python, ["-c", "import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind(sys.argv[1])", stale])
+                python,
+                [
+                    "-c",
+                    "import socket,sys; s=socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.bind(sys.argv[1])",
+                    stale,
+                ])
             #expect(made.status == 0, "\(made.stderr)")
             try await withRunningServer(at: stale, seqPacketHandler: .echo) { _ in
                 let reply = try await connect(stale).request("replaced")

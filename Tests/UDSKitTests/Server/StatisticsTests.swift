@@ -41,7 +41,8 @@ struct PeerContextTests {
                 #expect(peer.userID == geteuid())
                 #expect(peer.groupID == getegid())
                 let pidfd = try #require(context.peerProcess, "Linux 6.5+ offers SO_PEERPIDFD")
-                let link = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(pidfd.descriptor.rawValue)")
+                let link = try FileManager.default.destinationOfSymbolicLink(
+                    atPath: "/proc/self/fd/\(pidfd.descriptor.rawValue)")
                 #expect(link == "anon_inode:[pidfd]")
                 return "ok"
             }

@@ -1,8 +1,9 @@
 import Foundation
 import SystemPackage
 import Testing
-@testable import UDSKit
 import UDSKitTestSupport
+
+@testable import UDSKit
 
 @Suite("Datagram sockets: messages to and from addresses")
 struct DatagramSocketTests {
@@ -22,7 +23,9 @@ struct DatagramSocketTests {
             let datagram = try await server.receive()
             #expect(datagram.message.string == "ping")
             #expect(datagram.sender == client.localAddress)
-            #expect(datagram.senderCredentials == PeerCredentials(processID: getpid(), userID: geteuid(), groupID: getegid()))
+            #expect(
+                datagram.senderCredentials
+                    == PeerCredentials(processID: getpid(), userID: geteuid(), groupID: getegid()))
             try await server.send("pong", to: datagram.sender!)
             let reply = try await client.receive()
             #expect(reply.message.string == "pong")
@@ -39,7 +42,9 @@ struct DatagramSocketTests {
             try client.setReadTimeout(.seconds(30))
             try client.connect(to: UnixSocketAddress(dir + "/peer.sock"))
             let stranger = try DatagramSocket.unbound()
-            let error = #expect(throws: UnixSocketError.self) { try stranger.send("spoofed reply", to: client.localAddress) }
+            let error = #expect(throws: UnixSocketError.self) {
+                try stranger.send("spoofed reply", to: client.localAddress)
+            }
             #expect(error?.code == .permissionDenied, "the kernel refuses a sender that is not the connected peer")
             try await client.send("request")
             let request = try await server.receive()
@@ -53,7 +58,9 @@ struct DatagramSocketTests {
             let server = try bound(dir + "/b.sock")
             let client = try DatagramSocket.unbound()
             try client.connect(to: UnixSocketAddress(dir + "/b.sock"))
-            for text in ["one", "", "three", String(repeating: "x", count: 60_000)] { try await client.send(Message(text)) }
+            for text in ["one", "", "three", String(repeating: "x", count: 60_000)] {
+                try await client.send(Message(text))
+            }
             for text in ["one", "", "three", String(repeating: "x", count: 60_000)] {
                 let datagram = try await server.receive()
                 #expect(datagram.message.string == text)
@@ -92,7 +99,11 @@ struct DatagramSocketTests {
             let python = try requireExecutable("python3")
             // a stale file: bound by a process that exited without removing it
             let made = try await ChildProcess.run(
-                python, ["-c", "import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])", dir + "/stale.sock"])
+                python,
+                [
+                    "-c", "import socket,sys; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).bind(sys.argv[1])",
+                    dir + "/stale.sock",
+                ])
             #expect(made.status == 0)
             let stale = #expect(throws: UnixSocketError.self) {
                 try client.send("x", to: UnixSocketAddress(dir + "/stale.sock"))
@@ -102,10 +113,14 @@ struct DatagramSocketTests {
             let replaced = try bound(dir + "/stale.sock")
             try await client.send("now", to: UnixSocketAddress(dir + "/stale.sock"))
             #expect(try await replaced.receive().message.string == "now")
-            let live = #expect(throws: UnixSocketError.self) { _ = try DatagramSocket.bind(to: UnixSocketAddress(dir + "/gone.sock")) }
+            let live = #expect(throws: UnixSocketError.self) {
+                _ = try DatagramSocket.bind(to: UnixSocketAddress(dir + "/gone.sock"))
+            }
             #expect(live?.code == .serverAlreadyListening)
             try "keep me".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
-            let file = #expect(throws: UnixSocketError.self) { _ = try DatagramSocket.bind(to: UnixSocketAddress(dir + "/file")) }
+            let file = #expect(throws: UnixSocketError.self) {
+                _ = try DatagramSocket.bind(to: UnixSocketAddress(dir + "/file"))
+            }
             #expect(file?.code == .notASocket)
             #expect(try String(contentsOfFile: dir + "/file", encoding: .utf8) == "keep me")
             gone.close()
@@ -118,8 +133,10 @@ struct DatagramSocketTests {
             let mode = try FileManager.default.attributesOfItem(atPath: dir + "/m.sock")[.posixPermissions] as? Int
             #expect(mode == 0o600)
             socket.close()
-            let shared = try DatagramSocket.bind(to: UnixSocketAddress(dir + "/m.sock"), permissions: [.ownerReadWrite, .groupReadWrite])
-            #expect(try FileManager.default.attributesOfItem(atPath: dir + "/m.sock")[.posixPermissions] as? Int == 0o660)
+            let shared = try DatagramSocket.bind(
+                to: UnixSocketAddress(dir + "/m.sock"), permissions: [.ownerReadWrite, .groupReadWrite])
+            #expect(
+                try FileManager.default.attributesOfItem(atPath: dir + "/m.sock")[.posixPermissions] as? Int == 0o660)
             shared.close()
         }
     }
@@ -154,7 +171,8 @@ struct DatagramSocketTests {
                 let file = try FileDescriptor.open(secret, .readOnly)
                 defer { try? file.close() }
                 try await client.send("with one", to: UnixSocketAddress(dir + "/f.sock"), passing: [file])
-                try await client.send("with three", to: UnixSocketAddress(dir + "/f.sock"), passing: [file, file, file])
+                try await client.send(
+                    "with three", to: UnixSocketAddress(dir + "/f.sock"), passing: [file, file, file])
                 let first = try await server.receive(descriptorLimit: 4)
                 #expect(first.descriptors.count == 1)
                 var contents = [UInt8](repeating: 0, count: 100)

@@ -14,7 +14,8 @@ struct LongPathTests {
             #expect(path.utf8.count > 290)
             try await withRunningServer(at: path, handler: .acknowledge) { _ in
                 var isDirectory: ObjCBool = false
-                #expect(FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue)
+                #expect(
+                    FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && !isDirectory.boolValue)
                 let attributes = try FileManager.default.attributesOfItem(atPath: path)
                 #expect((attributes[.posixPermissions] as? Int) == 0o600)
                 #expect(try await MessageClient(path: path).deliver("long way") == 8)
@@ -57,7 +58,9 @@ struct LongPathTests {
 
     @Test func aLongPathInAMissingDirectoryIsNoSocketFile() async throws {
         let path = "/tmp/uds-missing-" + String(repeating: "m", count: 100) + "/x.sock"
-        let error = try await #require(throws: UnixSocketError.self) { try await MessageClient(path: path).deliver("x") }
+        let error = try await #require(throws: UnixSocketError.self) {
+            try await MessageClient(path: path).deliver("x")
+        }
         #expect(error.code == .noSocketFile)
     }
 }

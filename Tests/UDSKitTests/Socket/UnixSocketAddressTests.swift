@@ -7,9 +7,9 @@ extension LibraryTests {
     @Suite struct UnixSocketAddressTests {
         @Test func maximumPathLengthIsSunPathLessItsTerminatingNUL() {
             #if os(Linux)
-            #expect(UnixSocketAddress.maximumPathLength == 107)
+                #expect(UnixSocketAddress.maximumPathLength == 107)
             #else
-            #expect(UnixSocketAddress.maximumPathLength == 103)
+                #expect(UnixSocketAddress.maximumPathLength == 103)
             #endif
         }
 
@@ -48,35 +48,35 @@ extension LibraryTests {
         }
 
         #if os(Linux)
-        @Test func atSignMakesAnAbstractName() throws {
-            let address = try UnixSocketAddress("@udskit-name")
-            #expect(address.isAbstract)
-            #expect(address.path == nil)
-            #expect(address.description == "@udskit-name")
-            #expect(address == (try UnixSocketAddress(abstractName: "udskit-name")))
-            #expect(address != (try UnixSocketAddress("udskit-name")))
-        }
-
-        @Test func emptyAbstractNameIsAnInvalidAddress() throws {
-            let error = try #require(throws: UnixSocketError.self) { try UnixSocketAddress("@") }
-            #expect(error.code == .invalidAddress)
-        }
-
-        @Test func abstractNameLongerThanTheLimitThrowsPathTooLong() throws {
-            let name = "@" + String(repeating: "n", count: UnixSocketAddress.maximumPathLength + 1)
-            let error = try #require(throws: UnixSocketError.self) { try UnixSocketAddress(name) }
-            #expect(error.code == .pathTooLong)
-        }
-
-        @Test func serverOnAnAbstractNameServesAndLeavesNoFile() async throws {
-            let name = "@udskit-test-\(UInt64.random(in: 0...UInt64.max))"
-            try await withRunningServer(at: name, handler: .acknowledge) { _ in
-                let delivered = try await makeClient(name).deliver("abstract")
-                #expect(delivered == 8)
+            @Test func atSignMakesAnAbstractName() throws {
+                let address = try UnixSocketAddress("@udskit-name")
+                #expect(address.isAbstract)
+                #expect(address.path == nil)
+                #expect(address.description == "@udskit-name")
+                #expect(address == (try UnixSocketAddress(abstractName: "udskit-name")))
+                #expect(address != (try UnixSocketAddress("udskit-name")))
             }
-            // It was not taken for a relative path.
-            #expect(!fileExists(name))
-        }
+
+            @Test func emptyAbstractNameIsAnInvalidAddress() throws {
+                let error = try #require(throws: UnixSocketError.self) { try UnixSocketAddress("@") }
+                #expect(error.code == .invalidAddress)
+            }
+
+            @Test func abstractNameLongerThanTheLimitThrowsPathTooLong() throws {
+                let name = "@" + String(repeating: "n", count: UnixSocketAddress.maximumPathLength + 1)
+                let error = try #require(throws: UnixSocketError.self) { try UnixSocketAddress(name) }
+                #expect(error.code == .pathTooLong)
+            }
+
+            @Test func serverOnAnAbstractNameServesAndLeavesNoFile() async throws {
+                let name = "@udskit-test-\(UInt64.random(in: 0...UInt64.max))"
+                try await withRunningServer(at: name, handler: .acknowledge) { _ in
+                    let delivered = try await makeClient(name).deliver("abstract")
+                    #expect(delivered == 8)
+                }
+                // It was not taken for a relative path.
+                #expect(!fileExists(name))
+            }
         #endif
 
         @Test func pathOfExactlyTheLimitBindsAndServes() async throws {

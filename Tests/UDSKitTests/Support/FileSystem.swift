@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import UDSKitTestSupport
+
+#if canImport(Glibc)
+    @preconcurrency import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// What `lstat(2)` says about a path: enough to tell whether a file was replaced or changed.
 struct FileInfo: Equatable, Sendable {
@@ -51,9 +52,9 @@ func withSocketAddress<T>(_ path: String, _ body: (UnsafePointer<sockaddr>, sock
 
 private func makeSocket() throws -> CInt {
     #if canImport(Glibc)
-    let fd = socket(AF_UNIX, CInt(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_UNIX, CInt(SOCK_STREAM.rawValue), 0)
     #else
-    let fd = socket(AF_UNIX, SOCK_STREAM, 0)
+        let fd = socket(AF_UNIX, SOCK_STREAM, 0)
     #endif
     guard fd >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
     return fd

@@ -1,6 +1,6 @@
-import UDSKit
 import Foundation
 import Synchronization
+import UDSKit
 import UDSKitTestSupport
 
 /// Runs `body` as a task of its own and waits for it at most `seconds`; past that, throws and leaves the task behind.
