@@ -143,7 +143,8 @@ struct FramedServerTests {
                 // What got through: the socket buffers both ways, the server's outbound limit, one read buffer.
                 #expect(written < 64 * 1024 * 1024, "\(written) bytes accepted")
                 let grown = residentBytes() - before
-                #expect(grown < 48 * 1024 * 1024, "resident memory grew by \(grown) bytes")
+                // The whole test process is measured, other suites running beside this one; a sanitizer multiplies it.
+                #expect(grown < 48 * 1024 * 1024 * sanitizerOverhead, "resident memory grew by \(grown) bytes")
                 connection.close()
             }
         }
