@@ -58,9 +58,17 @@ struct HandoverRaceTests {
     @Test func thePredecessorStopsWatchingTheListenerBeforeItHandsItOver() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/h.sock"
-            let first = try ChildProcess(udsExecutable, ["serve", path, "--quiet", "--handover"])
+            let first = try ChildProcess(udsExecutable, ["serve", path, "--quiet", "--handover", "--grace", "30"])
             defer { if first.isRunning { first.signal(SIGKILL) } }
             try await waitForServer(at: path)
+            // An open connection keeps the predecessor alive after the handover (it drains it for up to the grace
+            // period), so that there is a process to look at: one that had exited would watch nothing trivially.
+            let early = try UnixSocketConnection.connect(to: UnixSocketAddress(path))
+            defer { early.close() }
+            try await waitUntil("the predecessor has accepted the early client") {
+                first.signal(SIGUSR1)
+                return first.stderr.contains("statistics: connections 1 open")
+            }
             try await waitUntil("the handover socket is offered") {
                 FileManager.default.fileExists(atPath: path + ".handover")
             }
@@ -76,6 +84,7 @@ struct HandoverRaceTests {
             var status = stat()
             let statted = fstat(listener.descriptor.rawValue, &status)
             #expect(statted == 0)
+            #expect(first.isRunning, "the predecessor drains its open connection: \(first.stderr)")
             let watching = try Self.epollEntries(of: first.pid, watching: UInt64(status.st_ino))
             #expect(
                 watching.isEmpty,
@@ -89,6 +98,8 @@ struct HandoverRaceTests {
             let accepted = accept(listener.descriptor.rawValue, nil, nil)
             #expect(accepted >= 0, "and the predecessor did not take it: errno \(errno)")
             if accepted >= 0 { close(accepted) }
+            try early.closeWrite()
+            #expect(try early.readToEnd(maximumSize: 64) == Array("0\n".utf8))
             #expect(try await first.waitForExit() == 0, "\(first.stderr)")
             #expect(first.stderr.contains("handed the listening socket to a successor"), "\(first.stderr)")
         }
