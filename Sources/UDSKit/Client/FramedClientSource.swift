@@ -8,9 +8,29 @@ final class RequestQueue: Sendable {
         var frame: ByteBuffer
         var waiter: Waiter?
     }
+    /// The task waiting for the replies to one entry: a request's one reply, or a batch's replies in order.
     struct Waiter: Sendable {
+        enum Reply: Sendable {
+            case one(CheckedContinuation<Message, any Error>)
+            case batch(CheckedContinuation<[Message], any Error>, count: Int)
+        }
         let id: Int
-        let continuation: CheckedContinuation<Message, any Error>
+        let reply: Reply
+
+        /// How many frames answer it.
+        var replies: Int {
+            switch reply {
+            case .one: return 1
+            case .batch(_, let count): return count
+            }
+        }
+
+        func fail(_ error: any Error) {
+            switch reply {
+            case .one(let continuation): continuation.resume(throwing: error)
+            case .batch(let continuation, _): continuation.resume(throwing: error)
+            }
+        }
     }
     private struct State {
         var entries: [Entry] = []
@@ -60,11 +80,20 @@ final class FramedClientSource: ReactorSource {
     private var decoder: FramingDecoder
     private let packets: Bool
     private var outbound = ByteBuffer()
-    /// Requests written, oldest first, whose replies have not come; a timed-out one stays with no continuation, so
-    /// that its late reply is recognised and dropped.
-    private var waiting: [RequestQueue.Waiter?] = []
-    private var waitingIDs: [Int] = []
+    /// A request (or batch) written whose replies have not all come; one that timed out or was cancelled stays
+    /// without its waiter, so that its late replies are recognised and dropped.
+    private struct Pending {
+        let id: Int
+        var waiter: RequestQueue.Waiter?
+        var repliesLeft: Int
+    }
+    /// Oldest first, from `firstWaiting`.
+    private var waiting: [Pending] = []
     private var firstWaiting = 0
+    /// The replies of the oldest pending batch so far: their payloads back to back in one buffer, which the
+    /// batch's messages then share as slices (one allocation for the batch, not one per reply).
+    private var batchBytes = ByteBuffer()
+    private var batchLengths: [Int] = []
     /// When requests with a timeout give up, by request ID.
     private var deadlines: [Int: (at: ContinuousClock.Instant, timeout: Duration)] = [:]
     private var isCheckingDeadlines = false
@@ -116,20 +145,17 @@ final class FramedClientSource: ReactorSource {
             var frame = entry.frame
             outbound.writeBuffer(&frame)
             if let waiter = entry.waiter {
-                waiting.append(waiter)
-                waitingIDs.append(waiter.id)
+                waiting.append(Pending(id: waiter.id, waiter: waiter, repliesLeft: waiter.replies))
             }
         }
     }
 
+    /// Why the connection ends: a frame the decoder refused closes it; anything else as ``UnixSocketError``.
     private func failure(_ error: any Error) -> UnixSocketError {
-        switch error {
-        case let error as UnixSocketError: return error
-        case let error as FrameError:
+        if let error = error as? FrameError {
             return UnixSocketError(.connectionClosed, operation: .read, socket: address, detail: "\(error)")
-        case let error as Errno: return UnixSocketError.from(error, operation: .read, socket: address)
-        default: return UnixSocketError(.system, operation: .read, socket: address, detail: "\(error)")
         }
+        return UnixSocketError.wrapping(error, operation: .read, socket: address)
     }
 
     private func readAndWrite() {
@@ -182,9 +208,7 @@ final class FramedClientSource: ReactorSource {
                     .messageTooLarge, operation: .read, socket: address,
                     detail: "a packet of \(packet.length) bytes; this client takes at most \(limit)")
             }
-            deliver(
-                Message(
-                    buffer: ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<packet.length]))))
+            deliver(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<packet.length]))
         }
     }
 
@@ -201,29 +225,59 @@ final class FramedClientSource: ReactorSource {
                     detail: decoder.hasPartialFrame
                         ? "the server closed inside a frame" : "the server closed the connection")
             }
-            try decoder.feed(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count])) { payload in
-                deliver(Message(buffer: ByteBuffer(bytes: payload)))
-            }
+            try decoder.feed(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count])) { deliver($0) }
             if count < reactor.readBuffer.count { return }  // a short read: the socket is empty
             reads += 1
         }
     }
 
-    private func deliver(_ frame: Message) {
-        if firstWaiting < waiting.count {
-            let waiter = waiting[firstWaiting]
-            waiting[firstWaiting] = nil
-            firstWaiting += 1
-            if firstWaiting == waiting.count {
-                waiting.removeAll(keepingCapacity: true)
-                waitingIDs.removeAll(keepingCapacity: true)
-                firstWaiting = 0
-            }
-            if let waiter, !deadlines.isEmpty { deadlines[waiter.id] = nil }
-            if let waiter { resume(waiter, with: .success(frame)) }
+    /// Hands one frame from the server to the oldest pending request, or to ``FramedClient/incoming`` when none
+    /// waits.
+    private func deliver(_ payload: UnsafeRawBufferPointer) {
+        guard firstWaiting < waiting.count else {
+            if pushed.yield(Message(buffer: ByteBuffer(bytes: payload))) != .produceMore { isPausedForConsumer = true }
             return
         }
-        if pushed.yield(frame) != .produceMore { isPausedForConsumer = true }
+        waiting[firstWaiting].repliesLeft -= 1
+        let pending = waiting[firstWaiting]
+        if case .batch(let continuation, let count)? = pending.waiter?.reply {
+            if batchLengths.isEmpty { batchBytes.reserveCapacity(count * payload.count) }
+            batchBytes.writeBytes(payload)
+            batchLengths.append(payload.count)
+            if pending.repliesLeft == 0 {
+                var replies: [Message] = []
+                replies.reserveCapacity(count)
+                for length in batchLengths { replies.append(Message(buffer: batchBytes.readSlice(length: length)!)) }
+                endBatch()
+                finishOldest()
+                ThreadSanitizer.release(queue)
+                continuation.resume(returning: replies)
+            }
+            return
+        }
+        guard pending.repliesLeft == 0 else { return }  // a dropped batch's reply
+        finishOldest()
+        if case .one(let continuation)? = pending.waiter?.reply {
+            ThreadSanitizer.release(queue)
+            continuation.resume(returning: Message(buffer: ByteBuffer(bytes: payload)))
+        }
+    }
+
+    /// The oldest pending entry has all its replies.
+    private func finishOldest() {
+        let id = waiting[firstWaiting].id
+        firstWaiting += 1
+        if firstWaiting == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            firstWaiting = 0
+        }
+        if !deadlines.isEmpty { deadlines[id] = nil }
+    }
+
+    /// Forgets the replies gathered for the oldest batch; a fresh buffer, as the last batch's messages share the old.
+    private func endBatch() {
+        batchBytes = ByteBuffer()
+        batchLengths.removeAll(keepingCapacity: true)
     }
 
     private func watch() throws(Errno) {
@@ -268,26 +322,32 @@ final class FramedClientSource: ReactorSource {
     func cancel(_ id: Int) {
         guard !isClosed else { return }
         drain()
-        guard let index = waitingIDs[firstWaiting...].firstIndex(of: id), let waiter = waiting[index] else { return }
-        waiting[index] = nil
-        deadlines[id] = nil
-        resume(waiter, with: .failure(CancellationError()))
+        drop(id, failing: CancellationError())
     }
 
     /// The request `id` gave up waiting: fail it now and drop its reply when it comes.
     private func timeOut(_ id: Int, after timeout: Duration) {
-        guard let index = waitingIDs[firstWaiting...].firstIndex(of: id), let waiter = waiting[index] else { return }
-        waiting[index] = nil
         let error = UnixSocketError(
             .timedOut, operation: .request, socket: address, detail: "no reply within \(timeout)")
-        resume(waiter, with: .failure(error))
+        drop(id, failing: error)
     }
 
-    /// Resumes a request's task with its reply or error, built here on the reactor. The release pairs with the
-    /// acquire in ``FramedClient/request(_:timeout:)``: see ``ThreadSanitizer``.
-    private func resume(_ waiter: RequestQueue.Waiter, with result: Result<Message, any Error>) {
+    /// Fails the waiter of pending request `id` with `error`; its replies, when they come, are dropped.
+    private func drop(_ id: Int, failing error: any Error) {
+        guard let index = waiting[firstWaiting...].firstIndex(where: { $0.id == id }),
+            let waiter = waiting[index].waiter
+        else { return }
+        waiting[index].waiter = nil
+        deadlines[id] = nil
+        if index == firstWaiting { endBatch() }
+        fail(waiter, with: error)
+    }
+
+    /// Fails a request's task with an error built here on the reactor. The release pairs with the acquire in
+    /// ``FramedClient/request(_:timeout:)``: see ``ThreadSanitizer``.
+    private func fail(_ waiter: RequestQueue.Waiter, with error: any Error) {
         ThreadSanitizer.release(queue)
-        waiter.continuation.resume(with: result)
+        waiter.fail(error)
     }
 
     /// Closes after writing what is queued, then resumes `waiter`.
@@ -309,9 +369,10 @@ final class FramedClientSource: ReactorSource {
     func close(_ error: UnixSocketError) {
         guard !isClosed else { return }
         isClosed = true
-        for entry in queue.close(error) { if let waiter = entry.waiter { resume(waiter, with: .failure(error)) } }
-        for case let waiter? in waiting[firstWaiting...] { resume(waiter, with: .failure(error)) }
+        for entry in queue.close(error) { if let waiter = entry.waiter { fail(waiter, with: error) } }
+        for case let waiter? in waiting[firstWaiting...].map(\.waiter) { fail(waiter, with: error) }
         waiting = []
+        endBatch()
         reactor.release(descriptor)
         Syscall.close(descriptor)
         onClose()
