@@ -124,11 +124,8 @@ public final class FramedClient: Sendable {
         try Task.checkCancellation()
         guard !messages.isEmpty else { return [] }
         var frames = ByteBuffer()
-        frames.reserveCapacity(messages.reduce(0) { $0 + $1.count + configuration.framing.overhead })
-        for message in messages {
-            var frame = try outgoingFrame(message)
-            frames.writeBuffer(&frame)
-        }
+        frames.reserveCapacity(messages.reduce(0) { $0 + $1.count + outgoingFraming.overhead })
+        for message in messages { try appendFrame(message, to: &frames) }
         return try await submit(frames, timeout: timeout) { .batch($0, count: messages.count) }
     }
 
@@ -179,12 +176,24 @@ public final class FramedClient: Sendable {
     /// `message` as the connection queues it: length-prefixed, also for seqpacket, where the prefix only tells the
     /// reactor where one packet ends.
     private func outgoingFrame(_ message: Message) throws -> ByteBuffer {
+        var frame = ByteBuffer()
+        frame.reserveCapacity(outgoingFraming.overhead + message.count)
+        try appendFrame(message, to: &frame)
+        return frame
+    }
+
+    /// Appends `message` to `frames` as ``outgoingFrame(_:)`` makes it.
+    private func appendFrame(_ message: Message, to frames: inout ByteBuffer) throws {
         if configuration.socketType == .seqPacket && message.count == 0 {
             throw UnixSocketError(
                 .invalidMessage, operation: .send, socket: "\(address)",
                 detail: "it is empty, and an empty packet reads as the end of the connection")
         }
-        return (configuration.socketType == .seqPacket ? .lengthPrefixed : configuration.framing).frame(message)
+        outgoingFraming.append(message.buffer, to: &frames)
+    }
+
+    private var outgoingFraming: Framing {
+        configuration.socketType == .seqPacket ? .lengthPrefixed : configuration.framing
     }
 
     /// Closes the connection once the frames queued so far are written; requests still waiting for replies fail,
