@@ -80,20 +80,8 @@ final class FramedClientSource: ReactorSource {
     private var decoder: FramingDecoder
     private let packets: Bool
     private var outbound = ByteBuffer()
-    /// A request (or batch) written whose replies have not all come; one that timed out or was cancelled stays
-    /// without its waiter, so that its late replies are recognised and dropped.
-    private struct Pending {
-        let id: Int
-        var waiter: RequestQueue.Waiter?
-        var repliesLeft: Int
-    }
-    /// Oldest first, from `firstWaiting`.
-    private var waiting: [Pending] = []
-    private var firstWaiting = 0
-    /// The replies of the oldest pending batch so far: their payloads back to back in one buffer, which the
-    /// batch's messages then share as slices (one allocation for the batch, not one per reply).
-    private var batchBytes = ByteBuffer()
-    private var batchLengths: [Int] = []
+    /// The requests written whose replies have not all come.
+    private var replies = ReplyMatcher()
     /// When requests with a timeout give up, by request ID.
     private var deadlines: [Int: (at: ContinuousClock.Instant, timeout: Duration)] = [:]
     private var isCheckingDeadlines = false
@@ -144,9 +132,7 @@ final class FramedClientSource: ReactorSource {
         for entry in queue.take() {
             var frame = entry.frame
             outbound.writeBuffer(&frame)
-            if let waiter = entry.waiter {
-                waiting.append(Pending(id: waiter.id, waiter: waiter, repliesLeft: waiter.replies))
-            }
+            if let waiter = entry.waiter { replies.expect(waiter) }
         }
     }
 
@@ -208,7 +194,8 @@ final class FramedClientSource: ReactorSource {
                     .messageTooLarge, operation: .read, socket: address,
                     detail: "a packet of \(packet.length) bytes; this client takes at most \(limit)")
             }
-            deliver(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<packet.length]))
+            let payload = UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<packet.length])
+            deliver(replies.match(payload), payload)
         }
     }
 
@@ -225,59 +212,37 @@ final class FramedClientSource: ReactorSource {
                     detail: decoder.hasPartialFrame
                         ? "the server closed inside a frame" : "the server closed the connection")
             }
-            try decoder.feed(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count])) { deliver($0) }
+            // The matcher is moved out while the frames are fed: one access to this object per read, not per frame.
+            var matcher = ReplyMatcher()
+            swap(&matcher, &replies)
+            defer { swap(&matcher, &replies) }
+            try decoder.feed(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count])) { payload in
+                deliver(matcher.match(payload), payload)
+            }
             if count < reactor.readBuffer.count { return }  // a short read: the socket is empty
             reads += 1
         }
     }
 
-    /// Hands one frame from the server to the oldest pending request, or to ``FramedClient/incoming`` when none
-    /// waits.
-    private func deliver(_ payload: UnsafeRawBufferPointer) {
-        guard firstWaiting < waiting.count else {
+    /// Acts on what ``ReplyMatcher`` made of one frame from the server: resumes the request it completes, or passes
+    /// it on to ``FramedClient/incoming`` when no request waits.
+    private func deliver(_ outcome: ReplyMatcher.Outcome, _ payload: UnsafeRawBufferPointer) {
+        switch outcome {
+        case .absorbed:
+            return
+        case .pushed:
             if pushed.yield(Message(buffer: ByteBuffer(bytes: payload))) != .produceMore { isPausedForConsumer = true }
-            return
-        }
-        waiting[firstWaiting].repliesLeft -= 1
-        let pending = waiting[firstWaiting]
-        if case .batch(let continuation, let count)? = pending.waiter?.reply {
-            if batchLengths.isEmpty { batchBytes.reserveCapacity(count * payload.count) }
-            batchBytes.writeBytes(payload)
-            batchLengths.append(payload.count)
-            if pending.repliesLeft == 0 {
-                var replies: [Message] = []
-                replies.reserveCapacity(count)
-                for length in batchLengths { replies.append(Message(buffer: batchBytes.readSlice(length: length)!)) }
-                endBatch()
-                finishOldest()
-                ThreadSanitizer.release(queue)
-                continuation.resume(returning: replies)
-            }
-            return
-        }
-        guard pending.repliesLeft == 0 else { return }  // a dropped batch's reply
-        finishOldest()
-        if case .one(let continuation)? = pending.waiter?.reply {
+        case .reply(let id, let continuation, let reply):
+            if !deadlines.isEmpty { deadlines[id] = nil }
             ThreadSanitizer.release(queue)
-            continuation.resume(returning: Message(buffer: ByteBuffer(bytes: payload)))
+            continuation.resume(returning: reply)
+        case .batch(let id, let continuation, let batch):
+            if !deadlines.isEmpty { deadlines[id] = nil }
+            ThreadSanitizer.release(queue)
+            continuation.resume(returning: batch)
+        case .dropped(let id):
+            if !deadlines.isEmpty { deadlines[id] = nil }
         }
-    }
-
-    /// The oldest pending entry has all its replies.
-    private func finishOldest() {
-        let id = waiting[firstWaiting].id
-        firstWaiting += 1
-        if firstWaiting == waiting.count {
-            waiting.removeAll(keepingCapacity: true)
-            firstWaiting = 0
-        }
-        if !deadlines.isEmpty { deadlines[id] = nil }
-    }
-
-    /// Forgets the replies gathered for the oldest batch; a fresh buffer, as the last batch's messages share the old.
-    private func endBatch() {
-        batchBytes = ByteBuffer()
-        batchLengths.removeAll(keepingCapacity: true)
     }
 
     private func watch() throws(Errno) {
@@ -334,13 +299,8 @@ final class FramedClientSource: ReactorSource {
 
     /// Fails the waiter of pending request `id` with `error`; its replies, when they come, are dropped.
     private func drop(_ id: Int, failing error: any Error) {
-        guard let index = waiting[firstWaiting...].firstIndex(where: { $0.id == id }),
-            let waiter = waiting[index].waiter
-        else { return }
-        waiting[index].waiter = nil
         deadlines[id] = nil
-        if index == firstWaiting { endBatch() }
-        fail(waiter, with: error)
+        if let waiter = replies.giveUp(id) { fail(waiter, with: error) }
     }
 
     /// Fails a request's task with an error built here on the reactor. The release pairs with the acquire in
@@ -370,9 +330,7 @@ final class FramedClientSource: ReactorSource {
         guard !isClosed else { return }
         isClosed = true
         for entry in queue.close(error) { if let waiter = entry.waiter { fail(waiter, with: error) } }
-        for case let waiter? in waiting[firstWaiting...].map(\.waiter) { fail(waiter, with: error) }
-        waiting = []
-        endBatch()
+        for waiter in replies.removeAll() { fail(waiter, with: error) }
         reactor.release(descriptor)
         Syscall.close(descriptor)
         onClose()
