@@ -86,13 +86,15 @@ let package = Package(
         ),
         .target(
             name: "UDSLoad",
-            dependencies: ["UDSKit", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: [
+                "UDSKit", .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "uds",
             dependencies: [
-                "CUDSKit",
                 "UDSKit",
                 "UDSVarlink",
                 "UDSLoad",

@@ -14,7 +14,7 @@ struct ClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "client", abstract: "Run one eof scenario and print its RESULT line.")
 
-    @Option var scenario: String
+    @Option var scenario: LoadOptions.Scenario
     @Option var socket: String
     @Option var count: Int = 20_000
     @Option var size: Int = 100
@@ -33,10 +33,7 @@ struct ClientCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        ResourceLimits.raiseOpenFileLimit()
-        guard let scenario = LoadOptions.Scenario(rawValue: scenario) else {
-            throw ValidationError("unknown scenario \(self.scenario)")
-        }
+        Syscall.raiseOpenFileLimit()
         var options = LoadOptions(
             scenario: scenario, address: try UnixSocketAddress(socket), count: count, size: size,
             concurrency: concurrency)

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import UDSKit
 
 /// User and group names as `uds serve` takes them: a name from the system's user and group databases (`getpwnam`,
 /// `getgrnam`, so NSS sources such as LDAP count too), or a number.
@@ -11,19 +7,19 @@ enum AccountNames {
     /// not know.
     static func userID(_ name: String, option: String) throws(CommandLineFailure) -> UInt32 {
         if let number = UInt32(name) { return number }
-        guard let entry = getpwnam(name) else {
+        guard let id = Syscall.userID(named: name) else {
             throw CommandLineFailure("\(option): no user named \(name) on this system")
         }
-        return UInt32(entry.pointee.pw_uid)
+        return id
     }
 
     /// The group ID for `name`, a group name or a number; throws one line naming `option` for a name this system
     /// does not know.
     static func groupID(_ name: String, option: String) throws(CommandLineFailure) -> UInt32 {
         if let number = UInt32(name) { return number }
-        guard let entry = getgrnam(name) else {
+        guard let id = Syscall.groupID(named: name) else {
             throw CommandLineFailure("\(option): no group named \(name) on this system")
         }
-        return UInt32(entry.pointee.gr_gid)
+        return id
     }
 }

@@ -23,11 +23,10 @@ struct Bench: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The server's socket (or @name for a Linux abstract name).")
-    var path: String
+    @OptionGroup var socket: SocketPath
 
     @Option(help: "oneshot, bulk, fanin (eof servers), pingpong or pipeline (framed echo servers).")
-    var scenario: String = "oneshot"
+    var scenario: LoadOptions.Scenario = .oneshot
 
     @Option(help: ArgumentHelp("Bytes per message or frame.", valueName: "size"))
     var size: ByteCount = ByteCount(100)
@@ -37,7 +36,7 @@ struct Bench: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp("Run oneshot or pingpong for this many seconds instead of --count.", valueName: "seconds"))
-    var duration: Double?
+    var duration: Duration?
 
     @Option(help: "Connections (threads) at once.")
     var concurrency: Int = 1
@@ -52,22 +51,24 @@ struct Bench: AsyncParsableCommand {
     var seqpacket = false
 
     func validate() throws {
-        guard let scenario = LoadOptions.Scenario(rawValue: scenario) else {
-            throw ValidationError(
-                "--scenario must be one of \(LoadOptions.Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         guard count > 0, concurrency > 0 else { throw ValidationError("--count and --concurrency must be positive") }
         if seqpacket && scenario != .pingpong { throw ValidationError("--seqpacket applies to pingpong") }
+        if let duration, duration <= .zero { throw ValidationError("--duration must be positive") }
         if duration != nil && !(scenario == .oneshot || scenario == .pingpong) {
             throw ValidationError("--duration applies to oneshot and pingpong")
         }
     }
 
     func run() async throws {
-        let scenario = LoadOptions.Scenario(rawValue: self.scenario)!
+        let address: UnixSocketAddress
+        do {
+            address = try socket.address()
+        } catch {
+            throw failure(error)
+        }
         var options = LoadOptions(
-            scenario: scenario, address: try UnixSocketAddress(path), count: count, size: size.value,
-            concurrency: concurrency, duration: duration.map { .milliseconds(Int64($0 * 1000)) })
+            scenario: scenario, address: address, count: count, size: size.value, concurrency: concurrency,
+            duration: duration)
         options.seqPacket = seqpacket
         switch scenario {
         case .bulk: options.concurrency = 1

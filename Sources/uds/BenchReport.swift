@@ -1,12 +1,8 @@
 import Dispatch
+import SystemPackage
+import UDSKit
 import UDSLoad
 import UDSVarlink
-
-#if canImport(Glibc)
-    @preconcurrency import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The summary of a `uds bench` run, for people (text with a latency histogram) or machines (JSON).
 enum BenchReport {
@@ -80,7 +76,7 @@ final class ProgressReporter: @unchecked Sendable {
     private let progress: LoadProgress
     private let total: Int?
     private let unit: String
-    private let isTerminal = isatty(STDERR_FILENO) == 1
+    private let isTerminal = Syscall.isTerminal(.standardError)
     private let interactive: Bool
     private var timer: (any DispatchSourceTimer)?
     private let startedAt = ContinuousClock.now

@@ -16,28 +16,31 @@ struct Connect: AsyncParsableCommand {
               uds serve /tmp/app.sock --framed --reply echo &
               uds connect /tmp/app.sock
 
-            With --seqpacket each line is one packet on a SOCK_SEQPACKET connection instead (empty lines are             skipped: an empty packet would read as the end of the connection).
+            With --seqpacket each line is one packet on a SOCK_SEQPACKET connection instead (empty lines are \
+            skipped: an empty packet would read as the end of the connection).
             """
     )
 
-    @Argument(help: "The server's socket file (or @name for a Linux abstract name).")
-    var path: String
+    @OptionGroup var socket: SocketPath
 
     @Option(help: ArgumentHelp("Seconds to wait for frames after the end of input.", valueName: "seconds"))
-    var linger: Double = 0.5
-
-    @Option(help: ArgumentHelp("Largest frame accepted.", valueName: "size"))
-    var maxFrame: ByteCount = ByteCount(16 * 1024 * 1024)
+    var linger: Duration = .milliseconds(500)
 
     @Flag(help: "Talk to a SOCK_SEQPACKET server (uds serve --seqpacket): each line one packet.")
     var seqpacket = false
 
+    @OptionGroup var limits: ClientLimits
+
     func run() async throws {
         do {
             var configuration = FramedClient.Configuration()
-            configuration.maximumFrameSize = maxFrame.value
+            configuration.maximumFrameSize = limits.maxReply.value
+            if let timeout = limits.timeout {
+                configuration.connectTimeout = timeout
+                configuration.requestTimeout = timeout
+            }
             if seqpacket { configuration.socketType = .seqPacket }
-            let client = try await FramedClient.connect(to: UnixSocketAddress(path), configuration: configuration)
+            let client = try await FramedClient.connect(to: socket.address(), configuration: configuration)
             let printer = Task {
                 for try await frame in client.incoming {
                     var line = frame.buffer
@@ -49,7 +52,7 @@ struct Connect: AsyncParsableCommand {
                 if seqpacket && line.isEmpty { continue }  // said in --help
                 try await client.send(Message(line))
             }
-            try await Task.sleep(for: .milliseconds(Int64(linger * 1000)))
+            try await Task.sleep(for: linger)
             await client.closeGracefully()
             do {
                 try await printer.value

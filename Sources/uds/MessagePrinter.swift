@@ -4,12 +4,6 @@ import Synchronization
 import SystemPackage
 import UDSKit
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Prints whole messages on standard output, one after another, each ending in a newline, in memory bounded
 /// whatever the size of the messages.
 ///
@@ -117,16 +111,15 @@ private final class Spool: @unchecked Sendable {
 
     /// Opens the temporary file and moves the chunks kept so far into it.
     private func moveToFile() throws -> SystemPackage.FileDescriptor {
-        let directory = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array((directory + "/uds-print-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else {
+        let directory = Syscall.environment("TMPDIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        let file: SystemPackage.FileDescriptor
+        do {
+            file = try Syscall.makeUnlinkedTemporaryFile(in: directory)
+        } catch {
             throw UnixSocketError(
-                .system, operation: .spool, socket: directory, systemError: Errno(rawValue: errno),
+                .system, operation: .spool, socket: directory, systemError: error,
                 detail: "cannot make a temporary file to hold the message until it is printed")
         }
-        _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
-        let file = SystemPackage.FileDescriptor(rawValue: fd)
         self.file = file
         for chunk in chunks { try chunk.withUnsafeReadableBytes { _ = try file.writeAll($0) } }
         chunks = []

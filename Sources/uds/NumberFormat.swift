@@ -1,26 +1,11 @@
-#if canImport(Glibc)
-    @preconcurrency import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
+import UDSKit
 
 /// Numbers as the CLI prints them, formatted by the C library rather than Foundation (no `String(format:)`, no
 /// `NumberFormatter`), so that `uds` links no Foundation.
 enum NumberFormat {
     /// `value` with exactly `digits` decimals, as `printf("%.*f")` writes it: `fixed(2.25, digits: 1)` is `"2.2"`.
     static func fixed(_ value: Double, digits: Int) -> String {
-        var buffer = [CChar](repeating: 0, count: 64)
-        let written = withVaList([Int32(digits), value]) { arguments in
-            buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, "%.*f", arguments) }
-        }
-        guard written >= 0 else { return "\(value)" }
-        if Int(written) >= buffer.count {  // a huge value: ask again with room for all of it
-            buffer = [CChar](repeating: 0, count: Int(written) + 1)
-            _ = withVaList([Int32(digits), value]) { arguments in
-                buffer.withUnsafeMutableBufferPointer { vsnprintf($0.baseAddress, $0.count, "%.*f", arguments) }
-            }
-        }
-        return String(cString: buffer)
+        Syscall.formatFixed(value, digits: digits)
     }
 
     /// `value` rounded to a whole number (half to even) with a comma between groups of three digits:

@@ -2,12 +2,6 @@ import ArgumentParser
 import SystemPackage
 import UDSKit
 
-#if canImport(Glibc)
-    @preconcurrency import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 struct Probe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",  // spelled out: deriving it from the type costs ~0.1 ms at start
@@ -26,8 +20,9 @@ struct Probe: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: "The socket path (or @name for a Linux abstract name).")
-    var path: String
+    @OptionGroup var socket: SocketPath
+
+    private var path: String { socket.path }
 
     func run() async throws {
         let lines: [String]
@@ -42,7 +37,7 @@ struct Probe: AsyncParsableCommand {
     }
 
     private func probe() throws -> ([String], Int32) {
-        let address = try UnixSocketAddress(path)
+        let address = try socket.address()
         var lines = ["path: \(address)"]
         if !address.isAbstract {
             guard let status = try? Stat(FilePath(path), followTargetSymlink: false) else {
@@ -52,8 +47,8 @@ struct Probe: AsyncParsableCommand {
             let mode = "0" + String(status.mode.rawValue & 0o7777, radix: 8)
             let uid = status.userID.rawValue
             let gid = status.groupID.rawValue
-            let owner = "\(Self.userName(uid) ?? "?") (uid \(uid))"
-            let group = "\(Self.groupName(gid) ?? "?") (gid \(gid))"
+            let owner = "\(Syscall.userName(of: uid) ?? "?") (uid \(uid))"
+            let group = "\(Syscall.groupName(of: gid) ?? "?") (gid \(gid))"
             guard type == .socket else {
                 return (
                     lines + [
@@ -74,7 +69,7 @@ struct Probe: AsyncParsableCommand {
             return (lines, 7)
         case .failure(let error) where error.code == .permissionDenied:
             lines.insert("kind: socket", at: 1)
-            lines.append("you: uid \(geteuid()), may not connect (permission denied)")
+            lines.append("you: uid \(Syscall.effectiveUserID), may not connect (permission denied)")
             return (lines, 4)
         case .failure(let error) where error.code == .noSocketFile:
             return (lines + ["kind: nothing is there"], 3)
@@ -99,7 +94,7 @@ struct Probe: AsyncParsableCommand {
             defer { socket.close() }
             try socket.connect(to: address)  // sends nothing; the kernel only checks that a receiver is bound
             lines.insert("kind: live datagram socket: a receiver is bound", at: 1)
-            lines.append("you: uid \(geteuid()), may send")
+            lines.append("you: uid \(Syscall.effectiveUserID), may send")
             return (lines, 0)
         }
         let connection = try connected.get()
@@ -111,7 +106,7 @@ struct Probe: AsyncParsableCommand {
     /// The lines for a server that accepted the probe: its kind, and who runs it, from the kernel's credentials.
     private func addLiveServer(_ kind: String, credentials server: PeerCredentials?, to lines: inout [String]) {
         lines.insert("kind: \(kind): a server accepts connections", at: 1)
-        lines.append("you: uid \(geteuid()), may connect")
+        lines.append("you: uid \(Syscall.effectiveUserID), may connect")
         guard let server else { return }
         lines.append("server: pid \(server.processID), uid \(server.userID), gid \(server.groupID)")
         if let command = commandLine(of: server.processID) { lines.append("command: \(command)") }
@@ -124,24 +119,6 @@ struct Probe: AsyncParsableCommand {
         case .symbolicLink: return "symbolic link"
         default: return "special file"
         }
-    }
-
-    /// The name of user `uid` (`getpwuid_r(3)`), or `nil` when it has none.
-    private static func userName(_ uid: uid_t) -> String? {
-        var entry = passwd()
-        var found: UnsafeMutablePointer<passwd>? = nil
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &found) == 0, found != nil else { return nil }
-        return String(cString: entry.pw_name)
-    }
-
-    /// The name of group `gid` (`getgrgid_r(3)`), or `nil` when it has none.
-    private static func groupName(_ gid: gid_t) -> String? {
-        var entry = group()
-        var found: UnsafeMutablePointer<group>? = nil
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getgrgid_r(gid, &entry, &buffer, buffer.count, &found) == 0, found != nil else { return nil }
-        return String(cString: entry.gr_name)
     }
 
     /// The command line of process `pid`, from /proc (Linux).

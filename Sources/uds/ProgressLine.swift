@@ -2,12 +2,6 @@ import Synchronization
 import SystemPackage
 import UDSKit
 
-#if canImport(Glibc)
-    @preconcurrency import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// A progress line on standard error, redrawn in place at most ten times a second: only when standard error is a
 /// terminal, so that nothing extra reaches a pipe or a log.
 final class ProgressLine: Sendable {
@@ -21,7 +15,7 @@ final class ProgressLine: Sendable {
 
     /// A progress line, or `nil` when standard error is not a terminal.
     init?(total: Int?) {
-        guard isatty(STDERR_FILENO) == 1 else { return nil }
+        guard Syscall.isTerminal(.standardError) else { return nil }
         self.total = total
     }
 

@@ -2,12 +2,6 @@ import Logging
 import SystemPackage
 import UDSKit
 
-#if canImport(Glibc)
-    @preconcurrency import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// A command run with `/bin/sh -c` once per message: the message on its standard input, its standard output the
 /// reply, its standard error passed through to ours.
 ///
@@ -23,7 +17,7 @@ struct ShellCommand: Sendable {
     /// - Throws: ``MessageRejection`` when it cannot start or exits non-zero (the client gets that as an error reply).
     func run(input: Message, descriptors: [ReceivedDescriptor] = [], logger: Logger) async throws -> Message {
         let environment =
-            Self.inheritedEnvironment().filter { !$0.hasPrefix("UDS_FDS=") } + [
+            Syscall.environmentEntries().filter { !$0.hasPrefix("UDS_FDS=") } + [
                 "UDS_FDS=\(descriptors.count)"
             ]
         let child: SpawnedProcess
@@ -52,20 +46,5 @@ struct ShellCommand: Sendable {
         }
         logger.warning("command \(how)", metadata: ["uds.command": "\(command)"])
         throw MessageRejection("the command \(how)")
-    }
-
-    /// This process's environment as `NAME=value` strings, from `environ`.
-    private static func inheritedEnvironment() -> [String] {
-        var entries: [String] = []
-        #if canImport(Darwin)
-            var entry = _NSGetEnviron().pointee!
-        #else
-            var entry = environ
-        #endif
-        while let pointer = entry.pointee {
-            entries.append(String(cString: pointer))
-            entry += 1
-        }
-        return entries
     }
 }

@@ -70,10 +70,10 @@ extension HostileClientTests.OtherUsers {
 
     @Test func aSeqPacketServerRefusesOtherUsersAtAcceptAndAdmitsAnAllowedOne() async throws {
         try await Self.withSharedDirectory { dir in
-            var configuration = MessageServer.Configuration()
+            var configuration = MessageServer.Configuration.seqPacket
             configuration.socketPermissions = [.ownerReadWrite, .groupReadWrite, .otherReadWrite]
             let refusing = dir + "/refusing.sock"
-            try await withRunningServer(at: refusing, configuration: configuration, seqPacketHandler: .acknowledge) {
+            try await withRunningServer(at: refusing, configuration: configuration, framedHandler: .acknowledge) {
                 server in
                 let sent = try await Self.sendAsNobody(refusing, ["--seqpacket"])
                 #expect(sent.status != 0, "\(sent)")
@@ -82,7 +82,7 @@ extension HostileClientTests.OtherUsers {
             }
             configuration.authorization = AuthorizationPolicy.sameUser.allowing(userIDs: [Self.nobody])
             let admitting = dir + "/admitting.sock"
-            try await withRunningServer(at: admitting, configuration: configuration, seqPacketHandler: .acknowledge) {
+            try await withRunningServer(at: admitting, configuration: configuration, framedHandler: .acknowledge) {
                 server in
                 let sent = try await Self.sendAsNobody(admitting, ["--seqpacket"])
                 #expect(sent.status == 0, "\(sent)")

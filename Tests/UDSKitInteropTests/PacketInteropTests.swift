@@ -6,7 +6,7 @@ import UDSKitTestSupport
 
 /// Seqpacket (`SOCK_SEQPACKET`) and datagram (`SOCK_DGRAM`) sockets with peers in other languages and tools: the Go
 /// program `Peers/gopackets` (`"unixpacket"` and `"unixgram"`), Python scripts, socat and OpenBSD nc, against
-/// `MessageServer(seqPacketHandler:)`, `SeqPacketConnection`, `DatagramSocket` and `uds serve`/`uds send`.
+/// a seqpacket `MessageServer`, `SeqPacketConnection`, `DatagramSocket` and `uds serve`/`uds send`.
 @Suite("Seqpacket and datagram peers")
 struct PacketInteropTests {
     // MARK: Go
@@ -15,7 +15,7 @@ struct PacketInteropTests {
         try await withTemporaryDirectory { dir in
             let client = try await buildGoPeer(package: "gopackets", into: dir)
             let path = dir + "/p.sock"
-            try await withRunningServer(at: path, seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: path, configuration: .seqPacket, framedHandler: .echo) { _ in
                 let replies = try await runSucceeding(
                     client, ["-mode", "packet-client", "-path", path, "-messages", "one,two,three"])
                 #expect(replies == "one\ntwo\nthree\n")

@@ -34,16 +34,13 @@ public func withRunningServer<T>(
     return try await withRunning(server, body)
 }
 
-/// Starts a seqpacket `MessageServer` at `path`, runs `body`, then shuts the server down and waits for it.
-public func withRunningServer<T>(
-    at path: String,
-    configuration: MessageServer.Configuration = MessageServer.Configuration(),
-    seqPacketHandler: FramedHandler,
-    _ body: (MessageServer) async throws -> T
-) async throws -> T {
-    let server = MessageServer(
-        address: try UnixSocketAddress(path), configuration: configuration, seqPacketHandler: seqPacketHandler)
-    return try await withRunning(server, body)
+extension MessageServer.Configuration {
+    /// The default configuration with ``socketType`` `.seqPacket`: a seqpacket server for a framed handler.
+    public static var seqPacket: Self {
+        var configuration = Self()
+        configuration.socketType = .seqPacket
+        return configuration
+    }
 }
 
 private func withRunning<T>(_ server: MessageServer, _ body: (MessageServer) async throws -> T) async throws -> T {

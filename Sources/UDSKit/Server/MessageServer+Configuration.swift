@@ -6,6 +6,18 @@ extension MessageServer {
         /// Permissions of the socket file. Default `0600`: only the owning user may connect. On Linux the socket gets
         /// them before `bind`, so the file never appears with a wider mode, whatever the umask.
         public var socketPermissions: FilePermissions = [.ownerRead, .ownerWrite]
+        /// The kind of socket the server listens on. Default ``UnixSocketType/stream``: a ``MessageHandler`` reads one
+        /// message per connection, a ``FramedHandler`` reads frames (``framing``). With ``UnixSocketType/seqPacket``
+        /// (`SOCK_SEQPACKET`, Go's `"unixpacket"`) a ``FramedHandler`` gets each packet as one message and each reply
+        /// goes back as one packet, with no length prefix; a seqpacket server takes only a ``FramedHandler``. For
+        /// ``UnixSocketType/datagram`` use ``DatagramServer``. ``MessageServer/start()`` throws
+        /// ``UnixSocketError/Code/unsupported`` for a type the handler cannot serve.
+        ///
+        /// On seqpacket the kernel keeps message boundaries, so a peer in any language reads with one `recv`. A packet
+        /// may be as long as the client's socket send buffer allows (about 208 KiB by default on Linux), up to
+        /// ``maximumFrameSize`` and ``maximumReadSize``; a longer one closes that connection with a log line. An empty
+        /// packet cannot be told from the end of the connection, so it ends it: do not send empty messages.
+        public var socketType: UnixSocketType = .stream
         /// Group of the socket file, as a group ID; `nil`, the default, keeps the group the file was created with.
         /// With permissions `0660`, members of the group may connect (as with `docker.sock`).
         public var socketGroupID: UInt32? = nil
@@ -58,7 +70,8 @@ extension MessageServer {
         /// connection, with a log line naming the peer.
         public var maximumFrameSize: Int = 16 * 1024 * 1024
         /// How a framed server's stream connections mark out messages. Default ``Framing/lengthPrefixed``;
-        /// ``Framing/delimited(_:)`` for protocols such as varlink. Seqpacket servers need neither and ignore it.
+        /// ``Framing/delimited(_:)`` for protocols such as varlink. Seqpacket servers (``socketType``) need neither and
+        /// ignore it.
         public var framing: Framing = .lengthPrefixed
         /// Whether a ``FramedHandler/connection(_:)`` or ``FramedHandler/requests(_:)`` handler's task runs on the
         /// event loop of its connection (as a task executor preference) instead of Swift's global pool. Default
@@ -88,6 +101,17 @@ extension MessageServer {
 }
 
 extension MessageServer.Configuration {
+    /// Why `wireProtocol` cannot be served on ``socketType``, or `nil` when it can.
+    func unsupportedSocketTypeReason(for wireProtocol: ServerCore.WireProtocol) -> String? {
+        switch (wireProtocol, socketType) {
+        case (_, .stream), (.seqPacket, .seqPacket): return nil
+        case (_, .datagram): return "a MessageServer listens on stream or seqpacket sockets; use DatagramServer for datagrams"
+        case (.endOfStream, .seqPacket):
+            return "a MessageHandler reads one message per stream connection; a seqpacket server takes a FramedHandler"
+        default: return "a MessageServer cannot listen on a \(socketType) socket"
+        }
+    }
+
     /// How often the event loops check timeouts: a quarter of the shortest, between 50 ms and 1 s; `nil` if none.
     var tickInterval: Duration? {
         guard let shortest = [idleTimeout, messageDeadline].compactMap({ $0 }).min() else { return nil }

@@ -77,36 +77,21 @@ public final class MessageServer: Service, Sendable {
         self.init(address: address, configuration: configuration, logger: logger, wireProtocol: .endOfStream(handler))
     }
 
-    /// Creates a server of persistent framed connections; nothing happens until ``start()`` or ``run()``.
+    /// Creates a server of persistent connections that carry any number of messages in both directions, until the
+    /// client closes them; nothing happens until ``start()`` or ``run()``.
     ///
-    /// Each connection carries any number of frames (a 4-byte big-endian length, then the payload) in both
-    /// directions, until the client closes it.
+    /// On ``Configuration/socketType`` ``UnixSocketType/stream`` (the default) each message is a frame
+    /// (``Configuration/framing``: a 4-byte big-endian length, then the payload); on ``UnixSocketType/seqPacket`` each
+    /// is one packet.
     public convenience init(
         address: UnixSocketAddress,
         configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "UDSKit.MessageServer"),
         framedHandler: FramedHandler
     ) {
-        self.init(address: address, configuration: configuration, logger: logger, wireProtocol: .framed(framedHandler))
-    }
-
-    /// Creates a server of persistent seqpacket connections (`SOCK_SEQPACKET`, Go's `"unixpacket"`); nothing happens
-    /// until ``start()`` or ``run()``.
-    ///
-    /// The kernel keeps message boundaries, so each packet is one message and each reply goes back as one packet:
-    /// no length prefix, and a peer in any language reads with one `recv`. The handlers are the framed ones. A
-    /// packet may be as long as the client's socket send buffer allows (about 208 KiB by default on Linux), up to
-    /// ``Configuration/maximumFrameSize`` and ``Configuration/maximumReadSize``; a longer one closes that connection
-    /// with a log line. An empty packet cannot be told from the end of the connection, so it ends it: do not send
-    /// empty messages on seqpacket sockets.
-    public convenience init(
-        address: UnixSocketAddress,
-        configuration: Configuration = Configuration(),
-        logger: Logger = Logger(label: "UDSKit.MessageServer"),
-        seqPacketHandler: FramedHandler
-    ) {
         self.init(
-            address: address, configuration: configuration, logger: logger, wireProtocol: .seqPacket(seqPacketHandler))
+            address: address, configuration: configuration, logger: logger,
+            wireProtocol: configuration.socketType == .seqPacket ? .seqPacket(framedHandler) : .framed(framedHandler))
     }
 
     private init(
@@ -185,6 +170,9 @@ public final class MessageServer: Service, Sendable {
     }
 
     private func bindAndStartLoops() throws -> Listening {
+        if let reason = configuration.unsupportedSocketTypeReason(for: core.wireProtocol) {
+            throw UnixSocketError(.unsupported, operation: .start, socket: "\(address)", detail: reason)
+        }
         if address.isAbstract && configuration.authorization.allowsAnyone
             && !configuration.allowsUnprotectedAbstractSocket
         {

@@ -15,10 +15,10 @@ extension Syscall {
     static var processID: Int32 { getpid() }
 
     /// The user this process runs as (its effective user ID).
-    static var effectiveUserID: UInt32 { UInt32(geteuid()) }
+    package static var effectiveUserID: UInt32 { UInt32(geteuid()) }
 
     /// The value of the environment variable `name`, if set.
-    static func environment(_ name: String) -> String? {
+    package static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
 

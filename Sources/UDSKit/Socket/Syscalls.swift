@@ -38,7 +38,7 @@ func retryingInterrupts<Value: FixedWidthInteger>(_ body: () -> Value) throws(Er
 }
 
 /// Raw socket and file operations on plain descriptors. Callers own the descriptors.
-enum Syscall {
+package enum Syscall {
     /// A new `AF_UNIX` stream socket, close-on-exec, with SIGPIPE suppressed where the platform needs a socket option.
     static func makeStreamSocket() throws(Errno) -> CInt {
         try makeSocket(.stream)

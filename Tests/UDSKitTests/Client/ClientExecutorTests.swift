@@ -78,7 +78,7 @@ extension LibraryTests {
         @Test func seqPacketRequestsFromATaskOnTheClientExecutor() async throws {
             try await withTemporaryDirectory { directory in
                 let path = directory + "/packets.sock"
-                try await withRunningServer(at: path, seqPacketHandler: .echo) { _ in
+                try await withRunningServer(at: path, configuration: .seqPacket, framedHandler: .echo) { _ in
                     let connection = try SeqPacketConnection.connect(to: UnixSocketAddress(path))
                     defer { connection.close() }
                     let executor = try MessageClient(path: path).executor

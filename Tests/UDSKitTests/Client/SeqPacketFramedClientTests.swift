@@ -16,7 +16,7 @@ struct SeqPacketFramedClientTests {
             let address = try UnixSocketAddress(dir + "/p.sock")
             try await withRunningServer(
                 at: dir + "/p.sock",
-                seqPacketHandler: .requests { request, _ in
+                configuration: .seqPacket, framedHandler: .requests { request, _ in
                     Message("re: " + request.string)
                 }
             ) { _ in
@@ -46,7 +46,7 @@ struct SeqPacketFramedClientTests {
                     try await connection.send(Message("seen " + message.string))
                 }
             }
-            try await withRunningServer(at: dir + "/push.sock", seqPacketHandler: handler) { _ in
+            try await withRunningServer(at: dir + "/push.sock", configuration: .seqPacket, framedHandler: handler) { _ in
                 let client = try await FramedClient.connect(to: address, configuration: configuration())
                 for note in ["a", "b", "c"] { try await client.send(Message(note)) }
                 var pushed: [String] = []
@@ -67,7 +67,7 @@ struct SeqPacketFramedClientTests {
             // "slow" is answered only once the client has given up on it: its reply is late by construction.
             try await withRunningServer(
                 at: dir + "/slow.sock",
-                seqPacketHandler: .requests { request, _ in
+                configuration: .seqPacket, framedHandler: .requests { request, _ in
                     if request.string == "slow" {
                         try await waitUntil("the client gives up on slow") { timedOut.isSet }
                     }
@@ -90,7 +90,7 @@ struct SeqPacketFramedClientTests {
     @Test func anEmptyMessageIsRefusedAndTheConnectionGoesOn() async throws {
         try await withTemporaryDirectory { dir in
             let address = try UnixSocketAddress(dir + "/e.sock")
-            try await withRunningServer(at: dir + "/e.sock", seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: dir + "/e.sock", configuration: .seqPacket, framedHandler: .echo) { _ in
                 let client = try await FramedClient.connect(to: address, configuration: configuration())
                 let error = await #expect(throws: UnixSocketError.self) { try await client.request(Message.empty) }
                 #expect(error?.code == .invalidMessage)
@@ -103,7 +103,7 @@ struct SeqPacketFramedClientTests {
     @Test func aMessageTooLargeForOnePacketFailsNamingTheSendBuffer() async throws {
         try await withTemporaryDirectory { dir in
             let address = try UnixSocketAddress(dir + "/big.sock")
-            try await withRunningServer(at: dir + "/big.sock", seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: dir + "/big.sock", configuration: .seqPacket, framedHandler: .echo) { _ in
                 let client = try await FramedClient.connect(to: address, configuration: configuration())
                 let error = await #expect(throws: UnixSocketError.self) {
                     try await client.request(Message(bytes: [UInt8](repeating: 7, count: 8 << 20)))
@@ -117,7 +117,7 @@ struct SeqPacketFramedClientTests {
 
     @Test func aStreamClientOnASeqPacketServerSaysWhatIsWrong() async throws {
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/w.sock", seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: dir + "/w.sock", configuration: .seqPacket, framedHandler: .echo) { _ in
                 let error = await #expect(throws: UnixSocketError.self) {
                     _ = try await FramedClient.connect(to: UnixSocketAddress(dir + "/w.sock"))
                 }

@@ -11,7 +11,7 @@ extension LibraryTests {
         @Test func aSeqPacketReceiveWaitingInACancelledTaskThrowsCancellationError() async throws {
             try await withTemporaryDirectory { directory in
                 let path = directory + "/packets.sock"
-                try await withRunningServer(at: path, seqPacketHandler: .echo) { _ in
+                try await withRunningServer(at: path, configuration: .seqPacket, framedHandler: .echo) { _ in
                     let connection = try SeqPacketConnection.connect(to: UnixSocketAddress(path))
                     defer { connection.close() }
                     let receive = Task { try await connection.receive() }
@@ -43,7 +43,7 @@ extension LibraryTests {
         @Test func closingASeqPacketConnectionEndsItsWaitingReceive() async throws {
             try await withTemporaryDirectory { directory in
                 let path = directory + "/packets.sock"
-                try await withRunningServer(at: path, seqPacketHandler: .echo) { _ in
+                try await withRunningServer(at: path, configuration: .seqPacket, framedHandler: .echo) { _ in
                     let connection = try SeqPacketConnection.connect(to: UnixSocketAddress(path))
                     let receive = Task { try await connection.receive() }
                     let descriptor = connection.socket.descriptor

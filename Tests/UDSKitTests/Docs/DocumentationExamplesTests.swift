@@ -70,9 +70,11 @@ struct DocumentationExamplesTests {
         try await withTemporaryDirectory { dir in
             // PacketsAndDatagrams.md: seqpacket
             let address = try UnixSocketAddress(dir + "/packets.sock")
+            var configuration = MessageServer.Configuration()
+            configuration.socketType = .seqPacket
             let server = MessageServer(
-                address: address,
-                seqPacketHandler: .requests { request, _ in
+                address: address, configuration: configuration,
+                framedHandler: .requests { request, _ in
                     Message("pong: \(request.string)")
                 })
             try await server.start()
@@ -81,6 +83,19 @@ struct DocumentationExamplesTests {
             #expect(reply.string == "pong: ping")
             connection.close()
             await server.shutdown()
+
+            // PacketsAndDatagrams.md: DatagramServer
+            let datagramServer = DatagramServer(address: try UnixSocketAddress(dir + "/noted.sock")) { datagram in
+                Message("noted \(datagram.message.count) bytes")
+            }
+            let serving = Task { try await datagramServer.run() }
+            let sender = try DatagramSocket.autobound()
+            try await waitUntil("the datagram server did not bind") { FileManager.default.fileExists(atPath: dir + "/noted.sock") }
+            try await sender.send("started", to: UnixSocketAddress(dir + "/noted.sock"))
+            #expect(try await sender.receive().message.string == "noted 7 bytes")
+            serving.cancel()
+            try await serving.value
+            sender.close()
 
             // PacketsAndDatagrams.md: datagrams
             let events = try DatagramSocket.bind(to: UnixSocketAddress(dir + "/events.sock"))

@@ -21,7 +21,7 @@ struct SeqPacketServerTests {
     func eachPacketComesBackWholeAndInOrder(_ kind: String) async throws {
         let handler: FramedHandler = kind == "echo" ? .echo : .requests { message, _ in message }
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/p.sock", seqPacketHandler: handler) { _ in
+            try await withRunningServer(at: dir + "/p.sock", configuration: .seqPacket, framedHandler: handler) { _ in
                 let connection = try connect(dir + "/p.sock")
                 for size in [1, 2, 100, 4096, 70_000, 150_000] {
                     #expect(try await connection.request(payload(size)) == payload(size))
@@ -35,7 +35,7 @@ struct SeqPacketServerTests {
 
     @Test func aThousandMessagesSentWhileAnotherTaskReads() async throws {
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/p.sock", seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: dir + "/p.sock", configuration: .seqPacket, framedHandler: .echo) { _ in
                 let connection = try connect(dir + "/p.sock")
                 async let sent: Void = {
                     for index in 0..<1000 { try await connection.send(Message("packet \(index)")) }
@@ -51,7 +51,7 @@ struct SeqPacketServerTests {
 
     @Test func acknowledgeAnswersEachPacketWithItsByteCount() async throws {
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/a.sock", seqPacketHandler: .acknowledge) { server in
+            try await withRunningServer(at: dir + "/a.sock", configuration: .seqPacket, framedHandler: .acknowledge) { server in
                 let connection = try connect(dir + "/a.sock")
                 for size in [1, 5, 1000] {
                     #expect(try await connection.request(payload(size)).string == "\(size)\n")
@@ -72,7 +72,7 @@ struct SeqPacketServerTests {
                     try await connection.send(Message("got " + message.string))
                 }
             }
-            try await withRunningServer(at: dir + "/c.sock", seqPacketHandler: handler) { _ in
+            try await withRunningServer(at: dir + "/c.sock", configuration: .seqPacket, framedHandler: handler) { _ in
                 let connection = try connect(dir + "/c.sock")
                 #expect(try await connection.receive()?.string == "hello uid \(geteuid()) pid \(getpid())")
                 #expect(try await connection.request("x").string == "got x")
@@ -83,11 +83,11 @@ struct SeqPacketServerTests {
     }
 
     @Test func anOversizePacketClosesOnlyItsConnection() async throws {
-        var configuration = MessageServer.Configuration()
+        var configuration = MessageServer.Configuration.seqPacket
         configuration.maximumFrameSize = 1000
         try await withTemporaryDirectory { dir in
             let path = dir + "/o.sock"
-            try await withRunningServer(at: path, configuration: configuration, seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: path, configuration: configuration, framedHandler: .echo) { _ in
                 let honest = try connect(path)
                 #expect(try await honest.request("before").string == "before")
                 let bad = try connect(path)
@@ -102,7 +102,7 @@ struct SeqPacketServerTests {
 
     @Test func aMessageTooLargeForTheKernelIsAClearError() async throws {
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/k.sock", seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: dir + "/k.sock", configuration: .seqPacket, framedHandler: .echo) { _ in
                 let connection = try connect(dir + "/k.sock")
                 let error = #expect(throws: UnixSocketError.self) { try connection.send(payload(8 << 20)) }
                 #expect(error?.code == .messageTooLarge)
@@ -115,7 +115,7 @@ struct SeqPacketServerTests {
 
     @Test func aReceiveLimitSmallerThanThePacketThrowsAndTheNextOneIsFine() async throws {
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/r.sock", seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: dir + "/r.sock", configuration: .seqPacket, framedHandler: .echo) { _ in
                 let connection = try connect(dir + "/r.sock")
                 try await connection.send(payload(500))
                 try await connection.send(payload(10))
@@ -131,7 +131,7 @@ struct SeqPacketServerTests {
 
     @Test func anEmptyReplyReadsAsTheEndAsDocumented() async throws {
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/e.sock", seqPacketHandler: .requests { _, _ in .empty }) { _ in
+            try await withRunningServer(at: dir + "/e.sock", configuration: .seqPacket, framedHandler: .requests { _, _ in .empty }) { _ in
                 let connection = try connect(dir + "/e.sock")
                 try await connection.send("anything")
                 let reply: Message? = try await connection.receive()
@@ -142,7 +142,7 @@ struct SeqPacketServerTests {
 
     @Test func aLargeReceiveLimitTakesEachMessageAtItsOwnSize() async throws {
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/big.sock", seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: dir + "/big.sock", configuration: .seqPacket, framedHandler: .echo) { _ in
                 let connection = try connect(dir + "/big.sock")
                 for size in [1, 150_000, 10] {  // past 256 KiB of limit the length is peeked first
                     try await connection.send(payload(size))
@@ -156,7 +156,7 @@ struct SeqPacketServerTests {
 
     @Test func theWrongKindOfClientGetsAnErrorThatSaysSo() async throws {
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/s.sock", seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: dir + "/s.sock", configuration: .seqPacket, framedHandler: .echo) { _ in
                 let error = #expect(throws: UnixSocketError.self) {
                     _ = try UnixSocketConnection.connect(to: UnixSocketAddress(dir + "/s.sock"))
                 }
@@ -176,8 +176,8 @@ struct SeqPacketServerTests {
     @Test func aStaleSeqPacketFileIsReplacedAndALiveServerIsNot() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/live.sock"
-            try await withRunningServer(at: path, seqPacketHandler: .echo) { _ in
-                let second = MessageServer(address: try UnixSocketAddress(path), seqPacketHandler: .echo)
+            try await withRunningServer(at: path, configuration: .seqPacket, framedHandler: .echo) { _ in
+                let second = MessageServer(address: try UnixSocketAddress(path), configuration: .seqPacket, framedHandler: .echo)
                 let error = await #expect(throws: UnixSocketError.self) { try await second.start() }
                 #expect(error?.code == .serverAlreadyListening)
                 #expect(try await connect(path).request("first still serves").string == "first still serves")
@@ -193,9 +193,45 @@ struct SeqPacketServerTests {
                     stale,
                 ])
             #expect(made.status == 0, "\(made.stderr)")
-            try await withRunningServer(at: stale, seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: stale, configuration: .seqPacket, framedHandler: .echo) { _ in
                 let reply = try await connect(stale).request("replaced")
                 #expect(reply.string == "replaced")
+            }
+        }
+    }
+
+    @Test func theConfigurationsSocketTypeChoosesSeqPacketForAFramedHandler() async throws {
+        try await withTemporaryDirectory { dir in
+            var configuration = MessageServer.Configuration()
+            configuration.socketType = .seqPacket
+            let address = try UnixSocketAddress(dir + "/chosen.sock")
+            let server = MessageServer(address: address, configuration: configuration, framedHandler: .acknowledge)
+            try await server.start()
+            #expect(server.configuration.socketType == .seqPacket)
+            // no length prefix: the packet "hello" is the message, and its acknowledgement one packet
+            #expect(try await connect(dir + "/chosen.sock").request("hello").string == "5\n")
+            await server.shutdown()
+        }
+    }
+
+    @Test(arguments: [UnixSocketType.seqPacket, .datagram])
+    func aSocketTypeTheHandlerCannotServeIsRefusedAtStart(_ type: UnixSocketType) async throws {
+        try await withTemporaryDirectory { dir in
+            var configuration = MessageServer.Configuration()
+            configuration.socketType = type
+            let path = dir + "/refused.sock"
+            let oneMessage = MessageServer(
+                address: try UnixSocketAddress(path), configuration: configuration, handler: .acknowledge)
+            let error = await #expect(throws: UnixSocketError.self) { try await oneMessage.start() }
+            #expect(error?.code == .unsupported)
+            #expect(
+                "\(error!)".contains(type == .datagram ? "use DatagramServer" : "a seqpacket server takes a FramedHandler"),
+                "\(error!)")
+            #expect(!FileManager.default.fileExists(atPath: path), "nothing was bound")
+            if type == .datagram {
+                let framed = MessageServer(
+                    address: try UnixSocketAddress(path), configuration: configuration, framedHandler: .echo)
+                await #expect(throws: UnixSocketError.self) { try await framed.start() }
             }
         }
     }

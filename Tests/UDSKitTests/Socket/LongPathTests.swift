@@ -34,7 +34,7 @@ struct LongPathTests {
             while directory.utf8.count < 280 { directory += "/" + String(repeating: "p", count: 40) }
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let packets = directory + "/packets.sock"
-            try await withRunningServer(at: packets, seqPacketHandler: .echo) { _ in
+            try await withRunningServer(at: packets, configuration: .seqPacket, framedHandler: .echo) { _ in
                 let connection = try SeqPacketConnection.connect(to: UnixSocketAddress(packets))
                 #expect(try await connection.request("long packet").string == "long packet")
             }

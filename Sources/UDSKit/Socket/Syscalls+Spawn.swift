@@ -1,9 +1,10 @@
 import CUDSKit
 import SystemPackage
 
-// A thin wrapper over posix_spawn(3), hand-written because Foundation's `Process` cannot map extra descriptors into
-// the child: `--exec` gives the command the descriptors a client passed as its fds 3, 4, 5, … (as systemd's
-// LISTEN_FDS does), which takes a dup2 file action per descriptor.
+// A thin wrapper over posix_spawn(3), for `uds serve --exec`, in the syscall layer because it is all C library calls.
+// Hand-written because Foundation's `Process` cannot map extra descriptors into the child: `--exec` gives the command
+// the descriptors a client passed as its fds 3, 4, 5, … (as systemd's LISTEN_FDS does), which takes a dup2 file
+// action per descriptor.
 #if canImport(Glibc)
     @preconcurrency import Glibc
 #elseif canImport(Darwin)
@@ -25,14 +26,14 @@ import SystemPackage
 /// still stops on SIGTERM, and one that writes to a closed pipe gets SIGPIPE, as from a shell. (glibc's posix_spawn
 /// leaves its two internal signals, 32 and 33, ignored.) It inherits no descriptor other than 0, 1, 2 and those
 /// passed: every descriptor this wrapper opens is close-on-exec, and the child closes the rest from 3 + passed up.
-struct SpawnedProcess: Sendable {
+package struct SpawnedProcess: Sendable {
     /// How the child ended.
-    enum Termination: Equatable, Sendable {
+    package enum Termination: Equatable, Sendable {
         case exited(CInt)
         case killed(signal: CInt)
     }
 
-    let pid: pid_t
+    package let pid: Int32
     /// The write end of the child's standard input; ``feed(_:)`` writes to it and closes it.
     private let input: FileDescriptor
     /// The read end of the child's standard output; ``drainOutput()`` reads it to the end and closes it.
@@ -43,7 +44,7 @@ struct SpawnedProcess: Sendable {
     /// `passing[i]` becomes the child's descriptor `3 + i`; the caller keeps its own and closes them when it likes.
     ///
     /// - Throws: `Errno` when a pipe cannot be made or posix_spawn fails; no descriptor is left open then.
-    static func spawn(
+    package static func spawn(
         _ executable: String,
         arguments: [String],
         environment: [String],
@@ -88,7 +89,7 @@ struct SpawnedProcess: Sendable {
     /// Writes `bytes` to the child's standard input, then closes it. A child that exits or closes its input early
     /// is not an error: the rest is dropped. Blocks; call it once, on a thread of its own, while another drains the
     /// output, or a child that answers before reading all its input deadlocks with us.
-    func feed(_ bytes: [UInt8]) {
+    package func feed(_ bytes: [UInt8]) {
         // A write to a pipe nobody reads raises SIGPIPE on the writing thread, and its default action would end the
         // server. Blocked here, it stays pending on this thread (write returns EPIPE) and is discarded with it.
         var pipeSignal = sigset_t()
@@ -100,7 +101,7 @@ struct SpawnedProcess: Sendable {
     }
 
     /// Reads the child's standard output until it closes it, then closes our end. Blocks; call it once.
-    func drainOutput() -> [UInt8] {
+    package func drainOutput() -> [UInt8] {
         var output: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -113,7 +114,7 @@ struct SpawnedProcess: Sendable {
     }
 
     /// Waits for the child to end and reaps it. Blocks; call it once.
-    func wait() -> Termination {
+    package func wait() -> Termination {
         var status: CInt = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         // WIFEXITED, WEXITSTATUS and WTERMSIG are macros Swift does not import: the low 7 bits are the signal that
