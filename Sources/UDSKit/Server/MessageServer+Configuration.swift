@@ -105,7 +105,8 @@ extension MessageServer.Configuration {
     func unsupportedSocketTypeReason(for wireProtocol: ServerCore.WireProtocol) -> String? {
         switch (wireProtocol, socketType) {
         case (_, .stream), (.seqPacket, .seqPacket): return nil
-        case (_, .datagram): return "a MessageServer listens on stream or seqpacket sockets; use DatagramServer for datagrams"
+        case (_, .datagram):
+            return "a MessageServer listens on stream or seqpacket sockets; use DatagramServer for datagrams"
         case (.endOfStream, .seqPacket):
             return "a MessageHandler reads one message per stream connection; a seqpacket server takes a FramedHandler"
         default: return "a MessageServer cannot listen on a \(socketType) socket"

@@ -67,7 +67,8 @@ public final class MessageServer: Service, Sendable {
     ///   - logger: Where the server logs: connection errors at `debug`, the start and stop at `info`, refused
     ///     messages, failed handlers and accept trouble at `warning`. Default: a logger labelled
     ///     `UDSKit.MessageServer`.
-    ///   - handler: What to do with each message.
+    ///   - handler: What to do with each message. One message per connection needs a stream socket, the default
+    ///     ``Configuration/socketType``; for seqpacket, pass a ``FramedHandler``.
     public convenience init(
         address: UnixSocketAddress,
         configuration: Configuration = Configuration(),

@@ -86,7 +86,8 @@ struct FramedClientBatchTests {
         configuration.socketType = .seqPacket
         try await withTemporaryDirectory { dir in
             try await withRunningServer(
-                at: dir + "/p.sock", configuration: .seqPacket, framedHandler: .requests { message, _ in Message("\(message.count)") }
+                at: dir + "/p.sock", configuration: .seqPacket,
+                framedHandler: .requests { message, _ in Message("\(message.count)") }
             ) { _ in
                 let client = try await FramedClient.connect(
                     to: UnixSocketAddress(dir + "/p.sock"), configuration: configuration)

@@ -16,7 +16,8 @@ struct SeqPacketFramedClientTests {
             let address = try UnixSocketAddress(dir + "/p.sock")
             try await withRunningServer(
                 at: dir + "/p.sock",
-                configuration: .seqPacket, framedHandler: .requests { request, _ in
+                configuration: .seqPacket,
+                framedHandler: .requests { request, _ in
                     Message("re: " + request.string)
                 }
             ) { _ in
@@ -46,7 +47,8 @@ struct SeqPacketFramedClientTests {
                     try await connection.send(Message("seen " + message.string))
                 }
             }
-            try await withRunningServer(at: dir + "/push.sock", configuration: .seqPacket, framedHandler: handler) { _ in
+            try await withRunningServer(at: dir + "/push.sock", configuration: .seqPacket, framedHandler: handler) {
+                _ in
                 let client = try await FramedClient.connect(to: address, configuration: configuration())
                 for note in ["a", "b", "c"] { try await client.send(Message(note)) }
                 var pushed: [String] = []
@@ -67,7 +69,8 @@ struct SeqPacketFramedClientTests {
             // "slow" is answered only once the client has given up on it: its reply is late by construction.
             try await withRunningServer(
                 at: dir + "/slow.sock",
-                configuration: .seqPacket, framedHandler: .requests { request, _ in
+                configuration: .seqPacket,
+                framedHandler: .requests { request, _ in
                     if request.string == "slow" {
                         try await waitUntil("the client gives up on slow") { timedOut.isSet }
                     }

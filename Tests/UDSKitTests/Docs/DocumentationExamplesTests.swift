@@ -90,7 +90,9 @@ struct DocumentationExamplesTests {
             }
             let serving = Task { try await datagramServer.run() }
             let sender = try DatagramSocket.autobound()
-            try await waitUntil("the datagram server did not bind") { FileManager.default.fileExists(atPath: dir + "/noted.sock") }
+            try await waitUntil("the datagram server did not bind") {
+                FileManager.default.fileExists(atPath: dir + "/noted.sock")
+            }
             try await sender.send("started", to: UnixSocketAddress(dir + "/noted.sock"))
             #expect(try await sender.receive().message.string == "noted 7 bytes")
             serving.cancel()

@@ -9,7 +9,7 @@ import UDSKitTestSupport
 struct DatagramServerTests {
     /// A Python peer: binds its own datagram socket beside the server's, sends each message (the arguments after
     /// the count) as one datagram, then prints the first COUNT replies, each on its own line. The server handles
-    /// datagrams in order, so the replies come in order too.
+    /// datagrams in order, so the replies come in order too. A reply's own final newline is not printed twice.
     static let peer = """
         import os, socket, sys
         path, count, messages = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
@@ -20,7 +20,7 @@ struct DatagramServerTests {
             for message in messages:
                 s.sendto(message.encode(), path)
             for _ in range(count):
-                print(s.recv(65536).decode())
+                print(s.recv(65536).decode().rstrip("\\n"))
         finally:
             os.unlink(me)
         """
@@ -35,7 +35,8 @@ struct DatagramServerTests {
                 return Message("got \(datagram.message.string) from uid \(datagram.senderCredentials?.userID ?? 0)")
             }
             try await withRunning(server, at: path) {
-                let run = try await ChildProcess.run(python, ["-c", Self.peer, path, "4", "hello", "refuse", "fail", "again"])
+                let run = try await ChildProcess.run(
+                    python, ["-c", Self.peer, path, "4", "hello", "refuse", "fail", "again"])
                 #expect(run.status == 0, "\(run.stderr)")
                 let uid = getuid()
                 #expect(

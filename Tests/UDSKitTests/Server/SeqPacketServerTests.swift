@@ -51,7 +51,8 @@ struct SeqPacketServerTests {
 
     @Test func acknowledgeAnswersEachPacketWithItsByteCount() async throws {
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/a.sock", configuration: .seqPacket, framedHandler: .acknowledge) { server in
+            try await withRunningServer(at: dir + "/a.sock", configuration: .seqPacket, framedHandler: .acknowledge) {
+                server in
                 let connection = try connect(dir + "/a.sock")
                 for size in [1, 5, 1000] {
                     #expect(try await connection.request(payload(size)).string == "\(size)\n")
@@ -131,7 +132,9 @@ struct SeqPacketServerTests {
 
     @Test func anEmptyReplyReadsAsTheEndAsDocumented() async throws {
         try await withTemporaryDirectory { dir in
-            try await withRunningServer(at: dir + "/e.sock", configuration: .seqPacket, framedHandler: .requests { _, _ in .empty }) { _ in
+            try await withRunningServer(
+                at: dir + "/e.sock", configuration: .seqPacket, framedHandler: .requests { _, _ in .empty }
+            ) { _ in
                 let connection = try connect(dir + "/e.sock")
                 try await connection.send("anything")
                 let reply: Message? = try await connection.receive()
@@ -177,7 +180,8 @@ struct SeqPacketServerTests {
         try await withTemporaryDirectory { dir in
             let path = dir + "/live.sock"
             try await withRunningServer(at: path, configuration: .seqPacket, framedHandler: .echo) { _ in
-                let second = MessageServer(address: try UnixSocketAddress(path), configuration: .seqPacket, framedHandler: .echo)
+                let second = MessageServer(
+                    address: try UnixSocketAddress(path), configuration: .seqPacket, framedHandler: .echo)
                 let error = await #expect(throws: UnixSocketError.self) { try await second.start() }
                 #expect(error?.code == .serverAlreadyListening)
                 #expect(try await connect(path).request("first still serves").string == "first still serves")
@@ -225,7 +229,8 @@ struct SeqPacketServerTests {
             let error = await #expect(throws: UnixSocketError.self) { try await oneMessage.start() }
             #expect(error?.code == .unsupported)
             #expect(
-                "\(error!)".contains(type == .datagram ? "use DatagramServer" : "a seqpacket server takes a FramedHandler"),
+                "\(error!)".contains(
+                    type == .datagram ? "use DatagramServer" : "a seqpacket server takes a FramedHandler"),
                 "\(error!)")
             #expect(!FileManager.default.fileExists(atPath: path), "nothing was bound")
             if type == .datagram {
