@@ -137,8 +137,8 @@ struct AsyncScenario: Sendable {
 
     /// Tasks with a batch in flight on one connection at a time, and the requests in each batch: enough to keep the
     /// socket busy (1,024 requests in flight), with one continuation per batch rather than one per request.
-    private static let tasksPerConnection = 16
-    private static let batchSize = 64
+    private static let tasksPerConnection = 4
+    private static let batchSize = 256
 
     private func pipe(frames: Int, seed: Int) async throws {
         var configuration = FramedClient.Configuration()

@@ -23,7 +23,7 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: ``UnixSocketError`` with code ``UnixSocketError/Code/invalidAddress`` for an empty string or one
     ///   holding a NUL byte, ``UnixSocketError/Code/pathTooLong`` past ``maximumPathLength`` (the error names both
     ///   the limit and the length), ``UnixSocketError/Code/unsupported`` for `@name` outside Linux.
-    public init(_ string: String) throws(UnixSocketError) {
+    public init(_ string: String) throws {
         if string.hasPrefix("@") {
             try self.init(abstractName: String(string.dropFirst()))
         } else {
@@ -36,7 +36,7 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// On Linux a path longer than `sun_path` holds still works when its last component is short enough
     /// (``maximumLongPathNameLength``): binding and connecting go through the directory, opened for the call, as
     /// `/proc/self/fd/N/name`. Nothing process-wide (such as the working directory) changes.
-    public init(path: String) throws(UnixSocketError) {
+    public init(path: String) throws {
         let length = path.utf8.count
         guard length > 0, !path.utf8.contains(0) else {
             throw UnixSocketError(
@@ -82,7 +82,7 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// An abstract name (Linux only), written `@name`. It has no file and no permissions: anyone on the machine
     /// (in the same network namespace) can connect to it.
-    public init(abstractName name: String) throws(UnixSocketError) {
+    public init(abstractName name: String) throws {
         #if os(Linux)
             let length = name.utf8.count
             guard length > 0 else {
