@@ -18,9 +18,9 @@ enum Transport: String, EnumerableFlag {
     static func help(for value: Transport) -> ArgumentHelp? {
         switch value {
         case .framed:
-            return "Persistent connections of any number of frames (4-byte big-endian length, then the payload)."
+            return "Frames (4-byte big-endian length, then the payload), any number on a connection that stays open."
         case .seqpacket:
-            return "SOCK_SEQPACKET: persistent connections, each packet one message, each answer one packet."
+            return "SOCK_SEQPACKET: a connection that stays open, each packet one message, each answer one packet."
         case .datagram:
             return "SOCK_DGRAM: each datagram one message; a sender with an address gets the answer as a datagram."
         }
@@ -32,7 +32,8 @@ enum Transport: String, EnumerableFlag {
 
 /// Limits of the subcommands that send to a server and read its replies (`send`, `connect`).
 struct ClientLimits: ParsableArguments {
-    @Option(help: ArgumentHelp("Seconds to wait for the connection and for each reply.", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp("Seconds to wait for the connection and (uds send) for each reply.", valueName: "seconds"))
     var timeout: Duration?
 
     @Option(
