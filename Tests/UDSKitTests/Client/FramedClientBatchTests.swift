@@ -106,8 +106,9 @@ struct FramedClientBatchTests {
         let handler = FramedHandler.requests { message, _ in
             if message.string == "never" {
                 received.set()
-                // Never answered: the sleep is the behaviour under test (the grace period cuts it off).
-                try await Task.sleep(for: .seconds(30))
+                // Never answered: the sleep is the behaviour under test (the grace period cuts it off). An hour, not 30 s,
+                // so that a starved run (a sanitizer on a loaded machine took 36 s to get here) cannot outlast it.
+                try await Task.sleep(for: .seconds(3600))
             }
             return Message("re: " + message.string)
         }
