@@ -189,7 +189,7 @@ let package = Package(
         .testTarget(
             name: "UDSVarlinkGeneratedTests",
             dependencies: [
-                "UDSKit", "UDSVarlink", "UDSKitTestSupport", "VarlinkGeneratorCore",
+                "UDSKit", "UDSVarlink", "UDSKitTestSupport", "VarlinkGeneratorCore", "varlink-ping",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings,
