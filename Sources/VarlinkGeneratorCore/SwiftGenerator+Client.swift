@@ -18,14 +18,19 @@ extension SwiftGenerator {
     /// Writes `<Namespace>Client`: a method per varlink method, each with a `more:` and a `oneway:` variant.
     func writeClient(_ out: inout CodeWriter) {
         let errorType = errorEnum.map { namespace + "." + $0 }
-        out.line("/// Calls `\(interface.name)`'s methods on a `VarlinkClient` connection, with the types of its definition.")
+        out.line(
+            "/// Calls `\(interface.name)`'s methods on a `VarlinkClient` connection, with the types of its definition."
+        )
         out.line("///")
         out.line("/// ```swift")
-        out.line("/// let client = \(namespace)Client(try await VarlinkClient.connect(to: VarlinkAddress(\"unix:/run/example.sock\")))")
+        out.line(
+            "/// let client = \(namespace)Client(try await VarlinkClient.connect(to: VarlinkAddress(\"unix:/run/example.sock\")))"
+        )
         out.line("/// ```")
         if let errorType {
             out.line("///")
-            out.line("/// An error reply the interface declares is thrown as `\(errorType)`, any other as `VarlinkError`.")
+            out.line(
+                "/// An error reply the interface declares is thrown as `\(errorType)`, any other as `VarlinkError`.")
         }
         out.block("\(modifier)struct \(namespace)Client: Swift.Sendable") { out in
             out.line("/// The connection the calls go on.")
@@ -55,7 +60,9 @@ extension SwiftGenerator {
                     out.line("}")
                 }
                 out.line()
-                out.line("/// Calls `\(interface.name).\(method.name)` with `more`: its replies as they come, the call made when")
+                out.line(
+                    "/// Calls `\(interface.name).\(method.name)` with `more`: its replies as they come, the call made when"
+                )
                 out.line("/// iteration starts.")
                 out.block(
                     "\(modifier)func \(name)(more parameters: \(parameters)) -> UDSVarlink.VarlinkReplySequence<\(reply)>"
@@ -67,50 +74,6 @@ extension SwiftGenerator {
                 out.line("/// Calls `\(interface.name).\(method.name)` with `oneway`: the server sends no reply.")
                 out.block("\(modifier)func \(name)(oneway parameters: \(parameters)) async throws") { out in
                     out.line("try await client.callOneway(\(methodName), parameters)")
-                }
-            }
-        }
-    }
-
-    /// Writes `<Namespace>Server`, a requirement per method, and the `VarlinkService.addInterface` that serves it.
-    func writeServer(_ out: inout CodeWriter) {
-        let names = methodNames(reserving: ["init"])
-        out.line("/// What a service implements to serve `\(interface.name)`: a method per varlink method. Serve it with")
-        out.line("/// `service.addInterface(\(namespace).self, implementation: …)`.")
-        out.line("///")
-        out.line("/// Each method gets the call's parameters, the call (its flags and the peer's credentials) and its reply stream:")
-        out.line("/// with `more`, `replies.send(_:)` sends replies before the last, which the method returns.")
-        if let errorEnum { out.line("/// Throw `\(namespace).\(errorEnum)` to answer with one of the interface's errors.") }
-        out.block("\(modifier)protocol \(namespace)Server: Swift.Sendable") { out in
-            for (index, (method, name)) in names.enumerated() {
-                if index > 0 { out.line() }
-                out.documentation(method.documentation)
-                if !method.documentation.isEmpty { out.line("///") }
-                out.line("/// Answers `\(interface.name).\(method.name)`.")
-                out.line(
-                    "func \(name)(_ parameters: \(parametersType(method)), call: UDSVarlink.VarlinkCall, replies: UDSVarlink.VarlinkReplyStream<\(replyType(method))>) async throws -> \(replyType(method))"
-                )
-            }
-        }
-        out.line()
-        out.block("extension UDSVarlink.VarlinkService") { out in
-            out.line("/// Adds `\(interface.name)`, its methods answered by `implementation`.")
-            out.line("///")
-            out.line("/// - Throws: `VarlinkServiceError` when the service already has the interface.")
-            out.block(
-                "\(modifier)mutating func addInterface(_ interface: \(namespace).Type, implementation: some \(namespace)Server) throws"
-            ) { out in
-                out.block("try addInterface(\(namespace).interfaceDescription)", parameters: "methods") { out in
-                    for (method, name) in names {
-                        let parameters = parametersType(method)
-                        let reply = replyType(method)
-                        out.block(
-                            "methods.streamingMethod(\(SwiftNames.stringLiteral(method.name)))",
-                            parameters: "(parameters: \(parameters), call, replies: UDSVarlink.VarlinkReplyStream<\(reply)>)"
-                        ) { out in
-                            out.line("try await implementation.\(name)(parameters, call: call, replies: replies)")
-                        }
-                    }
                 }
             }
         }

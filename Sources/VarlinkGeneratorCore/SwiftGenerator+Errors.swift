@@ -16,7 +16,8 @@ extension SwiftGenerator {
                     ? nil : structNames.claim(SwiftNames.bare(SwiftNames.typeName(error.name)) + "Parameters")
             )
         }
-        out.line("/// The errors `\(interface.name)` declares. A server's method throws one to answer with it; the client")
+        out.line(
+            "/// The errors `\(interface.name)` declares. A server's method throws one to answer with it; the client")
         out.line("/// throws one when the server answers with it (and a `VarlinkError` for any other error).")
         let conformances = "Swift.Error, UDSVarlink.VarlinkErrorConvertible, Swift.Hashable, Swift.Sendable"
         out.block("\(modifier)enum \(errorEnum): \(conformances)") { out in
@@ -28,7 +29,8 @@ extension SwiftGenerator {
                     out.line("case \(item.name)")
                 } else {
                     let (properties, _) = self.properties(item.error.parameters, in: enumName + "." + item.parameters!)
-                    out.line("case \(item.name)(\(properties.map { "\($0.name): \($0.type)" }.joined(separator: ", ")))")
+                    out.line(
+                        "case \(item.name)(\(properties.map { "\($0.name): \($0.type)" }.joined(separator: ", ")))")
                 }
             }
             out.line()
@@ -74,7 +76,8 @@ extension SwiftGenerator {
             }
             out.line()
             out.line("/// `error` as one of these when it is one, else `error` itself.")
-            out.block("\(modifier)static func translating(_ error: UDSVarlink.VarlinkError) -> any Swift.Error") { out in
+            out.block("\(modifier)static func translating(_ error: UDSVarlink.VarlinkError) -> any Swift.Error") {
+                out in
                 out.line("if let known = Self(error) { return known }")
                 out.line("return error")
             }
@@ -83,7 +86,9 @@ extension SwiftGenerator {
             out.block(
                 "private static func makeError(_ name: Swift.String, _ parameters: some Swift.Encodable) -> UDSVarlink.VarlinkError"
             ) { out in
-                out.line("(try? UDSVarlink.VarlinkError(name: name, encoding: parameters)) ?? UDSVarlink.VarlinkError(name: name)")
+                out.line(
+                    "(try? UDSVarlink.VarlinkError(name: name, encoding: parameters)) ?? UDSVarlink.VarlinkError(name: name)"
+                )
             }
             for item in cases {
                 guard let parameters = item.parameters else { continue }

@@ -97,7 +97,9 @@ extension SwiftGenerator {
         out.documentation(documentation)
         out.block("\(modifier)enum \(name): Swift.String, Swift.Codable, Swift.Hashable, Swift.Sendable") { out in
             for varlinkCase in cases {
-                out.line("case \(names.claim(SwiftNames.memberName(varlinkCase))) = \(SwiftNames.stringLiteral(varlinkCase))")
+                out.line(
+                    "case \(names.claim(SwiftNames.memberName(varlinkCase))) = \(SwiftNames.stringLiteral(varlinkCase))"
+                )
             }
         }
     }

@@ -82,13 +82,17 @@ public struct SwiftGenerator {
             for name in interface.memberNames {
                 if let type = interface.types[name], let swiftName = typeNames[name] {
                     out.line()
-                    writeType(type, named: swiftName, in: namespace, documentation: interface.typeDocumentation[name] ?? "", &out)
+                    writeType(
+                        type, named: swiftName, in: namespace, documentation: interface.typeDocumentation[name] ?? "",
+                        &out)
                 } else if let method = interface.methods[name], let names = methodStructs[name] {
                     out.line()
                     let doc = "The parameters of `\(name)`."
                     writeStruct(method.input, named: names.parameters, in: namespace, documentation: doc, &out)
                     out.line()
-                    writeStruct(method.output, named: names.reply, in: namespace, documentation: "The reply of `\(name)`.", &out)
+                    writeStruct(
+                        method.output, named: names.reply, in: namespace, documentation: "The reply of `\(name)`.", &out
+                    )
                 }
             }
             if errorEnum != nil {

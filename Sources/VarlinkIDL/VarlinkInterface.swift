@@ -97,7 +97,8 @@ public struct VarlinkInterface: Hashable, Sendable {
 
     init(
         name: String, description: String, documentation: String, types: [String: VarlinkType],
-        typeDocumentation: [String: String], methods: [String: VarlinkMethod], errors: [String: VarlinkErrorType], memberNames: [String]
+        typeDocumentation: [String: String], methods: [String: VarlinkMethod], errors: [String: VarlinkErrorType],
+        memberNames: [String]
     ) {
         self.name = name
         self.description = description

@@ -1,6 +1,7 @@
 import Testing
 import UDSKit
 import UDSKitTestSupport
+
 @testable import UDSVarlink
 
 /// The code the VarlinkGenerator plugin makes from org.example.generated.varlink, served through the generated
@@ -60,7 +61,9 @@ struct GeneratedCodeTests {
     @Test func interfaceErrorsAreThrownAsTheGeneratedEnum() async throws {
         try await withVarlinkServer(try Shapes.service()) { address in
             let client = OrgExampleGeneratedClient(try await VarlinkClient.connect(to: address))
-            await #expect(throws: Generated.Error.notPositive(count: -1)) { try await client.fail(.init(error: .notPositive)) }
+            await #expect(throws: Generated.Error.notPositive(count: -1)) {
+                try await client.fail(.init(error: .notPositive))
+            }
             await #expect(throws: Generated.Error.refused(reason: "no", shape: Shapes.square, retryAfter: 5)) {
                 try await client.fail(.init(error: .refused))
             }
@@ -79,7 +82,8 @@ struct GeneratedCodeTests {
 
     @Test func theErrorEnumIsTheVarlinkErrorBothWays() throws {
         let refused = Generated.Error.refused(reason: "busy", shape: nil, retryAfter: nil)
-        #expect(refused.varlinkError == VarlinkError(name: "org.example.generated.Refused", parameters: ["reason": "busy"]))
+        #expect(
+            refused.varlinkError == VarlinkError(name: "org.example.generated.Refused", parameters: ["reason": "busy"]))
         #expect(Generated.Error(refused.varlinkError) == refused)
         #expect(Generated.Error(VarlinkError(name: "org.example.generated.Gone")) == .gone)
         #expect(Generated.Error(VarlinkError(name: "org.example.other.Gone")) == nil)
@@ -124,7 +128,8 @@ struct GeneratedCodeTests {
     @Test func theCertificationInterfaceCompilesToItsTypes() throws {
         // org.varlink.certification.varlink has fields named bool, int, float, string, object, enum, struct and
         // interface, and an enum inside a map inside an optional array inside an optional.
-        let interface = OrgVarlinkCertification.Interface(foo: [["a": .foo, "b": .baz], nil], anon: .init(foo: true, bar: false))
+        let interface = OrgVarlinkCertification.Interface(
+            foo: [["a": .foo, "b": .baz], nil], anon: .init(foo: true, bar: false))
         let value = try VarlinkJSON.value(of: interface)
         #expect(value == ["foo": [["a": "foo", "b": "baz"], nil], "anon": ["foo": true, "bar": false]])
         let start: OrgVarlinkCertification.StartParameters = .init()

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UDSKit
 import UDSKitTestSupport
+
 @testable import UDSVarlink
 
 /// The generated server against the reference implementation's client, `python3 -m varlink.cli` (PyPI `varlink`,
@@ -12,7 +13,8 @@ struct GeneratedPythonInteropTests {
         let python = try requireExecutable("python3")
         let check = try await ChildProcess.run(python, ["-c", "import varlink"])
         guard check.status == 0 else {
-            throw TestFailure("python3 cannot import varlink (Scripts/install-test-peers.sh installs it): \(check.stderr)")
+            throw TestFailure(
+                "python3 cannot import varlink (Scripts/install-test-peers.sh installs it): \(check.stderr)")
         }
         return try await ChildProcess.run(python, ["-m", "varlink.cli"] + arguments, timeout: 60)
     }

@@ -67,7 +67,8 @@ struct Shapes: OrgExampleGeneratedServer {
 
     /// A service with `org.example.generated` served by `shapes`.
     static func service(_ shapes: Shapes = Shapes()) throws -> VarlinkService {
-        var service = VarlinkService(vendor: "UDSKit tests", product: "generated", version: "1", url: "https://example.org")
+        var service = VarlinkService(
+            vendor: "UDSKit tests", product: "generated", version: "1", url: "https://example.org")
         try service.addInterface(OrgExampleGenerated.self, implementation: shapes)
         return service
     }
