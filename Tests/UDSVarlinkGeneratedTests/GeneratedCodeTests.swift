@@ -140,3 +140,19 @@ struct GeneratedCodeTests {
         #expect(error.varlinkError.name == "org.varlink.certification.CertificationError")
     }
 }
+
+@Suite("Generated varlink code: names that clash")
+struct GeneratedClashingNamesTests {
+    @Test func clashingNamesKeepTheirVarlinkNamesOnTheWire() throws {
+        // org.example.clash.varlink: a_b and aB, self and Self, a type named like Ping's generated reply.
+        let reply = OrgExampleClash.PingReply(
+            aB: 1, aB_: 2, self_: .x, self__: true, items: [.init(in: 3, out: ["k": .on])])
+        #expect(
+            try VarlinkJSON.value(of: reply)
+                == ["a_b": 1, "aB": 2, "self": "x", "Self": true, "items": [["in": 3, "out": ["k": "on"]]]])
+        let error = OrgExampleClash.Error_.varlinkError_(init_: 1, list: [.init(deep: .init(x: 2))])
+        #expect(error.varlinkError.parameters == ["init": 1, "list": [["deep": ["x": 2]]]])
+        #expect(OrgExampleClash.Error_(error.varlinkError) == error)
+        #expect(OrgExampleEmpty.name == "org.example.empty")
+    }
+}
