@@ -16,6 +16,9 @@ let package = Package(
         .library(name: "UDSVarlink", targets: ["UDSVarlink"]),
         .executable(name: "varlink-certification", targets: ["varlink-certification"]),
         .executable(name: "varlink-ping", targets: ["varlink-ping"]),
+        // Code generation from .varlink files (issue 14 item 5).
+        .plugin(name: "VarlinkGenerator", targets: ["VarlinkGenerator"]),
+        .executable(name: "varlink-swift-generator", targets: ["varlink-swift-generator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -46,7 +49,7 @@ let package = Package(
         .target(
             name: "UDSVarlink",
             dependencies: [
-                "UDSKit", .product(name: "Logging", package: "swift-log"),
+                "UDSKit", "VarlinkIDL", .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
@@ -71,8 +74,8 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Examples/VarlinkPing",
-            exclude: ["org.example.ping.varlink"],
-            swiftSettings: strictSettings
+            swiftSettings: strictSettings,
+            plugins: ["VarlinkGenerator"]
         ),
         .testTarget(
             name: "UDSVarlinkTests",
@@ -175,6 +178,24 @@ let package = Package(
             name: "udsTests",
             dependencies: ["UDSKit", "UDSKitTestSupport", "uds"],
             swiftSettings: strictSettings
+        ),
+        // Code generation from .varlink files: the IDL on its own (no dependencies, so that the generator builds
+        // quickly), the generator (a library, for its tests, and the executable), the build-tool plugin, and the
+        // tests of what it generates.
+        .target(name: "VarlinkIDL", swiftSettings: strictSettings),
+        .target(name: "VarlinkGeneratorCore", dependencies: ["VarlinkIDL"], swiftSettings: strictSettings),
+        .executableTarget(
+            name: "varlink-swift-generator", dependencies: ["VarlinkIDL", "VarlinkGeneratorCore"],
+            swiftSettings: strictSettings),
+        .plugin(name: "VarlinkGenerator", capability: .buildTool(), dependencies: ["varlink-swift-generator"]),
+        .testTarget(
+            name: "UDSVarlinkGeneratedTests",
+            dependencies: [
+                "UDSKit", "UDSVarlink", "UDSKitTestSupport", "VarlinkGeneratorCore", "varlink-ping",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings,
+            plugins: ["VarlinkGenerator"]
         ),
     ],
     swiftLanguageModes: [.v6]

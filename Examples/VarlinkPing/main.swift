@@ -1,6 +1,9 @@
-// varlink-ping: an example varlink service on UDSKit, serving org.example.ping (org.example.ping.varlink).
+// varlink-ping: an example varlink service on UDSKit, serving org.example.ping. Its Swift types, its error enum, the
+// protocol the service implements and the typed client are generated at build time from org.example.ping.varlink by
+// the VarlinkGenerator plugin (see Package.swift), so calling and serving the interface are checked by the compiler.
 //
-//   varlink-ping unix:/tmp/ping.sock &
+//   varlink-ping unix:/tmp/ping.sock &                  # serves
+//   varlink-ping call unix:/tmp/ping.sock hi            # Ping, Count with more, and the NotReady error, typed
 //   uds varlink call unix:/tmp/ping.sock org.example.ping.Ping '{"ping": "hi"}'     # {"pong":"hi"}
 //   uds varlink call unix:/tmp/ping.sock org.example.ping.Count '{"count": 3}' --more
 //   python3 -m varlink.cli call unix:/tmp/ping.sock/org.example.ping.Ping '{"ping": "hi"}'
@@ -17,42 +20,58 @@ import UnixSignals
     import Darwin
 #endif
 
-struct Ping: Codable, Sendable { var ping: String }
-struct Pong: Codable, Sendable { var pong: String }
-struct Count: Codable, Sendable { var count: Int }
-struct Number: Codable, Sendable { var number: Int }
+/// The service: one method per method of org.example.ping, as the generated `OrgExamplePingServer` requires.
+struct Pinger: OrgExamplePingServer {
+    func ping(
+        _ parameters: OrgExamplePing.PingParameters, call: VarlinkCall,
+        replies: VarlinkReplyStream<OrgExamplePing.PingReply>
+    ) async throws -> OrgExamplePing.PingReply {
+        OrgExamplePing.PingReply(pong: parameters.ping)
+    }
 
-/// The interface, as in org.example.ping.varlink (kept here so that the executable needs no resource files).
-let idl = """
-    # The tests' ping interface.
-    interface org.example.ping
-
-    method Ping(ping: string) -> (pong: string)
-    method Count(count: int) -> (number: int)
-    error NotReady (retry_after: int)
-
-    """
+    /// A stream: `count` replies, each but the last with "continues"; `send` waits while the client is not reading.
+    func count(
+        _ parameters: OrgExamplePing.CountParameters, call: VarlinkCall,
+        replies: VarlinkReplyStream<OrgExamplePing.CountReply>
+    ) async throws -> OrgExamplePing.CountReply {
+        guard parameters.count > 0 else { throw OrgExamplePing.Error.notReady(retryAfter: 1) }
+        for number in 0..<parameters.count - 1 { try await replies.send(OrgExamplePing.CountReply(number: number)) }
+        return OrgExamplePing.CountReply(number: parameters.count - 1)
+    }
+}
 
 func say(_ line: String) { _ = try? FileDescriptor.standardOutput.writeAll(Array((line + "\n").utf8)) }
 
+/// `varlink-ping call ADDRESS TEXT`: the generated client against any org.example.ping service.
+func call(_ address: VarlinkAddress, _ text: String) async throws {
+    let client = OrgExamplePingClient(try await VarlinkClient.connect(to: address))
+    say("pong: \(try await client.ping(OrgExamplePing.PingParameters(ping: text)).pong)")
+    var numbers: [String] = []
+    for try await reply in client.count(more: OrgExamplePing.CountParameters(count: 3)) {
+        numbers.append("\(reply.number)")
+    }
+    say("count: \(numbers.joined(separator: " "))")
+    do {
+        _ = try await client.count(OrgExamplePing.CountParameters(count: 0))
+    } catch OrgExamplePing.Error.notReady(let retryAfter) {
+        say("not ready: retry after \(retryAfter) s")
+    }
+    await client.client.close()
+}
+
 let arguments = CommandLine.arguments
+if arguments.count == 4, arguments[1] == "call", let address = try? VarlinkAddress(arguments[2]) {
+    try await call(address, arguments[3])
+    exit(0)
+}
 guard arguments.count == 2, let address = try? VarlinkAddress(arguments[1]) else {
-    _ = try? FileDescriptor.standardError.writeAll(Array("usage: varlink-ping unix:/path|unix:@name\n".utf8))
+    _ = try? FileDescriptor.standardError.writeAll(
+        Array("usage: varlink-ping unix:/path|unix:@name\n       varlink-ping call unix:/path|unix:@name TEXT\n".utf8))
     exit(64)
 }
 
 var service = VarlinkService(vendor: "UDSKit", product: "varlink-ping", version: "1", url: "https://varlink.org")
-try service.addInterface(idl) { methods in
-    methods.method("Ping") { (request: Ping, _) in Pong(pong: request.ping) }
-    // A stream: `count` replies, each but the last with "continues"; `send` waits while the client is not reading.
-    methods.streamingMethod("Count") { (request: Count, _, replies: VarlinkReplyStream<Number>) in
-        guard request.count > 0 else {
-            throw VarlinkError(name: "org.example.ping.NotReady", parameters: ["retry_after": 1])
-        }
-        for number in 0..<request.count - 1 { try await replies.send(Number(number: number)) }
-        return Number(number: request.count - 1)
-    }
-}
+try service.addInterface(OrgExamplePing.self, implementation: Pinger())
 var logger = Logger(label: "varlink-ping")
 logger.logLevel = .warning
 let server = MessageServer(address: address.socket, logger: logger, varlinkService: service)

@@ -6,7 +6,7 @@ import UDSKit
 final class PendingReplies: Sendable {
     enum Waiter: Sendable {
         case single(ReplySlot)
-        case stream(AsyncThrowingStream<JSONValue, any Error>.Continuation)
+        case stream(ReplyBuffer)
     }
     private struct State {
         var waiters: [Waiter] = []
@@ -53,8 +53,8 @@ final class PendingReplies: Sendable {
         try await framed.send(message)
     }
 
-    /// A reply came: it answers the oldest waiting call.
-    func deliver(_ message: Message) {
+    /// A reply came: it answers the oldest waiting call. Returns once a `more` call's consumer has room for more.
+    func deliver(_ message: Message) async {
         let decoded: VarlinkReplyMessage
         do {
             decoded = try message.buffer.withUnsafeReadableBytes { raw throws(VarlinkProtocolError) in
@@ -87,13 +87,12 @@ final class PendingReplies: Sendable {
             close(VarlinkProtocolError(message: "the server sent a reply to no call"))
         case .single(let slot):
             slot.resolve(result)
-        case .stream(let continuation):
+        case .stream(let buffer):
             switch result {
             case .success(let value):
-                continuation.yield(value)
-                if !continues { continuation.finish() }
+                await buffer.append(value, size: message.buffer.readableBytes, last: !continues)
             case .failure(let error):
-                continuation.finish(throwing: error)
+                buffer.fail(error)
             }
         }
     }
@@ -111,7 +110,7 @@ final class PendingReplies: Sendable {
         for waiter in waiters {
             switch waiter {
             case .single(let slot): slot.resolve(.failure(error))
-            case .stream(let continuation): continuation.finish(throwing: error)
+            case .stream(let buffer): buffer.fail(error)
             }
         }
     }

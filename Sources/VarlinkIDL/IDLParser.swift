@@ -24,6 +24,7 @@ struct IDLParser {
                 "'\(nameToken.text)' is not a valid interface name (reverse domain, like org.example.ping)")
         }
         var types: [String: VarlinkType] = [:]
+        var typeDocumentation: [String: String] = [:]
         var methods: [String: VarlinkMethod] = [:]
         var errors: [String: VarlinkErrorType] = [:]
         var memberNames: [String] = []
@@ -42,6 +43,7 @@ struct IDLParser {
                 let open = peek
                 try expectSymbol("(", "expected '(' after the type name")
                 types[name.text] = try structOrEnum(open: open, used: &used)
+                if !doc.isEmpty { typeDocumentation[name.text] = doc }
             case "method":
                 let input = try fields(used: &used, context: "the method's parameters")
                 try expectSymbol("->", "expected '->' after the method's parameters")
@@ -60,7 +62,7 @@ struct IDLParser {
         }
         return VarlinkInterface(
             name: nameToken.text, description: source, documentation: documentation, types: types,
-            methods: methods, errors: errors, memberNames: memberNames)
+            typeDocumentation: typeDocumentation, methods: methods, errors: errors, memberNames: memberNames)
     }
 
     // MARK: Grammar

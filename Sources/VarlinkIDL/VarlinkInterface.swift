@@ -79,6 +79,8 @@ public struct VarlinkInterface: Hashable, Sendable {
     public var documentation: String
     /// The types by name (`type Name …`); each a ``VarlinkType/structure(_:)`` or ``VarlinkType/enumeration(_:)``.
     public var types: [String: VarlinkType]
+    /// The `#` comment lines before each `type`, by type name; a type without them is missing.
+    public var typeDocumentation: [String: String]
     public var methods: [String: VarlinkMethod]
     public var errors: [String: VarlinkErrorType]
     /// Type, method and error names in the order they are defined.
@@ -95,12 +97,14 @@ public struct VarlinkInterface: Hashable, Sendable {
 
     init(
         name: String, description: String, documentation: String, types: [String: VarlinkType],
-        methods: [String: VarlinkMethod], errors: [String: VarlinkErrorType], memberNames: [String]
+        typeDocumentation: [String: String], methods: [String: VarlinkMethod], errors: [String: VarlinkErrorType],
+        memberNames: [String]
     ) {
         self.name = name
         self.description = description
         self.documentation = documentation
         self.types = types
+        self.typeDocumentation = typeDocumentation
         self.methods = methods
         self.errors = errors
         self.memberNames = memberNames

@@ -1,0 +1,125 @@
+import VarlinkIDL
+
+extension SwiftGenerator {
+    /// A struct or enum that a field's type declares inline, `(x: int)` or `(a, b)`, declared inside the struct of
+    /// the field and named after it.
+    struct NestedType {
+        let name: String
+        let type: VarlinkType
+    }
+
+    /// A struct's field in Swift: its property name and type.
+    struct Property {
+        let varlinkName: String
+        let name: String
+        let type: String
+        let isOptional: Bool
+    }
+
+    /// Writes `type` (a struct or an enum) as `name`, a member of `owner`.
+    func writeType(
+        _ type: VarlinkType, named name: String, in owner: String, documentation: String, _ out: inout CodeWriter
+    ) {
+        switch type {
+        case .enumeration(let cases): writeEnum(cases, named: name, documentation: documentation, &out)
+        case .structure(let fields): writeStruct(fields, named: name, in: owner, documentation: documentation, &out)
+        default: preconditionFailure("the IDL parser makes named and inline types structs or enums only")
+        }
+    }
+
+    /// The properties of a struct of `fields` whose Swift name is `qualified`, and the types they declare inline.
+    func properties(_ fields: [VarlinkField], in qualified: String) -> ([Property], [NestedType]) {
+        var names = NameScope()
+        var typeNames = NameScope(reserved: ["CodingKeys"])
+        var properties: [Property] = []
+        var nested: [NestedType] = []
+        for field in fields {
+            let name = names.claim(SwiftNames.memberName(field.name))
+            var inline: NestedType?
+            let type = swiftType(field.type, in: qualified) { type in
+                let nestedName = typeNames.claim(SwiftNames.typeName(name))
+                inline = NestedType(name: nestedName, type: type)
+                return nestedName
+            }
+            if let inline { nested.append(inline) }
+            let isOptional = if case .optional = field.type { true } else { false }
+            properties.append(Property(varlinkName: field.name, name: name, type: type, isOptional: isOptional))
+        }
+        return (properties, nested)
+    }
+
+    /// Writes a `Codable` struct of `fields`, with a memberwise initializer (optional fields default to `nil`) and
+    /// `CodingKeys` that keep the varlink names.
+    func writeStruct(
+        _ fields: [VarlinkField], named name: String, in owner: String, documentation: String, _ out: inout CodeWriter
+    ) {
+        let qualified = owner + "." + name
+        let (properties, nested) = self.properties(fields, in: qualified)
+        out.documentation(documentation)
+        out.block("\(modifier)struct \(name): Swift.Codable, Swift.Hashable, Swift.Sendable") { out in
+            for property in properties {
+                out.line("\(modifier)var \(property.name): \(property.type)")
+            }
+            if properties.isEmpty {
+                out.line("\(modifier)init() {}")
+                out.line()
+                out.line("/// Decodes from any object, as `()` does in varlink.")
+                out.block("\(modifier)init(from decoder: any Swift.Decoder) throws") { out in
+                    out.line("_ = try UDSVarlink.VarlinkEmpty(from: decoder)")
+                }
+                out.line()
+                out.block("\(modifier)func encode(to encoder: any Swift.Encoder) throws") { out in
+                    out.line("try UDSVarlink.VarlinkEmpty().encode(to: encoder)")
+                }
+            } else {
+                out.line()
+                let parameters = properties.map { "\($0.name): \($0.type)\($0.isOptional ? " = nil" : "")" }
+                out.block("\(modifier)init(\(parameters.joined(separator: ", ")))") { out in
+                    for property in properties { out.line("self.\(property.name) = \(property.name)") }
+                }
+                out.line()
+                out.block("\(modifier)enum CodingKeys: Swift.String, Swift.CodingKey") { out in
+                    for property in properties {
+                        out.line("case \(property.name) = \(SwiftNames.stringLiteral(property.varlinkName))")
+                    }
+                }
+            }
+            for type in nested {
+                out.line()
+                writeType(type.type, named: type.name, in: qualified, documentation: "", &out)
+            }
+        }
+    }
+
+    /// Writes a `String`-backed enum of `cases`, each case's raw value its varlink name.
+    func writeEnum(_ cases: [String], named name: String, documentation: String, _ out: inout CodeWriter) {
+        var names = NameScope(reserved: ["rawValue", "hashValue", "init"])
+        out.documentation(documentation)
+        out.block("\(modifier)enum \(name): Swift.String, Swift.Codable, Swift.Hashable, Swift.Sendable") { out in
+            for varlinkCase in cases {
+                out.line(
+                    "case \(names.claim(SwiftNames.memberName(varlinkCase))) = \(SwiftNames.stringLiteral(varlinkCase))"
+                )
+            }
+        }
+    }
+
+    /// The Swift type of `type`, a field of the struct `owner`; `declareInline` names a struct or enum written
+    /// inline, which becomes a member of `owner`.
+    func swiftType(_ type: VarlinkType, in owner: String, declareInline: (VarlinkType) -> String) -> String {
+        switch type {
+        case .bool: return "Swift.Bool"
+        case .int: return "Swift.Int"
+        case .float: return "Swift.Double"
+        case .string: return "Swift.String"
+        case .object: return "UDSVarlink.JSONValue"
+        case .stringSet: return "UDSVarlink.VarlinkStringSet"
+        case .array(let element): return "[\(swiftType(element, in: owner, declareInline: declareInline))]"
+        case .dictionary(let element):
+            return "[Swift.String: \(swiftType(element, in: owner, declareInline: declareInline))]"
+        case .optional(let wrapped): return swiftType(wrapped, in: owner, declareInline: declareInline) + "?"
+        case .enumeration, .structure: return owner + "." + declareInline(type)
+        case .named(let name): return namespace + "." + (typeNames[name] ?? SwiftNames.typeName(name))
+        }
+    }
+}
