@@ -28,8 +28,8 @@ public final class FramedClient: Sendable {
         /// Reconnect when the connection breaks; `nil`, the default, does not.
         public var reconnect: ReconnectPolicy? = nil
         /// The kind of socket: ``UnixSocketType/stream`` (the default), each message a frame; or
-        /// ``UnixSocketType/seqPacket``, each message one packet, for a server made with
-        /// ``MessageServer/init(address:configuration:logger:seqPacketHandler:)``. A packet may be as long as the
+        /// ``UnixSocketType/seqPacket``, each message one packet, for a server whose
+        /// ``MessageServer/Configuration/socketType`` is ``UnixSocketType/seqPacket``. A packet may be as long as the
         /// socket's send buffer allows, and an empty one reads as the end of the connection, so empty messages are
         /// refused on seqpacket.
         public var socketType: UnixSocketType = .stream
