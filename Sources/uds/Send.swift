@@ -70,7 +70,7 @@ struct Send: AsyncParsableCommand {
     var timeout: Double?
 
     @Option(help: ArgumentHelp("Largest reply accepted.", valueName: "size"))
-    var maxReply: ByteCount = ByteCount(64 * 1024 * 1024)
+    var maxReply: ByteCount = ByteCount(Send.defaultMaximumReply)
 
     func validate() throws {
         if !messages.isEmpty && file != nil { throw ValidationError("give MESSAGE or --file, not both") }
@@ -141,12 +141,12 @@ struct Send: AsyncParsableCommand {
                 let (sent, received) = try await client.exchange(outgoing)
                 progress?.finish()
                 reply = received
-                printReply(reply)
+                Self.printReply(reply)
                 try Acknowledgement.verify(reply, sentCount: sent, socket: client.address.description)
             case .any:
                 reply = try await client.send(outgoing)
                 progress?.finish()
-                printReply(reply)
+                Self.printReply(reply)
                 if let error = Acknowledgement.error(in: reply, socket: path) { throw error }
             }
         } catch {
@@ -191,7 +191,7 @@ struct Send: AsyncParsableCommand {
         }
     }
 
-    private func printReply(_ reply: Message) {
+    static func printReply(_ reply: Message) {
         guard Acknowledgement.errorReason(in: reply) == nil else { return }  // said on stderr instead
         _ = try? reply.buffer.withUnsafeReadableBytes { try FileDescriptor.standardOutput.writeAll($0) }
     }
