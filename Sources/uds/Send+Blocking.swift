@@ -8,6 +8,16 @@ extension Send {
     /// The largest reply `--max-reply` accepts by default: 64 MiB.
     static let defaultMaximumReply = 64 * 1024 * 1024
 
+    /// Writes `bytes` to standard output; a failure (a closed pipe) is ignored, as for any reply printed. A loop
+    /// over the plain `write`: swift-system's generic `writeAll` instantiates its types by mangled name at run time,
+    /// which scans the binary's conformance records (6% of a one-shot send).
+    static func writeStandardOutput(_ bytes: UnsafeRawBufferPointer) {
+        var rest = bytes
+        while !rest.isEmpty, let written = try? FileDescriptor.standardOutput.write(rest), written > 0 {
+            rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+        }
+    }
+
     /// Whether this send is one MESSAGE from the command line over a stream (no --file, standard input, --fd,
     /// --framed, --seqpacket or --datagram), which ``runBlocking()`` makes.
     var runsBlocking: Bool {
@@ -16,11 +26,16 @@ extension Send {
 
     /// The socket path and message of a command line that is exactly `send PATH MESSAGE` with no option (no
     /// argument starts with `-`), which needs no parsing: ArgumentParser's parse is 40% of such a process's time
-    /// (it reflects over every property of the command with `Mirror`). `nil` for any other command line.
-    static func plainSend(_ arguments: ArraySlice<String>) -> (path: String, message: String)? {
-        guard arguments.count == 3, arguments.first == "send", !arguments.contains(where: { $0.hasPrefix("-") })
+    /// (it reflects over every property of the command with `Mirror`). Read from `argv` itself: building
+    /// `CommandLine.arguments` looks up `[String]`'s metadata by name (4% of a send). `nil` for any other command line.
+    static func plainSend() -> (path: String, message: String)? {
+        let argv = CommandLine.unsafeArgv
+        guard CommandLine.argc == 4, let verb = argv[1], let path = argv[2], let message = argv[3],
+            String(cString: verb) == "send"
         else { return nil }
-        return (arguments[arguments.startIndex + 1], arguments[arguments.startIndex + 2])
+        let arguments = (path: String(cString: path), message: String(cString: message))
+        guard !arguments.path.hasPrefix("-"), !arguments.message.hasPrefix("-") else { return nil }
+        return arguments
     }
 
     /// Runs this send (``runsBlocking`` must hold) as ``run()`` would.
@@ -67,7 +82,20 @@ extension Send {
             }
             try connection.closeWrite()
             if noReply { return }
-            try connection.readToEnd(into: &reply)
+            var readFailure: UnixSocketError?
+            do throws(UnixSocketError) {
+                try connection.readToEnd(into: &reply)
+            } catch {
+                readFailure = error
+            }
+            // A server that refuses a message replies with an error line and closes while bytes of ours are still
+            // unread, which reaches us as a reset after that line: the line is the reply then.
+            if let readFailure,
+                readFailure.code != .connectionClosed || reply.bytes.last != UInt8(ascii: "\n")
+                    || Acknowledgement.errorReason(in: Message(bytes: reply.bytes)) == nil
+            {
+                throw readFailure
+            }
             let received = Message(bytes: reply.bytes)
             printReply(received)
             switch expect {

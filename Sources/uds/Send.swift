@@ -193,6 +193,6 @@ struct Send: AsyncParsableCommand {
 
     static func printReply(_ reply: Message) {
         guard Acknowledgement.errorReason(in: reply) == nil else { return }  // said on stderr instead
-        _ = try? reply.buffer.withUnsafeReadableBytes { try FileDescriptor.standardOutput.writeAll($0) }
+        reply.buffer.withUnsafeReadableBytes { writeStandardOutput($0) }
     }
 }
