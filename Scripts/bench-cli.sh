@@ -4,6 +4,7 @@
 # peer's server (and the Go peer's when Go is installed); the threads and system calls of one `uds send hello`
 # (strace -f -c). Uses the release build of Scripts/build-release.sh.
 #   Scripts/bench-cli.sh                 # 300 sends per tool per round, 3 rounds (interleaved), pinned to CPU 0
+#                                        # (median and min-max of the rounds)
 #   Scripts/bench-cli.sh --count 1000 --rounds 5 --pin none
 #   UDS_RELEASE_BIN=/path/to/dir Scripts/bench-cli.sh   # uds and uds-bench already built there (skips the build)
 # Needs nc (netcat-openbsd), socat, strace, gcc and make; the C peer comes from ../shared/bench/peers/c.
@@ -112,6 +113,7 @@ for ((round = 1; round <= rounds; round++)); do
 done
 send_version() { "$uds" --version; }
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+spread() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{ v[NR] = $1 } END { print v[1] "-" v[NR] }'; }
 
 # Threads started and system calls made by one send, from strace -f -c (clone/clone3 calls are the threads).
 trace() {
@@ -147,13 +149,15 @@ echo "uds: $uds ($(stat -c %s "$uds") bytes), uds-bench: $bench ($(stat -c %s "$
 count=$((count / 3 + 1)) loop version
 echo "start-up alone, uds --version: $wall ms, $cpu ms CPU"
 echo
-printf '| %-32s | %12s | %12s | %18s |\n' "one send, as a process" "ms per send" "CPU ms" "threads / syscalls"
-printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..14})" \
-    "$(printf -- '-%.0s' {1..20})"
+printf '| %-32s | %12s | %13s | %12s | %13s | %18s |\n' "one send, as a process" "ms per send" "spread" "CPU ms" \
+    "spread" "threads / syscalls"
+printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..14})" \
+    "$(printf -- '-%.0s' {1..15})" "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..15})" "$(printf -- '-%.0s' {1..20})"
 declare -A labels=([uds]="uds send" [nc]="nc -U -N" [socat]="socat - UNIX-CONNECT")
 for tool in "${tools[@]}"; do
-    printf '| %-32s | %12s | %12s | %18s |\n' "${labels[$tool]}" "$(median "${perSend[$tool]}")" \
-        "$(median "${cpuPerSend[$tool]}")" "$(trace "$tool")"
+    printf '| %-32s | %12s | %13s | %12s | %13s | %18s |\n' "${labels[$tool]}" "$(median "${perSend[$tool]}")" \
+        "$(spread "${perSend[$tool]}")" "$(median "${cpuPerSend[$tool]}")" "$(spread "${cpuPerSend[$tool]}")" \
+        "$(trace "$tool")"
 done
 echo
 printf '| %-32s | %8s | %8s | %8s | %8s | %8s |\n' "server, idle (MiB)" RSS anon file peak threads

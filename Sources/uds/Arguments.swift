@@ -39,7 +39,7 @@ struct ClientLimits: ParsableArguments {
     @Option(
         name: [.customLong("max-reply"), .customLong("max-frame")],
         help: ArgumentHelp("Largest reply (message, frame or packet) accepted.", valueName: "size"))
-    var maxReply: ByteCount = ByteCount(64 * 1024 * 1024)
+    var maxReply: ByteCount = ByteCount(Send.defaultMaximumReply)
 
     func validate() throws {
         if let timeout, timeout <= .zero { throw ValidationError("--timeout must be positive") }

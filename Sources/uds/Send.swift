@@ -127,12 +127,12 @@ struct Send: AsyncParsableCommand {
         case .ack:
             let (sent, reply) = try await client.exchange(outgoing)
             progress?.finish()
-            printReply(reply)
+            Self.printReply(reply)
             try Acknowledgement.verify(reply, sentCount: sent, socket: client.address.description)
         case .any:
             let reply = try await client.send(outgoing)
             progress?.finish()
-            printReply(reply)
+            Self.printReply(reply)
             if let error = Acknowledgement.error(in: reply, socket: path) { throw error }
         }
     }
@@ -156,8 +156,8 @@ struct Send: AsyncParsableCommand {
         await client.closeGracefully()  // frames sent with --no-reply are only queued until now
     }
 
-    private func printReply(_ reply: Message) {
+    static func printReply(_ reply: Message) {
         guard Acknowledgement.errorReason(in: reply) == nil else { return }  // said on stderr instead
-        _ = try? reply.buffer.withUnsafeReadableBytes { try FileDescriptor.standardOutput.writeAll($0) }
+        reply.buffer.withUnsafeReadableBytes { writeStandardOutput($0) }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 
 @main
 struct UDS: AsyncParsableCommand {
@@ -31,4 +32,48 @@ struct UDS: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [Serve.self, Send.self, Connect.self, Probe.self, Bench.self, VarlinkCommand.self]
     )
+
+    /// Parses the command line and runs the command. `uds send` of one MESSAGE runs on the main thread with blocking
+    /// calls and starts no thread (a shell loop pays for each process), and `uds send PATH MESSAGE` with no option
+    /// skips ArgumentParser too; every other command runs as a task, while the main thread waits for signals (as
+    /// `dispatch_main` would, without unwinding it) until the command exits.
+    static func main() {
+        if let (path, message) = Send.plainSend() {
+            do { try Send.sendBlocking(path: path, message: message) } catch { exit(withError: error) }
+            exit()
+        }
+        let command: any ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        if let send = command as? Send, send.runsBlocking {
+            do { try send.runBlocking() } catch { exit(withError: error) }
+            exit()
+        }
+        runAsTask(command)
+    }
+
+    /// Runs `command` in a detached task and keeps the main thread waiting until the command exits the process.
+    /// Not inlined: its `Task` metadata would be looked up by name at the start of every `uds send` (4% of one).
+    @inline(never)
+    private static func runAsTask(_ command: any ParsableCommand) -> Never {
+        let parsed = ParsedCommand(command: command)
+        Task.detached {
+            do {
+                var command = parsed.command
+                if var asyncCommand = command as? any AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
+            } catch {
+                exit(withError: error)
+            }
+            exit()
+        }
+        while true { pause() }
+    }
+}
+
+/// The parsed command, handed once from the main thread to the task that runs it.
+private struct ParsedCommand: @unchecked Sendable {
+    var command: any ParsableCommand
 }
