@@ -169,24 +169,13 @@ class ConnectionDriver: ReactorSource {
     /// Queues bytes already in the transport's queue form (messages a handler's task framed).
     func queue(framed: inout ByteBuffer) { outbound.writeBuffer(&framed) }
 
-    /// Echoes every message in the read `bytes`: the ones that lie whole in it go back as one slice of it, without
-    /// a copy; a message gathered from earlier reads is queued. Calls `each` with every payload, for counting.
-    /// Messages before a malformed one are echoed too: the slice goes out even when decoding then throws.
-    func echoMessages(in bytes: UnsafeRawBufferPointer, _ each: (UnsafeRawBufferPointer) -> Void) throws {
-        var inPlace: Range<Int>?
-        defer { if let inPlace { send(UnsafeRawBufferPointer(rebasing: bytes[inPlace])) } }
-        try transport.messages(in: bytes) { payload, whole in
-            each(payload)
-            if let whole {
-                inPlace = (inPlace?.lowerBound ?? whole.lowerBound)..<whole.upperBound
-            } else {
-                if let slice = inPlace {  // keep the order: what lies before goes first
-                    send(UnsafeRawBufferPointer(rebasing: bytes[slice]))
-                    inPlace = nil
-                }
-                queue(payload)
-            }
-        }
+    /// Echoes every message in the read `bytes`, counting them into `count`: the ones that lie whole in it go back
+    /// as one slice of it, without a copy; a message gathered from earlier reads is queued. Messages before a
+    /// malformed one are echoed too: the slice goes out even when decoding then throws.
+    func echoMessages(in bytes: UnsafeRawBufferPointer, count: inout MessageCount) throws {
+        var whole: Range<Int>?
+        defer { if let whole { send(UnsafeRawBufferPointer(rebasing: bytes[whole])) } }
+        try transport.scan(bytes, whole: &whole, count: &count) { queue($0) }
     }
 
     /// Writes what is queued as far as the socket takes it, closes if that was all it waited for, and watches for
@@ -238,11 +227,12 @@ class ConnectionDriver: ReactorSource {
 
     // MARK: Closing
 
-    /// Reads no more and closes once everything queued has been written.
-    func closeWhenFlushed() {
+    /// Closes once everything queued has been written; reads no more meanwhile unless `readingMeanwhile` (a client
+    /// that must keep taking replies so that a server blocked on writing them goes on reading its requests).
+    func closeWhenFlushed(readingMeanwhile: Bool = false) {
         guard !isClosed else { return }
         closesWhenFlushed = true
-        isReading = false
+        if !readingMeanwhile { isReading = false }
         flush()
     }
 

@@ -43,6 +43,17 @@ protocol ConnectionTransport: AnyObject {
         in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, Range<Int>?) throws -> Void
     ) throws
 
+    /// Counts the messages that the read `bytes` completes into `count`, widens `whole` to cover those that lie whole
+    /// in `bytes` (in wire form), and hands each one completed from earlier reads to `gathered` (decoders complete
+    /// such a message before any other, so queueing it keeps the order). The per-message loop of an echo: the
+    /// closures of a concrete transport are specialized into it, where ``messages(in:_:)`` calls one per message.
+    ///
+    /// - Throws: ``FrameError`` for a malformed frame; `count` and `whole` cover the messages before it.
+    func scan(
+        _ bytes: UnsafeRawBufferPointer, whole: inout Range<Int>?, count: inout MessageCount,
+        gathered: (UnsafeRawBufferPointer) -> Void
+    ) throws
+
     /// Sends `wire` (whole messages in wire form) now; returns how much the socket took, calling `sent` with the
     /// payload bytes of what went out. Packets: all of one packet or nothing.
     func sendNow(_ fd: CInt, _ wire: UnsafeRawBufferPointer, sent: (Int) -> Void) throws(Errno) -> Int
@@ -54,7 +65,23 @@ protocol ConnectionTransport: AnyObject {
     func write(_ fd: CInt, _ queue: inout ByteBuffer, sent: (Int) -> Void) throws(Errno)
 }
 
+/// Messages and their payload bytes, counted once per read: pipelined frames come by the thousand.
+struct MessageCount {
+    var messages = 0
+    var bytes = 0
+}
+
 extension ConnectionTransport {
+    /// A read is one whole message (a packet, a chunk of the until-EOF message).
+    func scan(
+        _ bytes: UnsafeRawBufferPointer, whole: inout Range<Int>?, count: inout MessageCount,
+        gathered: (UnsafeRawBufferPointer) -> Void
+    ) throws {
+        count.messages += 1
+        count.bytes += bytes.count
+        whole = bytes.indices
+    }
+
     /// Queues `payload` as one message, marked out by ``framing``.
     func append(_ payload: UnsafeRawBufferPointer, to queue: inout ByteBuffer) {
         framing.append(payload, to: &queue)
@@ -115,6 +142,21 @@ final class StreamFrames: ConnectionTransport {
         try decoder.feed(bytes, body)
     }
 
+    func scan(
+        _ bytes: UnsafeRawBufferPointer, whole: inout Range<Int>?, count: inout MessageCount,
+        gathered: (UnsafeRawBufferPointer) -> Void
+    ) throws {
+        try decoder.feed(bytes) { payload, frame in
+            count.messages += 1
+            count.bytes += payload.count
+            if let frame {
+                whole = (whole?.lowerBound ?? frame.lowerBound)..<frame.upperBound
+            } else {
+                gathered(payload)
+            }
+        }
+    }
+
     func sendNow(_ fd: CInt, _ wire: UnsafeRawBufferPointer, sent: (Int) -> Void) throws(Errno) -> Int {
         try StreamIO.sendNow(fd, wire, sent: sent)
     }
@@ -167,10 +209,13 @@ final class Packets: ConnectionTransport {
     /// Called once, the first time an empty message goes out as an empty packet.
     var onEmptyPacket: (() -> Void)?
 
-    init(maximumSize: Int, receiver: String, settings: String = "") {
+    private let socket: String?
+
+    init(maximumSize: Int, receiver: String, settings: String = "", socket: String? = nil) {
         self.maximumSize = maximumSize
         self.receiver = receiver
         self.settings = settings
+        self.socket = socket
     }
 
     var framing: Framing { .lengthPrefixed }
@@ -189,7 +234,7 @@ final class Packets: ConnectionTransport {
         guard !packet.isTruncated, packet.length <= limit else {
             return .tooLarge(
                 UnixSocketError(
-                    .messageTooLarge, operation: .read,
+                    .messageTooLarge, operation: .read, socket: socket,
                     detail: "a packet of \(packet.length) bytes; \(receiver) takes at most \(limit)\(settings)"))
         }
         return .data(packet.length)

@@ -64,31 +64,25 @@ final class FramedConnection: ServerConnection {
     override func received(_ bytes: UnsafeRawBufferPointer) throws {
         warnOfPassedDescriptors()
         // Counted once per read, not per frame: pipelined frames come by the thousand.
-        var frames = 0
-        var payloadBytes = 0
-        defer { if frames > 0 { core.counters.received(frames: frames, bytes: payloadBytes) } }
+        var count = MessageCount()
+        defer { if count.messages > 0 { core.counters.received(frames: count.messages, bytes: count.bytes) } }
         switch mode {
         case .echo:
-            try echoMessages(in: bytes) { payload in
-                frames += 1
-                payloadBytes += payload.count
-            }
+            try echoMessages(in: bytes, count: &count)
         case .acknowledge:
             try transport.messages(in: bytes) { payload, _ in
-                frames += 1
-                payloadBytes += payload.count
-                var count = String(payload.count) + "\n"  // small: stored inline, no allocation
-                count.withUTF8 { queue(UnsafeRawBufferPointer($0)) }
+                count.messages += 1
+                count.bytes += payload.count
+                var line = String(payload.count) + "\n"  // small: stored inline, no allocation
+                line.withUTF8 { queue(UnsafeRawBufferPointer($0)) }
             }
         case .discard:
-            try transport.messages(in: bytes) { payload, _ in
-                frames += 1
-                payloadBytes += payload.count
-            }
+            var whole: Range<Int>?
+            try transport.scan(bytes, whole: &whole, count: &count) { _ in }
         case .handler(let source, _):
             try transport.messages(in: bytes) { payload, _ in
-                frames += 1
-                payloadBytes += payload.count
+                count.messages += 1
+                count.bytes += payload.count
                 if source.yield(Message(buffer: ByteBuffer(bytes: payload))) != .produceMore { pauseReading() }
             }
         }

@@ -148,7 +148,8 @@ private final class EchoingDriver: ConnectionDriver, @unchecked Sendable {
     }
 
     override func received(_ bytes: UnsafeRawBufferPointer) throws {
-        try echoMessages(in: bytes) { _ in }
+        var count = MessageCount()
+        try echoMessages(in: bytes, count: &count)
         let queued = outbound.readableBytes
         largestQueue.update { $0 = max($0, queued) }
     }
