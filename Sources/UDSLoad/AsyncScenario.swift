@@ -6,7 +6,7 @@ import UDSKit
 /// Every scenario through UDSKit's public async API, from Swift tasks, the way an application calls it (`--api
 /// async`): oneshot, bulk and fanin deliver with ``MessageClient`` from C tasks; pingpong awaits
 /// ``FramedClient/request(_:timeout:)`` one at a time; pipeline runs C ``FramedClient``s, each with many requests in
-/// flight from concurrent tasks. The tasks prefer the client reactor as their executor, as the library's docs
+/// flight from concurrent tasks, in batches (``FramedClient/requests(_:timeout:)``). The tasks prefer the client reactor as their executor, as the library's docs
 /// recommend for a client that makes many exchanges, so each exchange runs on the thread where its bytes arrive.
 struct AsyncScenario: Sendable {
     let options: LoadOptions
@@ -135,8 +135,10 @@ struct AsyncScenario: Sendable {
         return LoadResult(operations: count, seconds: start.secondsSince, latencies: Load.makeHistogram())
     }
 
-    /// Requests in flight on one connection at a time: enough to keep the socket busy.
-    private static let inFlight = 256
+    /// Tasks with a batch in flight on one connection at a time, and the requests in each batch: enough to keep the
+    /// socket busy (1,024 requests in flight), with one continuation per batch rather than one per request.
+    private static let tasksPerConnection = 4
+    private static let batchSize = 256
 
     private func pipe(frames: Int, seed: Int) async throws {
         var configuration = FramedClient.Configuration()
@@ -146,22 +148,21 @@ struct AsyncScenario: Sendable {
         let pattern = (0..<(251 + size)).map { UInt8($0 % 251) }
         let requests = (0..<251).map { Message(bytes: pattern[(($0 + seed) % 251)...].prefix(size)) }
         let next = TicketCounter()
+        let batchSize = Self.batchSize
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<min(Self.inFlight, max(frames, 1)) {
+            for _ in 0..<min(Self.tasksPerConnection, max(frames / batchSize, 1)) {
                 group.addTask {
-                    var done = 0
                     while true {
-                        let frame = next.take()
-                        guard frame < frames else { break }
-                        let request = requests[frame % 251]
-                        let echo = try await client.request(request)
-                        guard echo == request else {
-                            throw LoadFailure("echo of frame \(frame) differs from the frame sent")
+                        let first = next.take(batchSize)
+                        guard first < frames else { break }
+                        let batch = (first..<min(first + batchSize, frames)).map { requests[$0 % 251] }
+                        let echoes = try await client.requests(batch)
+                        guard echoes == batch else {
+                            throw LoadFailure(
+                                "an echo in frames \(first)..<\(first + batch.count) differs from its frame")
                         }
-                        done += 1
-                        if done & 63 == 0 { progress.add(64) }
+                        progress.add(batch.count)
                     }
-                    progress.add(done & 63)
                 }
             }
             try await group.waitForAll()
@@ -242,5 +243,7 @@ final class AsyncBarrier: Sendable {
 /// Hands out 0, 1, 2, … to concurrent tasks.
 final class TicketCounter: Sendable {
     private let value = Atomic<Int>(0)
-    func take() -> Int { value.add(1, ordering: .relaxed).oldValue }
+    func take() -> Int { take(1) }
+    /// The first of `count` consecutive tickets.
+    func take(_ count: Int) -> Int { value.add(count, ordering: .relaxed).oldValue }
 }

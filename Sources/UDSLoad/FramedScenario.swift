@@ -3,12 +3,6 @@ import Histogram
 import Synchronization
 import UDSKit
 
-#if canImport(Glibc)
-    @preconcurrency import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The framed protocol's scenarios (pingpong, pipeline), on blocking connections and threads.
 struct FramedScenario: Sendable {
     let options: LoadOptions
@@ -121,7 +115,7 @@ struct FramedScenario: Sendable {
                 let more = try reader.read { echo in
                     let start = (received + seed) % 251
                     guard echo.count == size,
-                        size == 0 || memcmp(echo.baseAddress!, pattern.baseAddress! + start, size) == 0
+                        size == 0 || bytesEqual(echo.baseAddress!, pattern.baseAddress! + start, count: size)
                     else {
                         throw LoadFailure("echo of frame \(received) differs from the frame sent")
                     }

@@ -64,24 +64,19 @@ struct Probe: AsyncParsableCommand {
             lines += ["owner: \(owner)", "group: \(group)", "mode: \(mode)"]
         }
         let connection: UnixSocketConnection
-        switch Result(catching: { () throws(UnixSocketError) in
-            try UnixSocketConnection.connect(to: address, timeout: .seconds(5))
-        }) {
-        case .success(let connected):
-            connection = connected
-        case .failure(let error) where error.code == .staleSocketFile:
+        do {
+            connection = try UnixSocketConnection.connect(to: address, timeout: .seconds(5))
+        } catch let error as UnixSocketError where error.code == .staleSocketFile {
             lines.insert("kind: stale socket file: nobody accepts connections on it", at: 1)
             return (lines, 7)
-        case .failure(let error) where error.code == .permissionDenied:
+        } catch let error as UnixSocketError where error.code == .permissionDenied {
             lines.insert("kind: socket", at: 1)
             lines.append("you: uid \(geteuid()), may not connect (permission denied)")
             return (lines, 4)
-        case .failure(let error) where error.code == .noSocketFile:
+        } catch let error as UnixSocketError where error.code == .noSocketFile {
             return (lines + ["kind: nothing is there"], 3)
-        case .failure(let error) where error.code == .wrongSocketType:
+        } catch let error as UnixSocketError where error.code == .wrongSocketType {
             return try probeMessageSocket(address, lines: lines)
-        case .failure(let error):
-            throw error
         }
         addLiveServer("live socket", credentials: try? connection.peerCredentials(), to: &lines)
         connection.close()
@@ -91,10 +86,8 @@ struct Probe: AsyncParsableCommand {
     /// The same for a socket that is not a stream: a seqpacket server, or a bound datagram socket.
     private func probeMessageSocket(_ address: UnixSocketAddress, lines: [String]) throws -> ([String], Int32) {
         var lines = lines
-        let connected = Result { () throws(UnixSocketError) in
-            try SeqPacketConnection.connect(to: address, timeout: .seconds(5))
-        }
-        if case .failure(let error) = connected, error.code == .wrongSocketType {
+        let connected = Result { try SeqPacketConnection.connect(to: address, timeout: .seconds(5)) }
+        if case .failure(let error as UnixSocketError) = connected, error.code == .wrongSocketType {
             let socket = try DatagramSocket.unbound()
             defer { socket.close() }
             try socket.connect(to: address)  // sends nothing; the kernel only checks that a receiver is bound

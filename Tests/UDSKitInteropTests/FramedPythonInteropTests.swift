@@ -109,6 +109,39 @@ struct FramedPythonInteropTests {
 
     // MARK: `uds send --framed` and FramedClient with the Python framed server
 
+    /// `FramedClient.requests` writes a batch's frames back to back in one write; Python's thread reads them one at a
+    /// time and answers each, and the replies come back in order, byte for byte, while single requests from other
+    /// tasks are matched to their own replies in between.
+    @Test func batchesOfRequestsToThePythonEchoServerComeBackInOrder() async throws {
+        try await withPythonServer { path in
+            let client = try await FramedClient.connect(to: UnixSocketAddress(path))
+            defer { client.close() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<4 {
+                    group.addTask {
+                        for batch in 0..<5 {
+                            let sizes = [0, 1, 64, 5000, 20_000]
+                            let messages = (0..<100).map { index in
+                                let byte = UInt8((task * 31 + batch * 7 + index) % 251)
+                                return Message(bytes: repeatElement(byte, count: sizes[index % sizes.count]))
+                            }
+                            let replies = try await client.requests(messages)
+                            #expect(replies == messages, "task \(task) batch \(batch)")
+                        }
+                    }
+                    group.addTask {
+                        for request in 0..<50 {
+                            let text = "task \(task) single \(request)"
+                            let reply = try await client.request(Message(text))
+                            #expect(reply.string == text)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test func udsSendFramedExpectingAnyPrintsEachEchoFromPythonServer() async throws {
         try await withPythonServer { path in
             let output = try await runSucceeding(

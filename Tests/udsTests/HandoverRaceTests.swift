@@ -77,7 +77,7 @@ struct HandoverRaceTests {
             try handover.setReadTimeout(.seconds(30))
             var descriptors: [ReceivedDescriptor] = []
             var marker = [UInt8](repeating: 0, count: 1)
-            let count = try marker.withUnsafeMutableBytes { raw throws(UnixSocketError) in
+            let count = try marker.withUnsafeMutableBytes { raw in
                 try handover.read(into: raw, descriptors: &descriptors, limit: 1)
             }
             let listener = try #require(descriptors.first, "the predecessor passed no listener (read \(count) bytes)")

@@ -42,7 +42,7 @@ public struct MessageClient: Sendable {
     }
 
     /// A client of the server at `path` (`@name` for an abstract name on Linux).
-    public init(path: String, configuration: Configuration = Configuration()) throws(UnixSocketError) {
+    public init(path: String, configuration: Configuration = Configuration()) throws {
         self.init(address: try UnixSocketAddress(path), configuration: configuration)
     }
 

@@ -2,8 +2,7 @@ import NIOCore
 import SystemPackage
 
 /// The reactor side of one connection, whatever it speaks: registration with its ``Reactor``, the read loop with
-/// its budget, the bounded outbound queue and its flush, the idle and deadline ticks, the counters, and closing
-/// exactly once. How bytes cross the socket is its ``ConnectionTransport``; what the messages mean is a subclass's
+/// its budget, the bounded outbound queue and its flush, the idle and deadline ticks, and closing exactly once. How bytes cross the socket is its ``ConnectionTransport``; what the messages mean is a subclass's
 /// (``EOFConnection``, ``FramedConnection``), which overrides the hooks under "For subclasses".
 ///
 /// Everything runs on the reactor's thread. The reactor holds the connection from ``adopt()`` until ``close()``;
@@ -21,7 +20,6 @@ class ConnectionDriver: ReactorSource {
     private let idleTimeout: Duration?
     private let messageDeadline: Duration?
     private let descriptorLimit: Int
-    private let counters: ServerCounters?
     /// Reads per readiness event before the other connections get a turn.
     static let readBudget = 16
 
@@ -47,11 +45,9 @@ class ConnectionDriver: ReactorSource {
     ///   - idleTimeout: how long the peer may owe something (``owedByPeer``) without progress; `nil`: no limit.
     ///   - messageDeadline: how long after opening the peer may still owe something; `nil`: no limit.
     ///   - descriptorLimit: passed descriptors kept in ``passed`` (0: each is closed as it comes).
-    ///   - counters: a server's counters, told of opening, closing and bytes sent.
     init(
         descriptor: CInt, reactor: Reactor, transport: any ConnectionTransport, outboundLimit: Int,
-        idleTimeout: Duration?, messageDeadline: Duration? = nil, descriptorLimit: Int = 0,
-        counters: ServerCounters? = nil
+        idleTimeout: Duration?, messageDeadline: Duration? = nil, descriptorLimit: Int = 0
     ) {
         self.descriptor = descriptor
         self.reactor = reactor
@@ -60,8 +56,6 @@ class ConnectionDriver: ReactorSource {
         self.idleTimeout = idleTimeout
         self.messageDeadline = messageDeadline
         self.descriptorLimit = descriptorLimit
-        self.counters = counters
-        counters?.connectionOpened()
     }
 
     /// Hands the descriptor to the reactor; it is watched from the first ``flush()`` that needs it.
@@ -209,7 +203,7 @@ class ConnectionDriver: ReactorSource {
     }
 
     private func sentBytes(_ count: Int) {
-        counters?.sent(count)
+        didSend(count)
         if count > 0 && idleTimeout != nil { lastProgressAt = .now }
     }
 
@@ -243,7 +237,6 @@ class ConnectionDriver: ReactorSource {
         outbound = ByteBuffer()
         reactor.release(descriptor)
         Syscall.close(descriptor)
-        counters?.connectionClosed()
         didClose()
     }
 
@@ -281,6 +274,9 @@ class ConnectionDriver: ReactorSource {
 
     /// The peer owes something past a timeout. Default: close.
     func timedOut(_ timeout: Timeout, owed: Owed) { close() }
+
+    /// The socket took `count` payload bytes (0 when it was full).
+    func didSend(_ count: Int) {}
 
     /// The connection has closed; release what the subclass holds.
     func didClose() {}

@@ -29,7 +29,7 @@ public struct EndOfStreamReader: Sendable {
     ///
     /// - Throws: ``UnixSocketError`` with ``UnixSocketError/Code/messageTooLarge`` when the message passes
     ///   ``maximumSize``; the reader keeps nothing more after that.
-    public mutating func feed(_ chunk: UnsafeRawBufferPointer) throws(UnixSocketError) {
+    public mutating func feed(_ chunk: UnsafeRawBufferPointer) throws {
         count += chunk.count
         if let maximumSize, count > maximumSize {
             bytes = nil

@@ -49,14 +49,6 @@ public struct Framing: Hashable, Sendable {
             buffer.writeInteger(delimiter)
         }
     }
-
-    /// One message carrying `payload`, framed.
-    public func frame(_ payload: Message) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(overhead + payload.count)
-        append(payload.buffer, to: &buffer)
-        return buffer
-    }
 }
 
 /// A decoder for either ``Framing``: what a framed connection feeds its reads to.

@@ -61,7 +61,7 @@ public enum Acknowledgement {
     ///
     /// - Throws: ``UnixSocketError`` with ``UnixSocketError/Code/serverError`` for an error reply, or
     ///   ``UnixSocketError/Code/notAcknowledged`` when the reply is not an acknowledgement or states another count.
-    public static func verify(_ reply: Message, sentCount: Int, socket: String?) throws(UnixSocketError) {
+    public static func verify(_ reply: Message, sentCount: Int, socket: String?) throws {
         if let count = byteCount(in: reply) {
             guard count == sentCount else {
                 throw UnixSocketError(

@@ -22,19 +22,19 @@ enum Handover {
 
     /// Takes the listening socket from the server offering it at `handoverPath`, or returns `nil` if nobody offers
     /// one there (no file, or a stale one).
-    static func takeListener(from handoverPath: String, logger: Logger) throws(UnixSocketError) -> CInt? {
+    static func takeListener(from handoverPath: String, logger: Logger) throws -> CInt? {
         let address = try UnixSocketAddress(handoverPath)
         let connection: UnixSocketConnection
         do {
             connection = try UnixSocketConnection.connect(to: address, timeout: .seconds(5))
-        } catch  where error.code == .noSocketFile || error.code == .staleSocketFile {
+        } catch let error as UnixSocketError where error.code == .noSocketFile || error.code == .staleSocketFile {
             return nil
         }
         defer { connection.close() }
         try connection.setReadTimeout(.seconds(30))
         var descriptors: [ReceivedDescriptor] = []
         var byte: UInt8 = 0
-        let count = try withUnsafeMutableBytes(of: &byte) { (raw) throws(UnixSocketError) in
+        let count = try withUnsafeMutableBytes(of: &byte) { raw in
             try connection.read(into: raw, descriptors: &descriptors, limit: 1)
         }
         guard count == 1, let listener = descriptors.first else {
@@ -52,7 +52,7 @@ enum Handover {
     static func offer(
         _ listener: CInt, at handoverPath: String, core: ServerCore, accepting: ListenerWatch,
         handedOver: @escaping @Sendable () -> Void
-    ) throws(UnixSocketError) -> HandoverOffer {
+    ) throws -> HandoverOffer {
         let socket = try ListeningSocket.bind(
             to: try UnixSocketAddress(handoverPath), permissions: [.ownerRead, .ownerWrite], backlog: 4)
         let offer = HandoverOffer(descriptor: socket.descriptor, file: socket.file)

@@ -77,7 +77,7 @@ public final class DatagramSocket: Sendable {
     }
 
     /// An unbound socket: it sends, and receivers see no address to reply to.
-    public static func unbound() throws(UnixSocketError) -> DatagramSocket {
+    public static func unbound() throws -> DatagramSocket {
         let fd = try makeSocket()
         return DatagramSocket(descriptor: fd, localAddress: nil, file: nil, authorization: .anyone)
     }
@@ -86,7 +86,7 @@ public final class DatagramSocket: Sendable {
     /// takes datagrams from the same user only unless `authorization` says otherwise: anyone can send to an abstract
     /// name. To take replies from a server another user runs, ``connect(to:)`` it as well (the kernel then drops
     /// datagrams from any other address) and pass ``AuthorizationPolicy/anyone``, as `uds send --datagram` does.
-    public static func autobound(authorization: AuthorizationPolicy = .sameUser) throws(UnixSocketError)
+    public static func autobound(authorization: AuthorizationPolicy = .sameUser) throws
         -> DatagramSocket
     {
         let fd = try makeSocket()
@@ -110,7 +110,7 @@ public final class DatagramSocket: Sendable {
     }
 
     /// Sets the address sends go to by default, and receives only from it (`connect(2)` on a datagram socket).
-    public func connect(to address: UnixSocketAddress) throws(UnixSocketError) {
+    public func connect(to address: UnixSocketAddress) throws {
         do {
             try Syscall.connect(descriptor, to: address)
         } catch .protocolWrongTypeForSocket {
@@ -131,7 +131,7 @@ public final class DatagramSocket: Sendable {
     public func send(
         _ message: Message, to address: UnixSocketAddress? = nil,
         passing descriptors: [SystemPackage.FileDescriptor] = []
-    ) throws(UnixSocketError) {
+    ) throws {
         _ = try send(message, to: address, passing: descriptors, dontWait: false)
     }
 
@@ -163,7 +163,7 @@ public final class DatagramSocket: Sendable {
     ///   - maximumSize: The longest message accepted; a longer one throws ``UnixSocketError/Code/messageTooLarge``
     ///     (the kernel has dropped it) and the next receive goes on with the next datagram.
     ///   - descriptorLimit: Descriptors taken per datagram; more are closed. Default 0: none are taken.
-    public func receive(maximumSize: Int = 64 * 1024, descriptorLimit: Int = 0) throws(UnixSocketError) -> Datagram {
+    public func receive(maximumSize: Int = 64 * 1024, descriptorLimit: Int = 0) throws -> Datagram {
         switch try receiveOrTooLarge(maximumSize: maximumSize, descriptorLimit: descriptorLimit) {
         case .datagram(let datagram): return datagram
         case .tooLarge(let error, _): throw error
@@ -226,12 +226,12 @@ public final class DatagramSocket: Sendable {
     public var refusedCount: Int { refused.load(ordering: .relaxed) }
 
     /// Sets how long a receive may wait; `nil` waits forever (`SO_RCVTIMEO`).
-    public func setReadTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+    public func setReadTimeout(_ timeout: Duration?) throws {
         try socket.setTimeout(option: Syscall.receiveTimeoutOption, timeout)
     }
 
     /// Sets how long a send may wait for room at the receiver; `nil` waits forever (`SO_SNDTIMEO`).
-    public func setWriteTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+    public func setWriteTimeout(_ timeout: Duration?) throws {
         try socket.setTimeout(option: Syscall.sendTimeoutOption, timeout)
     }
 

@@ -10,25 +10,19 @@ public struct ReplyBuffer: Sendable {
     public init(maximumSize: Int) { self.maximumSize = maximumSize }
 
     /// Reads once from `connection` (waiting for data) and adds what came.
-    mutating func read(from connection: UnixSocketConnection) throws(UnixSocketError) {
-        var failure: UnixSocketError?
-        withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 16) { chunk in
-            do throws(UnixSocketError) {
-                let count = try connection.read(into: chunk)
-                if count == 0 {
-                    isComplete = true
-                    return
-                }
-                guard bytes.count + count <= maximumSize else {
-                    throw UnixSocketError(
-                        .replyTooLarge, operation: .read, socket: connection.address.description,
-                        detail: "more than the limit of \(maximumSize) bytes")
-                }
-                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<count]))
-            } catch {
-                failure = error
+    mutating func read(from connection: UnixSocketConnection) throws {
+        try withUnsafeTemporaryAllocation(byteCount: 16 * 1024, alignment: 16) { chunk in
+            let count = try connection.read(into: chunk)
+            if count == 0 {
+                isComplete = true
+                return
             }
+            guard bytes.count + count <= maximumSize else {
+                throw UnixSocketError(
+                    .replyTooLarge, operation: .read, socket: connection.address.description,
+                    detail: "more than the limit of \(maximumSize) bytes")
+            }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: chunk[..<count]))
         }
-        if let failure { throw failure }
     }
 }

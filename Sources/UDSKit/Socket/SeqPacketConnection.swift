@@ -33,7 +33,7 @@ public final class SeqPacketConnection: Sendable {
     ///   - timeout: How long to wait while the server's backlog is full; `nil` waits as long as it takes.
     /// - Throws: ``UnixSocketError``, as ``UnixSocketConnection/connect(to:timeout:)``;
     ///   ``UnixSocketError/Code/wrongSocketType`` when the socket there is not a seqpacket socket.
-    public static func connect(to address: UnixSocketAddress, timeout: Duration? = nil) throws(UnixSocketError)
+    public static func connect(to address: UnixSocketAddress, timeout: Duration? = nil) throws
         -> SeqPacketConnection
     {
         let fd = try UnixSocketConnection.connectedDescriptor(to: address, timeout: timeout, type: .seqPacket)
@@ -47,7 +47,7 @@ public final class SeqPacketConnection: Sendable {
     ///   ``UnixSocketError/Code/connectionClosed`` when the server has closed;
     ///   ``UnixSocketError/Code/timedOut`` past the write timeout.
     public func send(_ message: Message, passing descriptors: [SystemPackage.FileDescriptor] = [])
-        throws(UnixSocketError)
+        throws
     {
         _ = try send(message, passing: descriptors, dontWait: false)
     }
@@ -77,7 +77,7 @@ public final class SeqPacketConnection: Sendable {
     ///
     /// - Parameter maximumSize: The longest message accepted; a longer one throws
     ///   ``UnixSocketError/Code/messageTooLarge``, and the kernel has dropped it.
-    public func receive(maximumSize: Int = 256 * 1024) throws(UnixSocketError) -> Message? {
+    public func receive(maximumSize: Int = 256 * 1024) throws -> Message? {
         var descriptors: [ReceivedDescriptor] = []
         return try receive(maximumSize: maximumSize, descriptors: &descriptors, limit: 0)
     }
@@ -85,7 +85,7 @@ public final class SeqPacketConnection: Sendable {
     /// Waits for the next message and takes the descriptors passed with it (up to `limit`; more are closed).
     public func receive(
         maximumSize: Int = 256 * 1024, descriptors: inout [ReceivedDescriptor], limit: Int = 16
-    ) throws(UnixSocketError) -> Message? {
+    ) throws -> Message? {
         let received = try PacketIO.receive(
             descriptor, maximumSize: maximumSize, limit: limit, wantsSender: false, socket: address.description)
         return try take(received, descriptors: &descriptors, limit: limit)
@@ -116,7 +116,7 @@ public final class SeqPacketConnection: Sendable {
     ///
     /// - Throws: as `send(_:passing:)` and `receive(maximumSize:)`;
     ///   ``UnixSocketError/Code/connectionClosed`` if the server closes instead of replying.
-    public func request(_ message: Message, maximumReplySize: Int = 256 * 1024) throws(UnixSocketError) -> Message {
+    public func request(_ message: Message, maximumReplySize: Int = 256 * 1024) throws -> Message {
         try send(message)
         guard let reply = try receive(maximumSize: maximumReplySize) else {
             throw UnixSocketError(
@@ -127,17 +127,17 @@ public final class SeqPacketConnection: Sendable {
     }
 
     /// The server's process, user and group IDs, as the kernel reports them (`SO_PEERCRED`).
-    public func peerCredentials() throws(UnixSocketError) -> PeerCredentials {
+    public func peerCredentials() throws -> PeerCredentials {
         try socket.peerCredentials()
     }
 
     /// Sets how long a receive may wait; `nil` waits forever (`SO_RCVTIMEO`).
-    public func setReadTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+    public func setReadTimeout(_ timeout: Duration?) throws {
         try socket.setTimeout(option: Syscall.receiveTimeoutOption, timeout)
     }
 
     /// Sets how long a send may wait for room; `nil` waits forever (`SO_SNDTIMEO`).
-    public func setWriteTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+    public func setWriteTimeout(_ timeout: Duration?) throws {
         try socket.setTimeout(option: Syscall.sendTimeoutOption, timeout)
     }
 
@@ -145,7 +145,7 @@ public final class SeqPacketConnection: Sendable {
     public var discardedDescriptorCount: Int { discarded.load(ordering: .relaxed) }
 
     /// Tells the server no more messages come (`shutdown(SHUT_WR)`); replies can still be received.
-    public func closeWrite() throws(UnixSocketError) {
+    public func closeWrite() throws {
         try socket.closeWrite()
     }
 

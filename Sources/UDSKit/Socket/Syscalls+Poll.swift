@@ -104,9 +104,4 @@ extension Syscall {
             while (try? retryingInterrupts { read(fd, buffer.baseAddress, 64) }) ?? 0 > 0 {}
         }
     }
-
-    /// The value of the environment variable `name`, if set.
-    static func environment(_ name: String) -> String? {
-        getenv(name).map { String(cString: $0) }
-    }
 }

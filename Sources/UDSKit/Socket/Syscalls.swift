@@ -302,3 +302,8 @@ struct FileStatus: Equatable, Sendable {
     /// Whether both describe the same file (device and inode).
     func isSameFile(as other: FileStatus) -> Bool { device == other.device && inode == other.inode }
 }
+
+/// Whether the `count` bytes at `first` and `second` are equal (`memcmp`), for the package's load generator.
+package func bytesEqual(_ first: UnsafeRawPointer, _ second: UnsafeRawPointer, count: Int) -> Bool {
+    memcmp(first, second, count) == 0
+}

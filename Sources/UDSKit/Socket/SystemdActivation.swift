@@ -1,12 +1,6 @@
 import CUDSKit
 import SystemPackage
 
-#if canImport(Glibc)
-    @preconcurrency import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Listening sockets handed over by systemd socket activation (`LISTEN_PID`, `LISTEN_FDS`, `LISTEN_FDNAMES`), as
 /// `sd_listen_fds(3)` describes: descriptors 3, 4, … belong to this process when `LISTEN_PID` is its pid and, when
 /// systemd also sets `LISTEN_PIDFDID` (newer systemd, on kernels whose pidfds have unique inode numbers), when that
@@ -18,9 +12,8 @@ enum SystemdActivation {
     /// The listening socket systemd passed, the one named `name` if given (its `FileDescriptorName=`), else the
     /// first. Clears the variables, so that child processes do not take the sockets for theirs.
     static func takeListener(named name: String?) throws(UnixSocketError) -> CInt {
-        let environment = ProcessEnvironment()
-        guard let pid = environment["LISTEN_PID"].flatMap({ Int32($0) }), pid == getpid(),
-            let count = environment["LISTEN_FDS"].flatMap({ Int32($0) }), count > 0
+        guard let pid = Syscall.environment("LISTEN_PID").flatMap({ Int32($0) }), pid == Syscall.processID,
+            let count = Syscall.environment("LISTEN_FDS").flatMap({ Int32($0) }), count > 0
         else {
             throw UnixSocketError(
                 .notActivated, operation: .adopt, socket: name,
@@ -28,14 +21,16 @@ enum SystemdActivation {
                     "no socket passed by systemd socket activation (LISTEN_PID and LISTEN_FDS are not set for this process)"
             )
         }
-        if let pidfdID = environment["LISTEN_PIDFDID"] {
+        if let pidfdID = Syscall.environment("LISTEN_PIDFDID") {
             try checkPidfdID(pidfdID, name: name)
         }
         let names =
-            environment["LISTEN_FDNAMES"].map {
+            Syscall.environment("LISTEN_FDNAMES").map {
                 $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
             } ?? []
-        for variable in ["LISTEN_PID", "LISTEN_PIDFDID", "LISTEN_FDS", "LISTEN_FDNAMES"] { unsetenv(variable) }
+        for variable in ["LISTEN_PID", "LISTEN_PIDFDID", "LISTEN_FDS", "LISTEN_FDNAMES"] {
+            Syscall.removeEnvironment(variable)
+        }
         var index: CInt = 0
         if let name {
             guard let position = names.firstIndex(of: name), position < count else {
@@ -46,12 +41,12 @@ enum SystemdActivation {
             index = CInt(position)
         }
         let descriptor = firstDescriptor + index
-        guard isListeningStreamSocket(descriptor) else {
+        guard Syscall.isListening(descriptor) else {
             throw UnixSocketError(
                 .notASocket, operation: .adopt, socket: name ?? "descriptor \(descriptor)",
                 detail: "the descriptor systemd passed is not a listening stream socket")
         }
-        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        Syscall.setCloseOnExec(descriptor)
         return descriptor
     }
 
@@ -63,8 +58,7 @@ enum SystemdActivation {
                 .notActivated, operation: .adopt, socket: name,
                 detail: "LISTEN_PIDFDID is not a number: \(value)")
         }
-        var inode: UInt64 = 0
-        guard cudskit_own_pidfd_inode(&inode) == 0 else { return }
+        guard let inode = Syscall.ownPidfdInode() else { return }
         guard inode == expected else {
             throw UnixSocketError(
                 .notActivated, operation: .adopt, socket: name,
@@ -73,16 +67,4 @@ enum SystemdActivation {
             )
         }
     }
-
-    private static func isListeningStreamSocket(_ descriptor: CInt) -> Bool {
-        var accepting: CInt = 0
-        var length = socklen_t(MemoryLayout<CInt>.size)
-        guard getsockopt(descriptor, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &length) == 0 else { return false }
-        return accepting != 0
-    }
-}
-
-/// This process's environment variables.
-private struct ProcessEnvironment {
-    subscript(name: String) -> String? { getenv(name).map { String(cString: $0) } }
 }

@@ -1,13 +1,4 @@
-import CUDSKit
 import SystemPackage
-
-#if canImport(Glibc)
-    @preconcurrency import Glibc
-#elseif canImport(Musl)
-    @preconcurrency import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 
 /// The address of a Unix domain socket: a file system path or, on Linux, an abstract name.
 ///
@@ -25,14 +16,14 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
     let storage: Storage
 
     /// The most bytes a path may have: `sun_path` less its terminating NUL (107 on Linux, 103 on Darwin).
-    public static let maximumPathLength: Int = MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1
+    public static let maximumPathLength: Int = Syscall.socketPathCapacity - 1
 
     /// Parses `string`: `@name` is an abstract name (Linux), anything else a path.
     ///
     /// - Throws: ``UnixSocketError`` with code ``UnixSocketError/Code/invalidAddress`` for an empty string or one
     ///   holding a NUL byte, ``UnixSocketError/Code/pathTooLong`` past ``maximumPathLength`` (the error names both
     ///   the limit and the length), ``UnixSocketError/Code/unsupported`` for `@name` outside Linux.
-    public init(_ string: String) throws(UnixSocketError) {
+    public init(_ string: String) throws {
         if string.hasPrefix("@") {
             try self.init(abstractName: String(string.dropFirst()))
         } else {
@@ -45,7 +36,7 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
     /// On Linux a path longer than `sun_path` holds still works when its last component is short enough
     /// (``maximumLongPathNameLength``): binding and connecting go through the directory, opened for the call, as
     /// `/proc/self/fd/N/name`. Nothing process-wide (such as the working directory) changes.
-    public init(path: String) throws(UnixSocketError) {
+    public init(path: String) throws {
         let length = path.utf8.count
         guard length > 0, !path.utf8.contains(0) else {
             throw UnixSocketError(
@@ -91,7 +82,7 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// An abstract name (Linux only), written `@name`. It has no file and no permissions: anyone on the machine
     /// (in the same network namespace) can connect to it.
-    public init(abstractName name: String) throws(UnixSocketError) {
+    public init(abstractName name: String) throws {
         #if os(Linux)
             let length = name.utf8.count
             guard length > 0 else {
@@ -128,47 +119,6 @@ public struct UnixSocketAddress: Hashable, Sendable, CustomStringConvertible {
         switch storage {
         case .path(let path): return path
         case .abstract(let name): return "@" + name
-        }
-    }
-
-    /// Calls `body` with this address as a `sockaddr_un` and its length. A path too long for `sun_path` is passed
-    /// as `/proc/self/fd/N/name`, N a descriptor of its directory open for the call; if the directory cannot be
-    /// opened, `body` gets the path cut short and fails as the kernel says (`ENOENT`, `EACCES`).
-    func withSockAddr<Result>(
-        _ body: (UnsafePointer<sockaddr>, socklen_t) throws(Errno) -> Result
-    ) throws(Errno) -> Result {
-        guard case .path(let path) = storage, let (directory, name) = Self.longPathParts(path) else {
-            return try withShortSockAddr(body)
-        }
-        let fd = try retryingInterrupts { cudskit_open_directory_path(directory) }
-        defer { Syscall.close(fd) }
-        return try UnixSocketAddress(unchecked: "/proc/self/fd/\(fd)/\(name)").withShortSockAddr(body)
-    }
-
-    private init(unchecked path: String) { storage = .path(path) }
-
-    private func withShortSockAddr<Result, Failure: Error>(
-        _ body: (UnsafePointer<sockaddr>, socklen_t) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes: String.UTF8View
-        let prefix: Int
-        switch storage {
-        case .path(let path): bytes = path.utf8; prefix = 0
-        case .abstract(let name): bytes = name.utf8; prefix = 1  // the leading NUL marks an abstract name
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.initializeMemory(as: UInt8.self, repeating: 0)
-            UnsafeMutableRawBufferPointer(rebasing: raw[prefix...]).copyBytes(from: bytes)
-        }
-        let offset = MemoryLayout<sockaddr_un>.offset(of: \.sun_path)!
-        // A path is passed with its NUL; an abstract name is exactly as long as it is.
-        let length = offset + prefix + bytes.count + (prefix == 0 ? 1 : 0)
-        return try withUnsafePointer(to: &address) { pointer throws(Failure) in
-            try pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa throws(Failure) in
-                try body(sa, socklen_t(length))
-            }
         }
     }
 }

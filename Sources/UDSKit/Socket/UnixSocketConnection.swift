@@ -38,7 +38,7 @@ public final class UnixSocketConnection: Sendable {
     ///   ``UnixSocketError/Code/staleSocketFile`` when the socket file has no server,
     ///   ``UnixSocketError/Code/notASocket``, ``UnixSocketError/Code/permissionDenied``,
     ///   ``UnixSocketError/Code/timedOut``.
-    public static func connect(to address: UnixSocketAddress, timeout: Duration? = nil) throws(UnixSocketError)
+    public static func connect(to address: UnixSocketAddress, timeout: Duration? = nil) throws
         -> UnixSocketConnection
     {
         UnixSocketConnection(descriptor: try connectedDescriptor(to: address, timeout: timeout), address: address)
@@ -92,17 +92,17 @@ public final class UnixSocketConnection: Sendable {
     }
 
     /// The server's process, user and group IDs, as the kernel reports them (`SO_PEERCRED`).
-    public func peerCredentials() throws(UnixSocketError) -> PeerCredentials {
+    public func peerCredentials() throws -> PeerCredentials {
         try socket.peerCredentials()
     }
 
     /// Sets how long a read may wait for data; `nil` waits forever. The corresponding option is `SO_RCVTIMEO`.
-    public func setReadTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+    public func setReadTimeout(_ timeout: Duration?) throws {
         try socket.setTimeout(option: Syscall.receiveTimeoutOption, timeout)
     }
 
     /// Sets how long a write may wait for the peer to make room; `nil` waits forever (`SO_SNDTIMEO`).
-    public func setWriteTimeout(_ timeout: Duration?) throws(UnixSocketError) {
+    public func setWriteTimeout(_ timeout: Duration?) throws {
         try socket.setTimeout(option: Syscall.sendTimeoutOption, timeout)
     }
 
@@ -110,7 +110,7 @@ public final class UnixSocketConnection: Sendable {
     ///
     /// - Throws: ``UnixSocketError/Code/connectionClosed`` when the peer has closed its side (`EPIPE`);
     ///   ``UnixSocketError/Code/timedOut`` past the write timeout.
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(UnixSocketError) {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
         do {
             try Syscall.sendAll(descriptor, bytes)
         } catch {
@@ -125,9 +125,7 @@ public final class UnixSocketConnection: Sendable {
     ///
     /// - Throws: ``UnixSocketError/Code/replyTooLarge`` when `reply` would pass its limit; otherwise as the plain
     ///   `write`.
-    public func write(_ bytes: UnsafeRawBufferPointer, collectingReplyInto reply: inout ReplyBuffer)
-        throws(UnixSocketError)
-    {
+    public func write(_ bytes: UnsafeRawBufferPointer, collectingReplyInto reply: inout ReplyBuffer) throws {
         var offset = 0
         while offset < bytes.count {
             let readable: Bool
@@ -147,7 +145,7 @@ public final class UnixSocketConnection: Sendable {
     /// (`SCM_RIGHTS`). The descriptors stay open here and are the caller's to close; the peer gets its own copies.
     ///
     /// - Throws: as ``write(_:)-(UnsafeRawBufferPointer)``; `bytes` must not be empty when passing descriptors.
-    public func write(_ bytes: UnsafeRawBufferPointer, passing descriptors: [FileDescriptor]) throws(UnixSocketError) {
+    public func write(_ bytes: UnsafeRawBufferPointer, passing descriptors: [FileDescriptor]) throws {
         guard !descriptors.isEmpty else { return try write(bytes) }
         guard !bytes.isEmpty else {
             throw UnixSocketError(
@@ -169,7 +167,7 @@ public final class UnixSocketConnection: Sendable {
     /// - Returns: The number of bytes read; 0 at end of stream.
     public func read(
         into buffer: UnsafeMutableRawBufferPointer, descriptors: inout [ReceivedDescriptor], limit: Int = 16
-    ) throws(UnixSocketError) -> Int {
+    ) throws -> Int {
         var passed = Passed()
         defer { descriptors.append(contentsOf: passed.descriptors) }
         do throws(Errno) {
@@ -184,12 +182,8 @@ public final class UnixSocketConnection: Sendable {
     }
 
     /// Writes every byte of `bytes`.
-    public func write(_ bytes: [UInt8]) throws(UnixSocketError) {
-        var failure: UnixSocketError?
-        bytes.withUnsafeBytes { raw in
-            do throws(UnixSocketError) { try write(raw) } catch { failure = error }
-        }
-        if let failure { throw failure }
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
     }
 
     /// Reads what is available, up to `buffer.count` bytes, waiting for at least one.
@@ -198,7 +192,7 @@ public final class UnixSocketConnection: Sendable {
     /// ``read(into:descriptors:limit:)`` to take them.
     ///
     /// - Returns: The number of bytes read; 0 when the peer has closed its side (end of stream).
-    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(UnixSocketError) -> Int {
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         var passed = Passed()
         do throws(Errno) {
             // nil is EAGAIN, which a blocking socket returns when its read timeout runs out
@@ -216,7 +210,7 @@ public final class UnixSocketConnection: Sendable {
     public var discardedDescriptorCount: Int { discarded.load(ordering: .relaxed) }
 
     /// Reads until the peer closes its side, and adds everything read to `reply`.
-    public func readToEnd(into reply: inout ReplyBuffer) throws(UnixSocketError) {
+    public func readToEnd(into reply: inout ReplyBuffer) throws {
         while !reply.isComplete { try reply.read(from: self) }
     }
 
@@ -224,7 +218,7 @@ public final class UnixSocketConnection: Sendable {
     ///
     /// - Parameter maximumSize: The most bytes accepted; one more makes this throw
     ///   ``UnixSocketError/Code/replyTooLarge``.
-    public func readToEnd(maximumSize: Int) throws(UnixSocketError) -> [UInt8] {
+    public func readToEnd(maximumSize: Int) throws -> [UInt8] {
         var reply = ReplyBuffer(maximumSize: maximumSize)
         try readToEnd(into: &reply)
         return reply.bytes
@@ -232,7 +226,7 @@ public final class UnixSocketConnection: Sendable {
 
     /// Half-closes the connection: the peer reads end of stream, and this side can still read its reply.
     /// The corresponding C call is `shutdown(fd, SHUT_WR)`.
-    public func closeWrite() throws(UnixSocketError) {
+    public func closeWrite() throws {
         try socket.closeWrite()
     }
 

@@ -149,15 +149,7 @@ extension VarlinkCallMessage {
     ///
     /// - Throws: ``VarlinkProtocolError`` when the bytes are not JSON, not an object, or have no string `method`.
     public init(parsing bytes: UnsafeRawBufferPointer) throws(VarlinkProtocolError) {
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(bytes)
-        } catch {
-            throw VarlinkProtocolError(message: "\(error)")
-        }
-        guard case .object(let members) = value else {
-            throw VarlinkProtocolError(message: "a call is not a JSON object")
-        }
+        let members = try VarlinkProtocolError.members(of: bytes, kind: "call")
         guard case .string(let method)? = members["method"] else {
             throw VarlinkProtocolError(message: "a call has no string \"method\"")
         }
@@ -185,6 +177,18 @@ extension VarlinkReplyMessage {
     ///
     /// - Throws: ``VarlinkProtocolError`` when the bytes are not JSON or not an object.
     public init(parsing bytes: UnsafeRawBufferPointer) throws(VarlinkProtocolError) {
+        let members = try VarlinkProtocolError.members(of: bytes, kind: "reply")
+        parameters = members["parameters"] == .null ? nil : members["parameters"]
+        continues = members["continues"] == .bool(true) ? true : nil
+        error = members["error"]?.stringValue
+    }
+}
+
+extension VarlinkProtocolError {
+    /// The members of the JSON object one message carries; `kind` ("call", "reply") names it in the error.
+    fileprivate static func members(
+        of bytes: UnsafeRawBufferPointer, kind: String
+    ) throws(VarlinkProtocolError) -> [String: JSONValue] {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
@@ -192,10 +196,8 @@ extension VarlinkReplyMessage {
             throw VarlinkProtocolError(message: "\(error)")
         }
         guard case .object(let members) = value else {
-            throw VarlinkProtocolError(message: "a reply is not a JSON object")
+            throw VarlinkProtocolError(message: "a \(kind) is not a JSON object")
         }
-        parameters = members["parameters"] == .null ? nil : members["parameters"]
-        continues = members["continues"] == .bool(true) ? true : nil
-        error = members["error"]?.stringValue
+        return members
     }
 }

@@ -55,8 +55,9 @@ struct FramedClientTests {
         try await withTemporaryDirectory { dir in
             let handler = FramedHandler.requests { _, _ in
                 received.set()
-                // A request never answered: the sleep is the behaviour under test (the grace period cuts it off).
-                try await Task.sleep(for: .seconds(30))
+                // A request never answered: the sleep is the behaviour under test (the grace period cuts it off); an hour,
+                // so that a starved run (Thread Sanitizer on a loaded machine took 36 s to get here) cannot outlast it.
+                try await Task.sleep(for: .seconds(3600))
                 return .empty
             }
             let server = MessageServer(

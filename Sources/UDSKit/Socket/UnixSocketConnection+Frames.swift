@@ -55,23 +55,17 @@ public final class FrameReader {
 
 extension UnixSocketConnection {
     /// Writes one frame carrying `payload`: its length as 4 big-endian bytes, then the bytes, in one write.
-    public func writeFrame(_ payload: UnsafeRawBufferPointer) throws(UnixSocketError) {
-        var failure: UnixSocketError?
-        withUnsafeTemporaryAllocation(byteCount: FrameDecoder.headerSize + payload.count, alignment: 4) { frame in
+    public func writeFrame(_ payload: UnsafeRawBufferPointer) throws {
+        try withUnsafeTemporaryAllocation(byteCount: FrameDecoder.headerSize + payload.count, alignment: 4) { frame in
             let length = UInt32(payload.count).bigEndian
             withUnsafeBytes(of: length) { frame.copyMemory(from: $0) }
             UnsafeMutableRawBufferPointer(rebasing: frame[FrameDecoder.headerSize...]).copyMemory(from: payload)
-            do throws(UnixSocketError) { try write(UnsafeRawBufferPointer(frame)) } catch { failure = error }
+            try write(UnsafeRawBufferPointer(frame))
         }
-        if let failure { throw failure }
     }
 
     /// Writes one frame carrying `payload`.
-    public func writeFrame(_ payload: [UInt8]) throws(UnixSocketError) {
-        var failure: UnixSocketError?
-        payload.withUnsafeBytes { raw in
-            do throws(UnixSocketError) { try writeFrame(raw) } catch { failure = error }
-        }
-        if let failure { throw failure }
+    public func writeFrame(_ payload: [UInt8]) throws {
+        try payload.withUnsafeBytes { try writeFrame($0) }
     }
 }

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// Who may talk to a server, decided from the peer's credentials before a byte of its message is read.
 ///
 /// The default, ``sameUser``, admits only processes running as the server's own user. Add users, groups, root, or a
@@ -95,5 +89,5 @@ public struct AuthorizationPolicy: Sendable {
     var needsPeerGroups: Bool { !allowsAnyone && (!groupIDs.isEmpty || custom != nil) }
 
     /// The effective user ID of this process.
-    static var processUserID: UInt32 { UInt32(geteuid()) }
+    static var processUserID: UInt32 { Syscall.effectiveUserID }
 }

@@ -2,7 +2,7 @@ import Logging
 import SystemPackage
 
 /// A ``ConnectionDriver`` that a ``MessageServer`` accepted: counted in its registry and counters, timed out by its
-/// idle timeout, and logged with its connection ID.
+/// idle timeout, and logged with its connection ID. The shared base of ``EOFConnection`` and ``FramedConnection``.
 class ServerConnection: ConnectionDriver {
     let core: ServerCore
     let id: Int
@@ -16,7 +16,8 @@ class ServerConnection: ConnectionDriver {
         super.init(
             descriptor: descriptor, reactor: reactor, transport: transport, outboundLimit: outboundLimit,
             idleTimeout: core.configuration.idleTimeout, messageDeadline: messageDeadline,
-            descriptorLimit: descriptorLimit, counters: core.counters)
+            descriptorLimit: descriptorLimit)
+        core.counters.connectionOpened()
     }
 
     override func fail(_ error: Errno) {
@@ -25,7 +26,12 @@ class ServerConnection: ConnectionDriver {
     }
 
     /// Subclasses release what they hold, then call this last: the registry learns of the close.
-    override func didClose() { core.connections.remove() }
+    override func didClose() {
+        core.counters.connectionClosed()
+        core.connections.remove()
+    }
+
+    override func didSend(_ count: Int) { core.counters.sent(count) }
 
     /// The connection's ID and, when they can be read, the peer's process and user IDs.
     func peerMetadata() -> Logger.Metadata {
