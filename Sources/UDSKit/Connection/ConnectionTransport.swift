@@ -169,7 +169,10 @@ final class StreamFrames: ConnectionTransport {
 }
 
 /// The one message of a connection, read until the peer half-closes: each read is a chunk of it, as it came.
-final class UntilEndOfStream: ConnectionTransport {
+/// Stateless: every connection shares ``shared``, which saves one allocation per one-message connection.
+final class UntilEndOfStream: ConnectionTransport, Sendable {
+    static let shared = UntilEndOfStream()
+
     var framing: Framing { .lengthPrefixed }  // unused: a reply goes out as raw bytes (``enqueue(wire:to:)``)
     /// The end of stream is what the message waits for, so a short read does not end the loop: the next read most
     /// often finds it, which costs less than a round through epoll.

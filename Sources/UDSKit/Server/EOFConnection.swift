@@ -34,7 +34,7 @@ final class EOFConnection: ServerConnection {
             keepsBytes: isBuffered)
         // Reading pauses while any echo waits to be written (an outbound limit of 1 byte).
         super.init(
-            descriptor: descriptor, reactor: reactor, core: core, transport: UntilEndOfStream(), outboundLimit: 1,
+            descriptor: descriptor, reactor: reactor, core: core, transport: UntilEndOfStream.shared, outboundLimit: 1,
             messageDeadline: core.configuration.messageDeadline,
             descriptorLimit: core.configuration.maximumDescriptorsPerMessage)
     }
