@@ -2,15 +2,16 @@ import NIOCore
 import SystemPackage
 
 /// The reactor side of one connection, whatever it speaks: registration with its ``Reactor``, the read loop with
-/// its budget, the bounded outbound queue and its flush, the idle and deadline ticks, and closing exactly once. How bytes cross the socket is its ``ConnectionTransport``; what the messages mean is a subclass's
-/// (``EOFConnection``, ``FramedConnection``), which overrides the hooks under "For subclasses".
+/// its budget, the bounded outbound queue and its flush, the idle and deadline ticks, and closing exactly once. How
+/// bytes cross the socket is its ``ConnectionTransport``; what the messages mean is a subclass's (``EOFConnection``,
+/// ``FramedConnection``, ``FramedClientSource``), which overrides the hooks under "For subclasses".
 ///
 /// Everything runs on the reactor's thread. The reactor holds the connection from ``adopt()`` until ``close()``;
 /// the descriptor belongs to the connection, which closes it.
 ///
 /// Two shortcuts every transport gets: a stream read shorter than the read buffer ends the read loop (the socket is
 /// empty, so asking again would only get `EAGAIN`), and messages that lie whole in one read are echoed as one slice
-/// of the read buffer, without a copy (``echoMessages(in:_:)``).
+/// of the read buffer, without a copy (``echoMessages(in:count:)``).
 class ConnectionDriver: ReactorSource {
     let descriptor: CInt
     let reactor: Reactor
