@@ -67,71 +67,58 @@ final class RequestQueue: Sendable {
     }
 }
 
-/// A client's persistent framed connection on the client reactor: writes queued requests, matches replies to them
-/// in order, and passes frames nobody waits for on as pushed messages. On a seqpacket socket (`packets`) each
-/// message is one packet: the queue still holds them length-prefixed, and each goes out as a packet of its own.
-final class FramedClientSource: ReactorSource {
-    private let descriptor: CInt
-    private let reactor: Reactor
-    private let queue: RequestQueue
+/// A client's persistent framed connection on the client reactor, a ``ConnectionDriver`` over ``StreamFrames`` or,
+/// on a seqpacket socket, ``Packets`` (each message one packet): writes queued requests, matches replies to them in
+/// order, and passes frames nobody waits for on as pushed messages.
+final class FramedClientSource: ConnectionDriver {
+    private let requests: RequestQueue
     private let pushed: FrameSequence.Source
     private let onClose: @Sendable () -> Void
     private let address: String
-    private var decoder: FramingDecoder
-    private let packets: Bool
-    private var outbound = ByteBuffer()
     /// The requests written whose replies have not all come.
     private var replies = ReplyMatcher()
     /// When requests with a timeout give up, by request ID.
     private var deadlines: [Int: (at: ContinuousClock.Instant, timeout: Duration)] = [:]
     private var isCheckingDeadlines = false
-    private var isPausedForConsumer = false
-    private var closesWhenFlushed = false
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
-    private var isClosed = false
+    /// Why the connection closes, set just before it does; `nil`: the client closed it.
+    private var closeReason: UnixSocketError?
 
     init(
         descriptor: CInt, reactor: Reactor, queue: RequestQueue, pushed: FrameSequence.Source,
         maximumFrameSize: Int, packets: Bool, framing: Framing = .lengthPrefixed, address: String,
         onClose: @escaping @Sendable () -> Void
     ) {
-        self.packets = packets
-        self.descriptor = descriptor
-        self.reactor = reactor
-        self.queue = queue
+        self.requests = queue
         self.pushed = pushed
-        self.decoder = FramingDecoder(packets ? .lengthPrefixed : framing, maximumFrameSize: maximumFrameSize)
         self.address = address
         self.onClose = onClose
+        let transport: any ConnectionTransport =
+            packets
+            ? Packets(maximumSize: maximumFrameSize, receiver: "this client", socket: address)
+            : StreamFrames(framing, maximumFrameSize: maximumFrameSize)
+        // Requests are bounded by their callers (each waits for its reply), so the queue is not: reading never
+        // waits for writing, which keeps replies flowing to a server that is blocked on writing them.
+        super.init(
+            descriptor: descriptor, reactor: reactor, transport: transport, outboundLimit: .max, idleTimeout: nil)
     }
 
     func start() {
-        reactor.adopt(descriptor, self)
-        readAndWrite()
+        adopt()
+        readAvailable()
     }
 
-    func handle(_ events: Epoll.Events) { readAndWrite() }
-
-    func forceClose() { close(UnixSocketError(.connectionClosed, operation: .read, socket: address)) }
+    override func forceClose() { close(UnixSocketError(.connectionClosed, operation: .read, socket: address)) }
 
     /// Requests were queued: write them. Reading waits for epoll to say the socket is readable, so a request costs
     /// no read that would find nothing.
-    func drain() {
-        guard !isClosed else { return }
-        takeQueued()
-        do {
-            try flush()
-            if closesWhenFlushed && outbound.readableBytes == 0 { return closeByClient() }
-            try watch()
-        } catch {
-            close(failure(error))
-        }
-    }
+    func drain() { flush() }
 
-    private func takeQueued() {
-        for entry in queue.take() {
+    /// Moves what the callers queued to the outbound queue, and their waiters to the matcher, in order.
+    override func willFlush() {
+        for entry in requests.take() {
             var frame = entry.frame
-            outbound.writeBuffer(&frame)
+            queue(framed: &frame)
             if let waiter = entry.waiter { replies.expect(waiter) }
         }
     }
@@ -144,83 +131,33 @@ final class FramedClientSource: ReactorSource {
         return UnixSocketError.wrapping(error, operation: .read, socket: address)
     }
 
-    private func readAndWrite() {
-        guard !isClosed else { return }
-        takeQueued()
-        do {
-            try flush()
-            if closesWhenFlushed && outbound.readableBytes == 0 { return closeByClient() }
-            try read()
-            try watch()
-        } catch {
-            close(failure(error))
-        }
+    override func fail(_ error: Errno) { close(failure(error)) }
+
+    override func refuse(_ error: any Error) { close(failure(error)) }
+
+    override func outputFailed(_ error: Errno) {
+        guard transport is Packets else { return close(failure(error)) }
+        let length = outbound.getInteger(at: outbound.readerIndex, as: UInt32.self).map(Int.init) ?? 0
+        close(PacketIO.sendFailure(error, bytes: length, descriptor: descriptor, socket: address))
     }
 
-    private func flush() throws {
-        if packets { return try flushPackets() }
-        guard outbound.readableBytes > 0 else { return }
-        let written = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
-            try Syscall.sendNonBlocking(descriptor, raw)
-        }
-        outbound.moveReaderIndex(forwardBy: written)
-        if outbound.readableBytes == 0 { outbound.clear() }
+    override func inputEnded() {
+        close(
+            UnixSocketError(
+                .connectionClosed, operation: .read, socket: address,
+                detail: transport.hasPartialMessage
+                    ? "the server closed inside a frame" : "the server closed the connection"))
     }
 
-    /// Sends queued messages, one packet each, until the socket is full.
-    private func flushPackets() throws {
-        do {
-            try PacketIO.sendQueued(descriptor, &outbound) { _ in }
-        } catch {
-            let length = outbound.getInteger(at: outbound.readerIndex, as: UInt32.self).map(Int.init) ?? 0
-            throw PacketIO.sendFailure(error, bytes: length, descriptor: descriptor, socket: address)
-        }
-    }
-
-    /// Reads packets, each one message, up to 16 at a time.
-    private func readPackets() throws {
-        let limit = min(decoder.maximumFrameSize, reactor.readBuffer.count)
-        for _ in 0..<16 where !isPausedForConsumer && !isClosed {
-            var passed = Passed()  // a framed client takes no descriptors: any that come are closed, not leaked
-            guard
-                let packet = try Syscall.receivePacket(descriptor, into: reactor.readBuffer, passed: &passed, limit: 0)
-            else { return }
-            if packet.length == 0 {  // an empty packet reads as the end too
-                throw UnixSocketError(
-                    .connectionClosed, operation: .read, socket: address, detail: "the server closed the connection")
-            }
-            guard !packet.isTruncated, packet.length <= limit else {
-                throw UnixSocketError(
-                    .messageTooLarge, operation: .read, socket: address,
-                    detail: "a packet of \(packet.length) bytes; this client takes at most \(limit)")
-            }
-            let payload = UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<packet.length])
-            deliver(replies.match(payload), payload)
-        }
-    }
-
-    private func read() throws {
-        if packets { return try readPackets() }
-        var reads = 0
-        while !isPausedForConsumer && !isClosed && reads < 16 {
-            var passed = Passed()  // a framed client takes no descriptors: any that come are closed, not leaked
-            guard let count = try Syscall.receive(descriptor, into: reactor.readBuffer, passed: &passed, limit: 0)
-            else { return }
-            if count == 0 {
-                throw UnixSocketError(
-                    .connectionClosed, operation: .read, socket: address,
-                    detail: decoder.hasPartialFrame
-                        ? "the server closed inside a frame" : "the server closed the connection")
-            }
-            // The matcher is moved out while the frames are fed: one access to this object per read, not per frame.
-            var matcher = ReplyMatcher()
-            swap(&matcher, &replies)
-            defer { swap(&matcher, &replies) }
-            try decoder.feed(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count])) { payload in
-                deliver(matcher.match(payload), payload)
-            }
-            if count < reactor.readBuffer.count { return }  // a short read: the socket is empty
-            reads += 1
+    override func received(_ bytes: UnsafeRawBufferPointer) throws {
+        // The matcher is moved out while the frames are fed: one access to this object per read, not per frame.
+        var matcher = ReplyMatcher()
+        swap(&matcher, &replies)
+        defer { swap(&matcher, &replies) }
+        if let frames = transport as? StreamFrames {  // statically dispatched, so the closure is specialized in
+            try frames.messages(in: bytes) { payload, _ in deliver(matcher.match(payload), payload) }
+        } else {
+            try transport.messages(in: bytes) { payload, _ in deliver(matcher.match(payload), payload) }
         }
     }
 
@@ -231,32 +168,18 @@ final class FramedClientSource: ReactorSource {
         case .absorbed:
             return
         case .pushed:
-            if pushed.yield(Message(buffer: ByteBuffer(bytes: payload))) != .produceMore { isPausedForConsumer = true }
+            if pushed.yield(Message(buffer: ByteBuffer(bytes: payload))) != .produceMore { pauseReading() }
         case .reply(let id, let continuation, let reply):
             if !deadlines.isEmpty { deadlines[id] = nil }
-            ThreadSanitizer.release(queue)
+            ThreadSanitizer.release(requests)
             continuation.resume(returning: reply)
         case .batch(let id, let continuation, let batch):
             if !deadlines.isEmpty { deadlines[id] = nil }
-            ThreadSanitizer.release(queue)
+            ThreadSanitizer.release(requests)
             continuation.resume(returning: batch)
         case .dropped(let id):
             if !deadlines.isEmpty { deadlines[id] = nil }
         }
-    }
-
-    private func watch() throws(Errno) {
-        var interest: Epoll.Events = []
-        if !isPausedForConsumer { interest.insert(.readable) }
-        if outbound.readableBytes > 0 { interest.insert(.writable) }
-        if interest.isEmpty { reactor.unwatch(descriptor) } else { try reactor.watch(descriptor, interest) }
-    }
-
-    /// The consumer of pushed frames wants more.
-    func resumeReading() {
-        guard isPausedForConsumer else { return }
-        isPausedForConsumer = false
-        readAndWrite()
     }
 
     /// Fails request `id` after `timeout` unless its reply came. One timer per connection checks every deadline,
@@ -306,33 +229,33 @@ final class FramedClientSource: ReactorSource {
     /// Fails a request's task with an error built here on the reactor. The release pairs with the acquire in
     /// ``FramedClient/request(_:timeout:)``: see ``ThreadSanitizer``.
     private func fail(_ waiter: RequestQueue.Waiter, with error: any Error) {
-        ThreadSanitizer.release(queue)
+        ThreadSanitizer.release(requests)
         waiter.fail(error)
     }
 
-    /// Closes after writing what is queued, then resumes `waiter`.
+    /// Closes after writing what is queued, reading replies meanwhile, then resumes `waiter`.
     func closeWhenFlushed(then waiter: CheckedContinuation<Void, Never>?) {
         if let waiter {
             guard !isClosed else { return waiter.resume() }
             closeWaiters.append(waiter)
         }
-        closesWhenFlushed = true
-        readAndWrite()
+        closeWhenFlushed(readingMeanwhile: true)
     }
 
-    private func closeByClient() {
-        close(
-            UnixSocketError(
-                .connectionClosed, operation: .close, socket: address, detail: "the client closed the connection"))
-    }
-
+    /// Closes now, failing every request not yet answered with `error`.
     func close(_ error: UnixSocketError) {
         guard !isClosed else { return }
-        isClosed = true
-        for entry in queue.close(error) { if let waiter = entry.waiter { fail(waiter, with: error) } }
+        closeReason = error
+        close()
+    }
+
+    override func didClose() {
+        let error =
+            closeReason
+            ?? UnixSocketError(
+                .connectionClosed, operation: .close, socket: address, detail: "the client closed the connection")
+        for entry in requests.close(error) { if let waiter = entry.waiter { fail(waiter, with: error) } }
         for waiter in replies.removeAll() { fail(waiter, with: error) }
-        reactor.release(descriptor)
-        Syscall.close(descriptor)
         onClose()
         for waiter in closeWaiters { waiter.resume() }
         closeWaiters = []

@@ -3,7 +3,7 @@ import NIOCore
 import SystemPackage
 
 /// Accepts connections from the shared listening socket on one reactor and starts an ``EOFConnection`` or a
-/// ``FramedConnection`` (of frames, or of seqpacket packets) for each.
+/// ``FramedConnection`` (over ``StreamFrames`` or ``Packets``) for each.
 ///
 /// Every reactor watches the listener with `EPOLLEXCLUSIVE`, so a new connection wakes one of them. When the system
 /// runs out of descriptors or buffers, this reactor stops watching for ``MessageServer/Configuration/acceptBackoff``
@@ -46,19 +46,20 @@ final class Acceptor: ReactorSource {
                 refuse(accepted)
                 continue
             }
+            let configuration = core.configuration
             switch core.wireProtocol {
             case .endOfStream(let handler):
-                let connection = EOFConnection(descriptor: accepted, reactor: reactor, core: core, handler: handler)
-                reactor.adopt(accepted, connection)
-                connection.start()
+                EOFConnection(descriptor: accepted, reactor: reactor, core: core, handler: handler).start()
             case .framed(let handler):
-                let connection = FramedConnection(descriptor: accepted, reactor: reactor, core: core, packets: false)
-                reactor.adopt(accepted, connection)
-                connection.start(handler)
+                let transport = StreamFrames(configuration.framing, maximumFrameSize: configuration.maximumFrameSize)
+                FramedConnection(descriptor: accepted, reactor: reactor, core: core, transport: transport)
+                    .start(handler)
             case .seqPacket(let handler):
-                let connection = FramedConnection(descriptor: accepted, reactor: reactor, core: core, packets: true)
-                reactor.adopt(accepted, connection)
-                connection.start(handler)
+                let transport = Packets(
+                    maximumSize: configuration.maximumFrameSize, receiver: "this server",
+                    settings: " (maximumFrameSize, maximumReadSize)")
+                FramedConnection(descriptor: accepted, reactor: reactor, core: core, transport: transport)
+                    .start(handler)
             }
         }
     }

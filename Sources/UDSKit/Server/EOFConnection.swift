@@ -6,12 +6,7 @@ import SystemPackage
 /// the server's ``MessageHandler``, writes the reply, closes. Lives on one reactor's thread.
 ///
 /// The built-in handlers consume each read in place from the reactor's buffer; custom handlers get copies.
-final class EOFConnection: ReactorSource {
-    private let descriptor: CInt
-    private let reactor: Reactor
-    private let core: ServerCore
-    private let id: Int
-
+final class EOFConnection: ServerConnection {
     private enum Body {
         case count(replies: Bool)
         case echo
@@ -22,27 +17,9 @@ final class EOFConnection: ReactorSource {
     private var body: Body
     /// Counts the message and enforces its limit; keeps its bytes for a buffered handler.
     private var reader: EndOfStreamReader
-    /// Descriptors the client passed with its message.
-    private var passed = Passed()
-    /// Still reading the message (false after end of stream, a refusal, or the handler's early reply).
-    private var isReading = true
-    /// Reading waits for the handler (streaming) or for the client to take its echo.
-    private var isPaused = false
-    /// Bytes waiting for room in the socket's send buffer.
-    private var outbound: ByteBuffer?
-    private var closesAfterWrite = false
-    private var isClosed = false
-    private let acceptedAt = ContinuousClock.now
-    /// When the client last sent bytes or took some of its echo: the idle timeout runs from here.
-    private var lastProgressAt = ContinuousClock.now
 
     init(descriptor: CInt, reactor: Reactor, core: ServerCore, handler: MessageHandler) {
-        self.descriptor = descriptor
-        self.reactor = reactor
-        self.core = core
         self.handler = handler
-        self.id = core.connections.add()
-        core.counters.connectionOpened()
         switch handler.kind {
         case .acknowledge: body = .count(replies: true)
         case .discard: body = .count(replies: false)
@@ -55,87 +32,64 @@ final class EOFConnection: ReactorSource {
             maximumSize: isBuffered
                 ? core.configuration.maximumMessageSize : core.configuration.maximumStreamedMessageSize,
             keepsBytes: isBuffered)
+        // Reading pauses while any echo waits to be written (an outbound limit of 1 byte).
+        super.init(
+            descriptor: descriptor, reactor: reactor, core: core, transport: UntilEndOfStream.shared, outboundLimit: 1,
+            messageDeadline: core.configuration.messageDeadline,
+            descriptorLimit: core.configuration.maximumDescriptorsPerMessage)
     }
 
-    /// Starts the handler if it streams, then reads what the client has sent already.
+    /// Joins the reactor, starts the handler if it streams, then reads what the client has sent already.
     func start() {
+        adopt()
         if case .streaming(let handler) = handler.kind { startStreamingHandler(handler) }
         readAvailable()
     }
 
-    func handle(_ events: Epoll.Events) {
-        if events.contains(.writable) || (outbound != nil && !events.isDisjoint(with: [.error, .hangUp])) {
-            flush()
-        }
-        if isReading && !isPaused && !isClosed { readAvailable() }
+    /// The idle timeout and the message deadline apply while the client still owes its message (or has not taken
+    /// its echo); a handler that is slow is not the client's fault and is not timed out here.
+    override var owedByPeer: Owed? {
+        isReading && (!isPaused || outbound.readableBytes > 0) ? .input : nil
     }
 
-    func forceClose() { close() }
-
-    /// Enforces the idle timeout and the message deadline while the client still owes its message (or has not
-    /// taken its echo); a handler that is slow is not the client's fault and is not timed out here.
-    func tick(now: ContinuousClock.Instant) {
-        guard isReading, !isClosed, !isPaused || outbound != nil else { return }
-        let configuration = core.configuration
-        if let idle = configuration.idleTimeout, now - lastProgressAt > idle {
-            timeOut("no data from the client for \(idle)")
-        } else if let deadline = configuration.messageDeadline, now - acceptedAt > deadline {
-            timeOut("the message took longer than \(deadline)")
-        }
-    }
-
-    private func timeOut(_ reason: String) {
+    override func timedOut(_ timeout: Timeout, owed: Owed) {
+        let reason =
+            switch timeout {
+            case .idle(let idle): "no data from the client for \(idle)"
+            case .deadline(let deadline): "the message took longer than \(deadline)"
+            }
         core.logger.warning("closing connection: \(reason)", metadata: ["uds.connection": "\(id)"])
         stopReading()
         if case .stream(let source) = body {
             source?.finish(UnixSocketError(.timedOut, operation: .read, detail: reason))
         }
         body = .count(replies: false)
-        outbound = nil
+        discardOutbound()
         writeAndClose(Acknowledgement.errorReply(reason).buffer)
     }
 
     // MARK: Reading
 
-    private func readAvailable() {
-        var reads = 0
-        while isReading && !isPaused && !isClosed {
-            let count: Int?
-            do {
-                count = try Syscall.receive(
-                    descriptor, into: reactor.readBuffer, passed: &passed,
-                    limit: core.configuration.maximumDescriptorsPerMessage)
-            } catch {
-                fail(error)
-                return
-            }
-            guard let count else { return watch([.readable]) }
-            if count == 0 { return endOfMessage() }
-            if core.configuration.idleTimeout != nil { lastProgressAt = .now }
-            consume(UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count]))
-            reads += 1
-            if reads == 16 { return watch([.readable]) }  // let the other connections have a turn
-        }
-    }
-
-    private func consume(_ bytes: UnsafeRawBufferPointer) {
+    override func received(_ bytes: UnsafeRawBufferPointer) {
         do {
             try reader.feed(bytes)
         } catch {
-            return refuse(limit: reader.maximumSize ?? 0)
+            return refuseTooLarge(limit: reader.maximumSize ?? 0)
         }
         switch body {
         case .count, .buffer:
             break
         case .echo:
-            write(bytes)
+            send(bytes)  // the read is a chunk of the message: it goes back as it is, one slice
         case .stream(let source):
             guard let source else { return }
-            if source.yield(ByteBuffer(bytes: bytes)) != .produceMore { pause() }
+            if source.yield(ByteBuffer(bytes: bytes)) != .produceMore { pauseReading() }
         }
     }
 
-    private func endOfMessage() {
+    /// The end of the message. While the handler runs, the connection is not watched at all (the driver's flush
+    /// finds nothing to watch for), so that a hang-up, which epoll always reports, cannot wake the loop in vain.
+    override func inputEnded() {
         stopReading()
         core.counters.received(message: reader.count)
         if passed.wasTruncated {
@@ -156,7 +110,7 @@ final class EOFConnection: ReactorSource {
         case .count(let replies):
             if replies { writeAndClose(Acknowledgement.reply(forByteCount: reader.count).buffer) } else { close() }
         case .echo:
-            if outbound == nil { close() } else { closesAfterWrite = true }
+            closeWhenFlushed()
         case .buffer:
             body = .count(replies: false)
             startBufferedHandler(reader.finish())
@@ -166,26 +120,7 @@ final class EOFConnection: ReactorSource {
         }
     }
 
-    /// No more reading: the message ended, was refused, or the handler replied. While the handler runs, the
-    /// connection is not watched at all, so that a hang-up, which epoll always reports, cannot wake the loop in vain.
-    private func stopReading() {
-        isReading = false
-        reactor.unwatch(descriptor)
-    }
-
-    private func pause() {
-        isPaused = true
-        reactor.unwatch(descriptor)
-    }
-
-    /// The streaming handler wants more: read again.
-    func resumeReading() {
-        guard isPaused, outbound == nil else { return }
-        isPaused = false
-        readAvailable()
-    }
-
-    private func refuse(limit: Int) {
+    private func refuseTooLarge(limit: Int) {
         core.logger.warning(
             "message refused: too large", metadata: ["uds.connection": "\(id)", "uds.limit": "\(limit)"])
         stopReading()
@@ -193,64 +128,18 @@ final class EOFConnection: ReactorSource {
             source?.finish(UnixSocketError(.messageTooLarge, operation: .read, detail: "more than \(limit) bytes"))
         }
         body = .count(replies: false)
-        outbound = nil
+        discardOutbound()
         writeAndClose(Acknowledgement.errorReply("message exceeds the limit of \(limit) bytes").buffer)
     }
 
     // MARK: Writing
 
-    /// Writes `bytes` now as far as the socket takes them; keeps the rest and pauses reading until it is out.
-    private func write(_ bytes: UnsafeRawBufferPointer) {
-        let written: Int
-        do {
-            written = try Syscall.sendNonBlocking(descriptor, bytes)
-        } catch {
-            return fail(error)
-        }
-        core.counters.sent(written)
-        guard written < bytes.count else { return }
-        outbound = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: bytes[written...]))
-        isPaused = true
-        watch([.writable])
-    }
-
+    /// Writes `reply` as far as the socket takes it now and closes once the rest is out.
     private func writeAndClose(_ reply: ByteBuffer) {
         guard !isClosed else { return }
-        closesAfterWrite = true
         guard reply.readableBytes > 0 else { return close() }
-        reply.withUnsafeReadableBytes { write($0) }
-        if outbound == nil && !isClosed { close() }
-    }
-
-    private func flush() {
-        guard var pending = outbound, !isClosed else { return }
-        let written: Int
-        do {
-            written = try pending.withUnsafeReadableBytes { raw throws(Errno) in
-                try Syscall.sendNonBlocking(descriptor, raw)
-            }
-        } catch {
-            return fail(error)
-        }
-        pending.moveReaderIndex(forwardBy: written)
-        core.counters.sent(written)
-        if written > 0 { lastProgressAt = .now }
-        guard pending.readableBytes == 0 else {
-            outbound = pending
-            return
-        }
-        outbound = nil
-        if closesAfterWrite { return close() }
-        isPaused = false
-        readAvailable()
-    }
-
-    private func watch(_ events: Epoll.Events) {
-        do {
-            try reactor.watch(descriptor, events)
-        } catch {
-            fail(error)
-        }
+        reply.withUnsafeReadableBytes { send($0) }
+        closeWhenFlushed()
     }
 
     // MARK: Handlers
@@ -273,7 +162,7 @@ final class EOFConnection: ReactorSource {
 
     fileprivate func handlerReplied(_ reply: ByteBuffer) {
         guard !isClosed else { return }
-        if isReading { stopReading() }  // a streaming handler may answer before the message ended
+        stopReading()  // a streaming handler may answer before the message ended
         if case .stream(let source) = body {
             body = .stream(nil)
             source?.finish()
@@ -283,24 +172,13 @@ final class EOFConnection: ReactorSource {
 
     // MARK: Closing
 
-    private func fail(_ error: Errno) {
-        core.logger.debug("connection failed", metadata: ["uds.connection": "\(id)", "uds.error": "\(error)"])
-        close()
-    }
-
-    private func close() {
-        guard !isClosed else { return }
-        isClosed = true
+    override func didClose() {
         if case .stream(let source) = body, let source {
             source.finish(
                 UnixSocketError(.connectionClosed, operation: .read, detail: "the client went away mid-message"))
         }
         body = .count(replies: false)
-        outbound = nil
-        reactor.release(descriptor)
-        Syscall.close(descriptor)
-        core.counters.connectionClosed()
-        core.connections.remove()
+        super.didClose()
     }
 }
 

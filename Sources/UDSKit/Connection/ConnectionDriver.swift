@@ -1,0 +1,284 @@
+import NIOCore
+import SystemPackage
+
+/// The reactor side of one connection, whatever it speaks: registration with its ``Reactor``, the read loop with
+/// its budget, the bounded outbound queue and its flush, the idle and deadline ticks, and closing exactly once. How
+/// bytes cross the socket is its ``ConnectionTransport``; what the messages mean is a subclass's (``EOFConnection``,
+/// ``FramedConnection``, ``FramedClientSource``), which overrides the hooks under "For subclasses".
+///
+/// Everything runs on the reactor's thread. The reactor holds the connection from ``adopt()`` until ``close()``;
+/// the descriptor belongs to the connection, which closes it.
+///
+/// Two shortcuts every transport gets: a stream read shorter than the read buffer ends the read loop (the socket is
+/// empty, so asking again would only get `EAGAIN`), and messages that lie whole in one read are echoed as one slice
+/// of the read buffer, without a copy (``echoMessages(in:count:)``).
+class ConnectionDriver: ReactorSource {
+    let descriptor: CInt
+    let reactor: Reactor
+    let transport: any ConnectionTransport
+    /// Reading pauses while this many bytes or more wait to be written (1: while any do).
+    let outboundLimit: Int
+    private let idleTimeout: Duration?
+    private let messageDeadline: Duration?
+    private let descriptorLimit: Int
+    /// Reads per readiness event before the other connections get a turn.
+    static let readBudget = 16
+
+    /// Descriptors passed with what was read, up to the limit given at `init` (the rest are closed).
+    var passed = Passed()
+    /// Bytes waiting for room in the socket's send buffer, in the transport's queue form.
+    private(set) var outbound = ByteBuffer()
+    /// Still reading (false after the end of input, a refusal, or a close that waits for the queue).
+    private(set) var isReading = true
+    /// Reading waits for the consumer (a handler or an application) to take what was read.
+    private(set) var isPaused = false
+    private var closesWhenFlushed = false
+    /// The peer stopped taking our bytes (`EPIPE`, `ECONNRESET`); what is queued now is dropped.
+    private(set) var isOutputClosed = false
+    private(set) var isClosed = false
+    /// The last write left bytes queued: wait for writability instead of trying again in vain.
+    private var isSocketFull = false
+    let openedAt = ContinuousClock.now
+    /// When the peer last sent bytes or took some of ours: the idle timeout runs from here.
+    private var lastProgressAt = ContinuousClock.now
+
+    /// - Parameters:
+    ///   - idleTimeout: how long the peer may owe something (``owedByPeer``) without progress; `nil`: no limit.
+    ///   - messageDeadline: how long after opening the peer may still owe something; `nil`: no limit.
+    ///   - descriptorLimit: passed descriptors kept in ``passed`` (0: each is closed as it comes).
+    init(
+        descriptor: CInt, reactor: Reactor, transport: any ConnectionTransport, outboundLimit: Int,
+        idleTimeout: Duration?, messageDeadline: Duration? = nil, descriptorLimit: Int = 0
+    ) {
+        self.descriptor = descriptor
+        self.reactor = reactor
+        self.transport = transport
+        self.outboundLimit = outboundLimit
+        self.idleTimeout = idleTimeout
+        self.messageDeadline = messageDeadline
+        self.descriptorLimit = descriptorLimit
+    }
+
+    /// Hands the descriptor to the reactor; it is watched from the first ``flush()`` that needs it.
+    func adopt() { reactor.adopt(descriptor, self) }
+
+    var canRead: Bool { isReading && !isPaused && outbound.readableBytes < outboundLimit && !isClosed }
+
+    // MARK: ReactorSource
+
+    func handle(_ events: Epoll.Events) {
+        let hungUp = !events.isDisjoint(with: [.error, .hangUp])
+        if events.contains(.writable) || hungUp && outbound.readableBytes > 0 {
+            isSocketFull = false
+            flush()
+        }
+        if canRead { readAvailable() }
+    }
+
+    func forceClose() { close() }
+
+    func beginGracefulClose() {}
+
+    /// Times the connection out when the peer owes something (``owedByPeer``) and made no progress for the idle
+    /// timeout, or the message deadline has passed.
+    func tick(now: ContinuousClock.Instant) {
+        guard !isClosed, idleTimeout != nil || messageDeadline != nil, let owed = owedByPeer else { return }
+        if let idle = idleTimeout, now - lastProgressAt > idle {
+            timedOut(.idle(idle), owed: owed)
+        } else if let deadline = messageDeadline, now - openedAt > deadline {
+            timedOut(.deadline(deadline), owed: owed)
+        }
+    }
+
+    // MARK: Reading
+
+    /// Reads while it may, up to ``readBudget`` reads, handing each to ``received(_:)``; then flushes.
+    func readAvailable() {
+        let buffer = reactor.readBuffer
+        var reads = 0
+        loop: while canRead {
+            let read: TransportRead
+            do {
+                read = try transport.receive(descriptor, into: buffer, passed: &passed, limit: descriptorLimit)
+            } catch {
+                return fail(error)
+            }
+            switch read {
+            case .wouldBlock:
+                break loop
+            case .end:
+                inputEnded()
+                break loop
+            case .tooLarge(let error):
+                refuse(error)
+                break loop
+            case .data(let count):
+                if idleTimeout != nil { lastProgressAt = .now }
+                do {
+                    try received(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+                } catch {
+                    refuse(error)
+                    break loop
+                }
+                reads += 1
+                if reads == Self.readBudget || transport.stopsAtShortRead && count < buffer.count { break loop }
+            }
+        }
+        flush()
+    }
+
+    /// No more reading; the caller flushes or closes.
+    func stopReading() { isReading = false }
+
+    /// The consumer is full: read no more until ``resumeReading()``.
+    func pauseReading() { isPaused = true }
+
+    /// The consumer wants more: read again.
+    func resumeReading() {
+        guard isPaused, !isClosed else { return }
+        isPaused = false
+        readAvailable()
+    }
+
+    // MARK: Writing
+
+    /// Sends `wire` (whole messages in the transport's wire form) now if nothing is queued before it, and queues
+    /// what the socket does not take.
+    func send(_ wire: UnsafeRawBufferPointer) {
+        guard !isOutputClosed, !isClosed else { return }
+        guard outbound.readableBytes == 0, !isSocketFull else { return transport.enqueue(wire: wire, to: &outbound) }
+        let taken: Int
+        do {
+            taken = try transport.sendNow(descriptor, wire) { sentBytes($0) }
+        } catch {
+            return outputFailed(error)
+        }
+        guard taken < wire.count else { return }
+        transport.enqueue(wire: UnsafeRawBufferPointer(rebasing: wire[taken...]), to: &outbound)
+        isSocketFull = true
+    }
+
+    /// Queues `payload` as one message, marked out as the transport sends it.
+    func queue(_ payload: UnsafeRawBufferPointer) { transport.append(payload, to: &outbound) }
+
+    /// Queues bytes already in the transport's queue form (messages a handler's task framed).
+    func queue(framed: inout ByteBuffer) { outbound.writeBuffer(&framed) }
+
+    /// Echoes every message in the read `bytes`, counting them into `count`: the ones that lie whole in it go back
+    /// as one slice of it, without a copy; a message gathered from earlier reads is queued. Messages before a
+    /// malformed one are echoed too: the slice goes out even when decoding then throws.
+    func echoMessages(in bytes: UnsafeRawBufferPointer, count: inout MessageCount) throws {
+        var whole: Range<Int>?
+        defer { if let whole { send(UnsafeRawBufferPointer(rebasing: bytes[whole])) } }
+        try transport.scan(bytes, whole: &whole, count: &count) { queue($0) }
+    }
+
+    /// Writes what is queued as far as the socket takes it, closes if that was all it waited for, and watches for
+    /// what is needed next.
+    func flush() {
+        guard !isClosed else { return }
+        willFlush()
+        if isOutputClosed && outbound.readableBytes > 0 { outbound.clear() }
+        if outbound.readableBytes > 0 && !isSocketFull {
+            do {
+                try transport.write(descriptor, &outbound) { sentBytes($0) }
+                if outbound.readableBytes > 0 { isSocketFull = true }
+            } catch {
+                outputFailed(error)
+                if isClosed { return }
+            }
+        }
+        if outbound.readableBytes == 0 && closesWhenFlushed { return close() }
+        var interest: Epoll.Events = []
+        if canRead { interest.insert(.readable) }
+        if outbound.readableBytes > 0 { interest.insert(.writable) }
+        if interest.isEmpty {
+            reactor.unwatch(descriptor)
+        } else {
+            do {
+                try reactor.watch(descriptor, interest)
+            } catch {
+                fail(error)
+            }
+        }
+    }
+
+    private func sentBytes(_ count: Int) {
+        didSend(count)
+        if count > 0 && idleTimeout != nil { lastProgressAt = .now }
+    }
+
+    /// Drops what is queued (a timeout or a refusal that answers with an error instead).
+    func discardOutbound() {
+        outbound = ByteBuffer()
+        isSocketFull = false
+    }
+
+    /// The peer takes no more of our bytes: drop what is queued and what is sent from now on, but go on reading.
+    func closeOutput() {
+        isOutputClosed = true
+        discardOutbound()
+    }
+
+    // MARK: Closing
+
+    /// Closes once everything queued has been written; reads no more meanwhile unless `readingMeanwhile` (a client
+    /// that must keep taking replies so that a server blocked on writing them goes on reading its requests).
+    func closeWhenFlushed(readingMeanwhile: Bool = false) {
+        guard !isClosed else { return }
+        closesWhenFlushed = true
+        if !readingMeanwhile { isReading = false }
+        flush()
+    }
+
+    /// Closes now, exactly once: forgets the descriptor in the reactor, closes it, then calls ``didClose()``.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        outbound = ByteBuffer()
+        reactor.release(descriptor)
+        Syscall.close(descriptor)
+        didClose()
+    }
+
+    // MARK: For subclasses
+
+    /// What the peer owes: ``Owed/input`` while part of a message has come, ``Owed/output`` while it does not
+    /// take what is queued; `nil` when a quiet peer is fine. Timeouts apply only while it owes something.
+    var owedByPeer: Owed? {
+        if isReading && transport.hasPartialMessage { return .input }
+        return outbound.readableBytes > 0 ? .output : nil
+    }
+
+    enum Owed { case input, output }
+    enum Timeout {
+        case idle(Duration), deadline(Duration)
+    }
+
+    /// A read's bytes (one packet for ``Packets``), valid only during the call. Throwing refuses the input.
+    func received(_ bytes: UnsafeRawBufferPointer) throws {}
+
+    /// The peer closed its side. Default: close.
+    func inputEnded() { close() }
+
+    /// The input is malformed (a bad frame, a packet too large). Default: close.
+    func refuse(_ error: any Error) { close() }
+
+    /// Called at the start of every ``flush()``: a chance to queue what other threads handed over.
+    func willFlush() {}
+
+    /// A write failed. Default: ``fail(_:)``.
+    func outputFailed(_ error: Errno) { fail(error) }
+
+    /// A system call failed. Default: close.
+    func fail(_ error: Errno) { close() }
+
+    /// The peer owes something past a timeout. Default: close.
+    func timedOut(_ timeout: Timeout, owed: Owed) { close() }
+
+    /// The socket took `count` payload bytes (0 when it was full).
+    func didSend(_ count: Int) {}
+
+    /// The connection has closed; release what the subclass holds.
+    func didClose() {}
+}
