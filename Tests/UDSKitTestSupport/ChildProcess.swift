@@ -56,13 +56,21 @@ public final class ChildProcess: @unchecked Sendable {
     /// Sends `signal` to the program.
     public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
-    /// Waits for the program to exit and returns its exit status; kills it and throws after `timeout` seconds.
+    /// Waits for the program to exit and returns its exit status; kills it and throws after `timeout` seconds
+    /// (times ``sanitizerOverhead``: under AddressSanitizer, with the whole suite in parallel on two CPUs, a `uds`
+    /// that had printed its usage error was once not seen to exit within 30 s).
     @discardableResult
     public func waitForExit(timeout: Double = 30) async throws -> Int32 {
-        guard try await eventually(timeout: timeout, { !process.isRunning }) else {
+        let limit = timeout * Double(sanitizerOverhead)
+        guard try await eventually(timeout: limit, { !process.isRunning }) else {
+            // "Z" says it exited and nobody has reaped it yet; "R" or "S" that it still runs.
+            let state =
+                (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?
+                .split(separator: ")").last?.split(separator: " ").first.map(String.init) ?? "gone"
             kill(process.processIdentifier, SIGKILL)
             throw TestFailure(
-                "\(process.executableURL!.lastPathComponent) did not exit within \(timeout) s; stderr: \(stderr)")
+                "\(process.executableURL!.lastPathComponent) did not exit within \(limit) s (process state \(state));"
+                    + " stderr: \(stderr)")
         }
         return process.terminationStatus
     }
