@@ -46,14 +46,19 @@ private struct IndexKey: CodingKey {
 
 /// Scalars, shared by the single-value and unkeyed containers.
 private func decodeScalar<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ path: [any CodingKey]) throws -> T {
-    if type == JSONValue.self { return value as! T }
+    if let value = value as? T { return value }  // T is JSONValue
     switch value {
-    case .bool(let bool) where type == Bool.self: return bool as! T
-    case .string(let string) where type == String.self: return string as! T
-    case .double(let double) where type == Double.self: return double as! T
-    case .int(let int) where type == Double.self: return Double(int) as! T
-    case .double(let double) where type == Float.self: return Float(double) as! T
-    case .int(let int) where type == Float.self: return Float(int) as! T
+    case .bool(let bool): if let bool = bool as? T { return bool }
+    case .string(let string): if let string = string as? T { return string }
+    case .double(let double):
+        if let double = double as? T { return double }
+        if let float = Float(double) as? T { return float }
+    case .int(let int):
+        if let double = Double(int) as? T { return double }
+        if let float = Float(int) as? T { return float }
+    default: break
+    }
+    switch value {
     case .int(let int):
         if let result = integer(type, int) { return result }
     case .double(let double) where double.rounded() == double && abs(double) < 9e15:
