@@ -117,8 +117,30 @@ private enum StreamIO {
     }
 }
 
+/// A transport over a stream socket: reads and writes bytes as they come (``StreamIO``), however it marks out
+/// messages.
+protocol StreamTransport: ConnectionTransport {}
+
+extension StreamTransport {
+    func receive(
+        _ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, passed: inout Passed, limit: Int
+    ) throws(Errno) -> TransportRead {
+        try StreamIO.receive(fd, into: buffer, passed: &passed, limit: limit)
+    }
+
+    func sendNow(_ fd: CInt, _ wire: UnsafeRawBufferPointer, sent: (Int) -> Void) throws(Errno) -> Int {
+        try StreamIO.sendNow(fd, wire, sent: sent)
+    }
+
+    func enqueue(wire: UnsafeRawBufferPointer, to queue: inout ByteBuffer) { queue.writeBytes(wire) }
+
+    func write(_ fd: CInt, _ queue: inout ByteBuffer, sent: (Int) -> Void) throws(Errno) {
+        try StreamIO.write(fd, &queue, sent: sent)
+    }
+}
+
 /// Frames in a byte stream, length-prefixed or delimited (``Framing``), decoded as they arrive.
-final class StreamFrames: ConnectionTransport {
+final class StreamFrames: StreamTransport {
     private var decoder: FramingDecoder
     let framing: Framing
 
@@ -129,12 +151,6 @@ final class StreamFrames: ConnectionTransport {
 
     var stopsAtShortRead: Bool { true }
     var hasPartialMessage: Bool { decoder.hasPartialFrame }
-
-    func receive(
-        _ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, passed: inout Passed, limit: Int
-    ) throws(Errno) -> TransportRead {
-        try StreamIO.receive(fd, into: buffer, passed: &passed, limit: limit)
-    }
 
     func messages(
         in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, Range<Int>?) throws -> Void
@@ -157,20 +173,11 @@ final class StreamFrames: ConnectionTransport {
         }
     }
 
-    func sendNow(_ fd: CInt, _ wire: UnsafeRawBufferPointer, sent: (Int) -> Void) throws(Errno) -> Int {
-        try StreamIO.sendNow(fd, wire, sent: sent)
-    }
-
-    func enqueue(wire: UnsafeRawBufferPointer, to queue: inout ByteBuffer) { queue.writeBytes(wire) }
-
-    func write(_ fd: CInt, _ queue: inout ByteBuffer, sent: (Int) -> Void) throws(Errno) {
-        try StreamIO.write(fd, &queue, sent: sent)
-    }
 }
 
 /// The one message of a connection, read until the peer half-closes: each read is a chunk of it, as it came.
 /// Stateless: every connection shares ``shared``, which saves one allocation per one-message connection.
-final class UntilEndOfStream: ConnectionTransport, Sendable {
+final class UntilEndOfStream: StreamTransport, Sendable {
     static let shared = UntilEndOfStream()
 
     var framing: Framing { .lengthPrefixed }  // unused: a reply goes out as raw bytes (``enqueue(wire:to:)``)
@@ -179,27 +186,12 @@ final class UntilEndOfStream: ConnectionTransport, Sendable {
     var stopsAtShortRead: Bool { false }
     var hasPartialMessage: Bool { false }
 
-    func receive(
-        _ fd: CInt, into buffer: UnsafeMutableRawBufferPointer, passed: inout Passed, limit: Int
-    ) throws(Errno) -> TransportRead {
-        try StreamIO.receive(fd, into: buffer, passed: &passed, limit: limit)
-    }
-
     func messages(
         in bytes: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer, Range<Int>?) throws -> Void
     ) throws {
         try body(bytes, bytes.indices)
     }
 
-    func sendNow(_ fd: CInt, _ wire: UnsafeRawBufferPointer, sent: (Int) -> Void) throws(Errno) -> Int {
-        try StreamIO.sendNow(fd, wire, sent: sent)
-    }
-
-    func enqueue(wire: UnsafeRawBufferPointer, to queue: inout ByteBuffer) { queue.writeBytes(wire) }
-
-    func write(_ fd: CInt, _ queue: inout ByteBuffer, sent: (Int) -> Void) throws(Errno) {
-        try StreamIO.write(fd, &queue, sent: sent)
-    }
 }
 
 /// Seqpacket packets, each one message (over ``PacketIO``).
