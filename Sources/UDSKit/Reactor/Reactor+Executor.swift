@@ -8,10 +8,7 @@
 /// thread, and the task's next step is queued behind it.
 extension Reactor: TaskExecutor, SerialExecutor {
     func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        execute { [unowned self] in
-            job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
-        }
+        queue(.job(UnownedJob(job)))
     }
 
     func asUnownedSerialExecutor() -> UnownedSerialExecutor {

@@ -41,7 +41,13 @@ final class Reactor: @unchecked Sendable {
         var source: any ReactorSource
         var interest: Epoll.Events?
     }
-    private let pending = Locked<[@Sendable () -> Void]>([])
+    /// Work queued from anywhere, and the batch being run: ``runPending()`` swaps the two, so that neither array is
+    /// reallocated per wake-up (taking the queue as a copy made `removeAll(keepingCapacity:)` allocate a new buffer
+    /// of the whole capacity each time: with 10,000 exchanges at once, a fresh 240 KB `mmap` per loop turn).
+    private let pending = Locked<[Work]>([])
+    private var running: [Work] = []
+    /// Capacity kept between turns; a burst above it is freed once it has run.
+    private static let keptWorkCapacity = 1024
     private var timers = TimerHeap()
     private var isStopping = false
     /// The thread running ``run()`` (`pthread_self`), 0 before it starts.
@@ -126,8 +132,18 @@ final class Reactor: @unchecked Sendable {
     /// thread. From another thread the first body queued wakes the loop (one `eventfd` write); on the loop's own
     /// thread nothing needs waking, since the loop runs what is queued before it waits again.
     func execute(_ body: @escaping @Sendable () -> Void) {
+        queue(.body(body))
+    }
+
+    /// Something to run on the loop: a job of a task (no closure to allocate for it) or a body.
+    enum Work {
+        case job(UnownedJob)
+        case body(@Sendable () -> Void)
+    }
+
+    func queue(_ work: Work) {
         let wasEmpty = pending.withLock { queue in
-            queue.append(body)
+            queue.append(work)
             return queue.count == 1
         }
         if wasEmpty && !inLoop { selector.wake() }
@@ -205,12 +221,17 @@ final class Reactor: @unchecked Sendable {
 
     private func runPending() {
         while true {
-            let work = pending.withLock { queue -> [@Sendable () -> Void] in
-                defer { queue.removeAll(keepingCapacity: true) }
-                return queue
+            pending.withLock { swap(&$0, &running) }
+            if running.isEmpty { return }
+            for index in running.indices {
+                switch running[index] {
+                case .job(let job):
+                    job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+                case .body(let body):
+                    body()
+                }
             }
-            if work.isEmpty { return }
-            for body in work { body() }
+            if running.capacity > Self.keptWorkCapacity { running = [] } else { running.removeAll(keepingCapacity: true) }
         }
     }
 
