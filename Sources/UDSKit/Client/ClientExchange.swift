@@ -1,14 +1,14 @@
 import NIOCore
 import SystemPackage
 
-/// One ``MessageClient`` exchange on the client reactor: writes the message (bytes, a file, chunks), half-closes,
-/// and reads the reply until the server closes, all on a non-blocking socket.
+/// One ``MessageClient`` exchange, a ``ConnectionDriver`` over ``UntilEndOfStream``: writes the message (bytes, a
+/// file, chunks, descriptors with its first bytes), half-closes, and reads the reply until the server closes.
 ///
 /// Ownership: the calling task creates it and may write to the socket directly (``writeInline()``) until it hands
-/// it to the reactor with ``start(on:)``; from then on only the reactor's thread touches it. Whatever the server sends
-/// while the message is still being written is collected as it comes, so a server that answers as it reads cannot
-/// deadlock the exchange.
-final class ClientExchange: ReactorSource, @unchecked Sendable {
+/// it to the reactor with ``start()``; from then on only the reactor's thread touches it. Whatever the server sends
+/// while the message is still being written is read as it comes (the driver reads on while it writes), so a server
+/// that answers as it reads cannot deadlock the exchange.
+final class ClientExchange: ConnectionDriver, @unchecked Sendable {
     /// What the exchange ends with.
     struct Outcome: Sendable {
         var sent: Int
@@ -17,23 +17,15 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
         var writeFailure: UnixSocketError?
     }
 
-    let descriptor: CInt
     private let address: String
-    private var reactor: Reactor?
     private let readsReply: Bool
     private let maximumReplySize: Int
     private let replyTimeout: Duration?
     private let onProgress: (@Sendable (Int) -> Void)?
 
-    /// Bytes not yet written, and descriptors to pass with the first of them.
-    private var outbound = ByteBuffer()
-    private var descriptors: [CInt]
     /// A file still being read, and how much of it at once.
     private var file: SystemPackage.FileDescriptor?
     private let fileChunkSize: Int
-    /// No more bytes come after `outbound` (and the file): half-close once it is written.
-    private var isMessageComplete = false
-    private var isWriteClosed = false
     private(set) var sent = 0
     private var reply: [UInt8] = []
     private var writeFailure: UnixSocketError?
@@ -43,28 +35,36 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
     private var completion: CheckedContinuation<Outcome, any Error>?
     private var chunkWaiter: CheckedContinuation<Void, any Error>?
     private var failure: (any Error)?
-    private var isFinished = false
+    /// The reactor has adopted the descriptor: only then may the exchange close it (before, ``start()`` does).
+    private var isStarted = false
+    /// Every byte of the message is queued or written.
+    private var isMessageComplete = false
 
     init(
-        descriptor: CInt, address: String, configuration: MessageClient.Configuration, readsReply: Bool,
-        descriptors: [CInt]
+        descriptor: CInt, reactor: Reactor, address: String, configuration: MessageClient.Configuration,
+        readsReply: Bool, descriptors: [CInt]
     ) {
-        self.descriptor = descriptor
         self.address = address
         self.readsReply = readsReply
         self.maximumReplySize = configuration.maximumReplySize
         self.replyTimeout = configuration.replyTimeout
         self.onProgress = configuration.onProgress
         self.fileChunkSize = configuration.fileChunkSize
-        self.descriptors = descriptors
+        // Reading never pauses for the outbound queue: the reply is taken while the message is still going out.
+        super.init(
+            descriptor: descriptor, reactor: reactor, transport: UntilEndOfStream.shared, outboundLimit: .max,
+            idleTimeout: nil)
+        descriptorsToSend = descriptors
+        if !readsReply { stopReading() }
     }
 
     // MARK: Before the handover (the calling task)
 
     /// Queues `bytes`, the whole message.
     func setMessage(_ bytes: ByteBuffer) {
-        outbound = bytes
-        isMessageComplete = true
+        var bytes = bytes
+        queue(framed: &bytes)
+        messageIsComplete()
     }
 
     /// Queues the file `file`, read in chunks as the socket takes them; the exchange closes it.
@@ -75,19 +75,20 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
     /// Writes what the socket takes now, from the calling thread, so that a small message costs the reactor no
     /// write of its own; half-closes if that was all.
     func writeInline() {
-        flush()
+        writeOutbound()
     }
 
-    /// Hands the exchange to `reactor`'s thread: it watches the socket from now on. Call on that thread.
-    func start(on reactor: Reactor) {
+    /// Hands the exchange to its reactor's thread: it watches the socket from now on. Call on that thread.
+    func start() {
         reactor.assertInLoop()
-        guard self.reactor == nil, !isFinished else { return }
-        self.reactor = reactor
-        reactor.adopt(descriptor, self)
+        guard !isStarted else { return }
+        isStarted = true
+        adopt()
+        if failure != nil { return close() }  // the inline write failed
         lastRead = .now
         if let replyTimeout { scheduleReplyCheck(after: replyTimeout) }
         // No read yet: the server has not run since the message was written. Epoll says when there is something.
-        watch()
+        if isMessageComplete && !readsReply { closeWhenFlushed() } else { flush() }
     }
 
     // MARK: On the reactor
@@ -95,186 +96,142 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
     /// Resumes `continuation` with the outcome once the reply is whole (or, without a reply, once the message is
     /// written and the socket half-closed).
     func awaitOutcome(_ continuation: CheckedContinuation<Outcome, any Error>) {
-        if isFinished {
-            return continuation.resume(with: result())
-        }
+        if isClosed { return continuation.resume(with: result()) }
         completion = continuation
     }
 
-    /// Queues `chunk` and resumes `continuation` once the socket has taken all but a bounded rest of what is queued.
+    /// Queues `chunk` and resumes `continuation` once the socket has taken all of what is queued.
     func write(_ chunk: ByteBuffer, then continuation: CheckedContinuation<Void, any Error>) {
         if let failure = failure ?? writeFailure { return continuation.resume(throwing: failure) }
         var chunk = chunk
-        outbound.writeBuffer(&chunk)
+        queue(framed: &chunk)
         chunkWaiter = continuation
-        flush()  // no read here: epoll says when the server has sent something
-        if !isFinished { watch() }
+        flush()
     }
 
     /// The chunks are all queued: half-close once they are written.
     func finishMessage() {
-        guard !isFinished else { return }
-        isMessageComplete = true
-        flush()  // half-closes if everything is written
-        guard !isFinished else { return }
-        if isWriteClosed && !readsReply { return finish() }  // a post: done once the message is written
-        watch()
+        guard !isClosed else { return }
+        messageIsComplete()
+        flush()
     }
 
     /// The task was cancelled: stop, close, and throw `CancellationError` from whatever waits.
     func cancel() {
-        fail(CancellationError())
+        abort(CancellationError())
     }
 
-    func handle(_ events: Epoll.Events) { progress() }
-
-    func forceClose() {
-        fail(
+    override func forceClose() {
+        abort(
             UnixSocketError(.connectionClosed, operation: .read, socket: address, detail: "the client is shutting down")
         )
     }
 
-    private func progress() {
-        guard !isFinished else { return }
-        flush()
-        if readsReply { readReply() }
-        guard !isFinished else { return }
-        if isWriteClosed && !readsReply { return finish() }  // a post: done once the message is written
-        watch()
+    /// The message ends once the queue is written: half-close then, and a post is done (from ``start()`` on: before,
+    /// the reactor does not watch the socket yet).
+    private func messageIsComplete() {
+        isMessageComplete = true
+        shutDownWriteWhenFlushed()
+        if !readsReply && isStarted { closeWhenFlushed() }
     }
 
-    /// Writes what is queued, reads the next chunk of a file when that is written, and half-closes at the end.
-    private func flush() {
-        while failure == nil && writeFailure == nil && !isWriteClosed {
-            if outbound.readableBytes == 0, let file {
-                if !readFileChunk(file) { return }
-                continue
-            }
-            if outbound.readableBytes == 0 {
-                if let waiter = chunkWaiter {
-                    chunkWaiter = nil
-                    waiter.resume()
-                }
-                guard isMessageComplete else { return }
-                do {
-                    try Syscall.shutdownWrite(descriptor)
-                } catch {
-                    return fail(UnixSocketError.from(error, operation: .shutdown, socket: address))
-                }
-                isWriteClosed = true
-                return
-            }
-            let written: Int
-            do {
-                written = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
-                    if descriptors.isEmpty { return try Syscall.sendNonBlocking(descriptor, raw) }
-                    let first = UnsafeRawBufferPointer(rebasing: raw[..<min(raw.count, 4096)])
-                    return try Syscall.sendPassing(descriptor, first, descriptors: descriptors, dontWait: true)
-                }
-            } catch {
-                let failure = UnixSocketError.from(error, operation: .write, socket: address)
-                if failure.code == .connectionClosed && readsReply {
-                    writeFailure = failure
-                    resumeChunkWaiter(throwing: failure)
-                    return
-                }
-                return fail(failure)
-            }
-            if written == 0 { return }  // full: the reactor waits for room
-            if !descriptors.isEmpty { descriptors = [] }
-            let wasPartial = written < outbound.readableBytes
-            outbound.moveReaderIndex(forwardBy: written)
-            sent += written
-            if outbound.readableBytes == 0 {
-                outbound.clear()
-                if file != nil || chunkWaiter != nil { onProgress?(sent) }
-            }
-            // A stream socket that took part of a write is full: another try now would only fail with EAGAIN.
-            if wasPartial { return }
+    // MARK: Driver hooks
+
+    /// The queue ran empty: the next chunk of a file, or room for the producer of chunks.
+    override func refill() {
+        if let file { return readFileChunk(file) }
+        if let waiter = chunkWaiter {
+            chunkWaiter = nil
+            onProgress?(sent)
+            waiter.resume()
         }
     }
 
-    /// Reads the next chunk of the file into `outbound`; at its end, closes it and completes the message. Returns
-    /// false after a failure.
-    private func readFileChunk(_ file: SystemPackage.FileDescriptor) -> Bool {
+    override func didSend(_ count: Int) { sent += count }
+
+    override func received(_ bytes: UnsafeRawBufferPointer) throws {
+        guard reply.count + bytes.count <= maximumReplySize else {
+            throw UnixSocketError(
+                .replyTooLarge, operation: .read, socket: address,
+                detail: "more than the limit of \(maximumReplySize) bytes")
+        }
+        reply.append(contentsOf: bytes)
+        lastRead = .now
+    }
+
+    override func inputEnded() { close() }
+
+    override func refuse(_ error: any Error) { abort(error) }
+
+    override func fail(_ error: Errno) {
+        // A server that refuses a message replies with an error line and closes while bytes of ours are still
+        // unread, which reaches us as a reset after that line: the line is the reply then.
+        if (error == .connectionReset || error == .brokenPipe) && reply.last == UInt8(ascii: "\n")
+            && Acknowledgement.errorReason(in: Message(bytes: reply)) != nil
+        {
+            return close()
+        }
+        abort(UnixSocketError.from(error, operation: .read, socket: address))
+    }
+
+    override func outputFailed(_ error: Errno) {
+        let failure = UnixSocketError.from(error, operation: .write, socket: address)
+        guard failure.code == .connectionClosed && readsReply else { return abort(failure) }
+        // The server stopped reading: keep reading its reply, which may say why.
+        writeFailure = failure
+        closeOutput()
+        closeFile()
+        resumeChunkWaiter(throwing: failure)
+    }
+
+    override func didClose() {
+        closeFile()
+        resumeChunkWaiter(
+            throwing: failure ?? writeFailure ?? UnixSocketError(.connectionClosed, operation: .write, socket: address))
+        if let completion {
+            self.completion = nil
+            ThreadSanitizer.release(self)
+            completion.resume(with: result())
+        }
+    }
+
+    // MARK: Helpers
+
+    /// Reads the next chunk of the file into the queue; at its end, closes it and completes the message.
+    private func readFileChunk(_ file: SystemPackage.FileDescriptor) {
+        var chunk = ByteBuffer()
         do {
-            let count = try outbound.writeWithUnsafeMutableBytes(minimumWritableBytes: fileChunkSize) { raw in
+            let count = try chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: fileChunkSize) { raw in
                 try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[..<fileChunkSize]))
             }
+            if sent > 0 { onProgress?(sent) }
             if count == 0 {
-                try? file.close()
-                self.file = nil
-                isMessageComplete = true
+                closeFile()
+                return messageIsComplete()
             }
-            return true
+            queue(framed: &chunk)
         } catch {
-            try? file.close()
-            self.file = nil
+            closeFile()
             let errno = error as? Errno
-            fail(
+            abort(
                 UnixSocketError(
                     errno == .permissionDenied ? .permissionDenied : .system, operation: .read, socket: address,
                     systemError: errno, detail: "cannot read the file being sent"))
-            return false
         }
     }
 
-    /// Reads what the server has sent, until the socket is empty or the server has closed.
-    private func readReply() {
-        guard let reactor else { return }
-        var reads = 0
-        while !isFinished && reads < 16 {
-            var passed = Passed()  // the reply carries no descriptors: any that come are closed, not leaked
-            let count: Int?
-            do {
-                count = try Syscall.receive(descriptor, into: reactor.readBuffer, passed: &passed, limit: 0)
-            } catch {
-                // A server that refuses a message replies with an error line and closes while bytes of ours are
-                // still unread, which reaches us as a reset after that line: the line is the reply then.
-                if (error == .connectionReset || error == .brokenPipe) && reply.last == UInt8(ascii: "\n")
-                    && Acknowledgement.errorReason(in: Message(bytes: reply)) != nil
-                {
-                    return finish()
-                }
-                return fail(UnixSocketError.from(error, operation: .read, socket: address))
-            }
-            guard let count else { return }
-            if count == 0 { return finish() }
-            guard reply.count + count <= maximumReplySize else {
-                return fail(
-                    UnixSocketError(
-                        .replyTooLarge, operation: .read, socket: address,
-                        detail: "more than the limit of \(maximumReplySize) bytes"))
-            }
-            // Read on after a short read too: the server usually closes right after its reply, and the end of
-            // stream is then already there.
-            reply.append(contentsOf: UnsafeRawBufferPointer(rebasing: reactor.readBuffer[..<count]))
-            lastRead = .now
-            reads += 1
-        }
-    }
-
-    private func watch() {
-        guard let reactor else { return }
-        var interest: Epoll.Events = []
-        if readsReply { interest.insert(.readable) }
-        if !isWriteClosed && writeFailure == nil && (outbound.readableBytes > 0 || file != nil) {
-            interest.insert(.writable)
-        }
-        do {
-            if interest.isEmpty { reactor.unwatch(descriptor) } else { try reactor.watch(descriptor, interest) }
-        } catch {
-            fail(UnixSocketError.from(error, operation: .epollControl, socket: address))
-        }
+    private func closeFile() {
+        try? file?.close()
+        file = nil
     }
 
     /// Fails the exchange past the reply timeout: the longest the server may stay silent while the reply is read.
     private func scheduleReplyCheck(after delay: Duration) {
-        reactor?.schedule(after: delay) { [weak self] in
-            guard let self, !isFinished, let replyTimeout else { return }
+        reactor.schedule(after: delay) { [weak self] in
+            guard let self, !isClosed, let replyTimeout else { return }
             let silence = ContinuousClock.now - lastRead
             if silence >= replyTimeout {
-                fail(
+                abort(
                     UnixSocketError(
                         .timedOut, operation: .read, socket: address, detail: "no reply within \(replyTimeout)"))
             } else {
@@ -289,26 +246,11 @@ final class ClientExchange: ReactorSource, @unchecked Sendable {
         waiter.resume(throwing: error)
     }
 
-    private func fail(_ error: any Error) {
-        guard !isFinished else { return }
+    /// Ends the exchange with `error`; before ``start()``, only notes it (start closes).
+    private func abort(_ error: any Error) {
+        guard !isClosed, failure == nil else { return }
         failure = error
-        finish()
-    }
-
-    private func finish() {
-        guard !isFinished else { return }
-        isFinished = true
-        if let file { try? file.close() }
-        file = nil
-        if let reactor { reactor.release(descriptor) }
-        Syscall.close(descriptor)
-        resumeChunkWaiter(
-            throwing: failure ?? writeFailure ?? UnixSocketError(.connectionClosed, operation: .write, socket: address))
-        if let completion {
-            self.completion = nil
-            ThreadSanitizer.release(self)
-            completion.resume(with: result())
-        }
+        if isStarted { close() }
     }
 
     private func result() -> Result<Outcome, any Error> {

@@ -121,7 +121,7 @@ public struct MessageClient: Sendable {
             throw error
         }
         let exchange = ClientExchange(
-            descriptor: descriptor, address: address.description, configuration: configuration,
+            descriptor: descriptor, reactor: reactor, address: address.description, configuration: configuration,
             readsReply: readsReply, descriptors: message.descriptors.map(\.rawValue))
         switch message.source {
         case .bytes(let bytes):
@@ -136,7 +136,7 @@ public struct MessageClient: Sendable {
             if case .chunks(let produce) = message.source {
                 await withCheckedContinuation { continuation in
                     reactor.perform {
-                        exchange.start(on: reactor)
+                        exchange.start()
                         continuation.resume()
                     }
                 }
@@ -152,7 +152,7 @@ public struct MessageClient: Sendable {
             defer { ThreadSanitizer.acquire(exchange) }
             return try await withCheckedThrowingContinuation { continuation in
                 reactor.perform {
-                    exchange.start(on: reactor)
+                    exchange.start()
                     exchange.finishMessage()
                     exchange.awaitOutcome(continuation)
                 }

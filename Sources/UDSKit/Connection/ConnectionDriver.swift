@@ -33,6 +33,13 @@ class ConnectionDriver: ReactorSource {
     /// Reading waits for the consumer (a handler or an application) to take what was read.
     private(set) var isPaused = false
     private var closesWhenFlushed = false
+    private var shutsDownWriteWhenFlushed = false
+    /// Our side is shut down for writing (a half-close): the peer reads the end of stream.
+    private(set) var isWriteShut = false
+    /// Inside ``flush()``: a flush asked for by a hook it calls waits for the outer one, which acts on the flags.
+    private var isFlushing = false
+    /// Descriptors to pass with the next bytes written (stream transports); they stay open, the caller closes them.
+    var descriptorsToSend: [CInt] = []
     /// The peer stopped taking our bytes (`EPIPE`, `ECONNRESET`); what is queued now is dropped.
     private(set) var isOutputClosed = false
     private(set) var isClosed = false
@@ -146,7 +153,9 @@ class ConnectionDriver: ReactorSource {
     /// what the socket does not take.
     func send(_ wire: UnsafeRawBufferPointer) {
         guard !isOutputClosed, !isClosed else { return }
-        guard outbound.readableBytes == 0, !isSocketFull else { return transport.enqueue(wire: wire, to: &outbound) }
+        guard outbound.readableBytes == 0, !isSocketFull, descriptorsToSend.isEmpty else {
+            return transport.enqueue(wire: wire, to: &outbound)
+        }
         let taken: Int
         do {
             taken = try transport.sendNow(descriptor, wire) { sentBytes($0) }
@@ -161,8 +170,16 @@ class ConnectionDriver: ReactorSource {
     /// Queues `payload` as one message, marked out as the transport sends it.
     func queue(_ payload: UnsafeRawBufferPointer) { transport.append(payload, to: &outbound) }
 
-    /// Queues bytes already in the transport's queue form (messages a handler's task framed).
-    func queue(framed: inout ByteBuffer) { outbound.writeBuffer(&framed) }
+    /// Queues bytes already in the transport's queue form (messages a handler's task framed, a chunk of a message);
+    /// into an empty queue they go without a copy.
+    func queue(framed: inout ByteBuffer) {
+        if outbound.readableBytes == 0 {
+            swap(&outbound, &framed)
+            framed.clear()
+        } else {
+            outbound.writeBuffer(&framed)
+        }
+    }
 
     /// Echoes every message in the read `bytes`, counting them into `count`: the ones that lie whole in it go back
     /// as one slice of it, without a copy; a message gathered from earlier reads is queued. Messages before a
@@ -176,18 +193,12 @@ class ConnectionDriver: ReactorSource {
     /// Writes what is queued as far as the socket takes it, closes if that was all it waited for, and watches for
     /// what is needed next.
     func flush() {
-        guard !isClosed else { return }
+        guard !isClosed, !isFlushing else { return }
+        isFlushing = true
+        defer { isFlushing = false }
         willFlush()
-        if isOutputClosed && outbound.readableBytes > 0 { outbound.clear() }
-        if outbound.readableBytes > 0 && !isSocketFull {
-            do {
-                try transport.write(descriptor, &outbound) { sentBytes($0) }
-                if outbound.readableBytes > 0 { isSocketFull = true }
-            } catch {
-                outputFailed(error)
-                if isClosed { return }
-            }
-        }
+        writeOutbound()
+        if isClosed { return }
         if outbound.readableBytes == 0 && closesWhenFlushed { return close() }
         var interest: Epoll.Events = []
         if canRead { interest.insert(.readable) }
@@ -201,6 +212,55 @@ class ConnectionDriver: ReactorSource {
                 fail(error)
             }
         }
+    }
+
+    /// Writes what is queued as far as the socket takes it, asking ``refill()`` for more each time the queue runs
+    /// empty, then shuts down writing if ``shutDownWriteWhenFlushed()`` asked for it. It does not watch: the task
+    /// that owns a connection not yet adopted may call it to write inline.
+    func writeOutbound() {
+        while !isClosed {
+            if isOutputClosed {
+                outbound.clear()
+                break
+            }
+            if outbound.readableBytes == 0 {
+                refill()
+                if outbound.readableBytes == 0 || isClosed { break }
+            }
+            if isSocketFull { break }
+            do {
+                try writeQueued()
+            } catch {
+                outputFailed(error)  // closes, or closes the output and drops the queue
+                break
+            }
+            if outbound.readableBytes > 0 {
+                isSocketFull = true
+                break
+            }
+        }
+        guard !isClosed, !isOutputClosed, !isWriteShut, shutsDownWriteWhenFlushed, outbound.readableBytes == 0 else {
+            return
+        }
+        do {
+            try Syscall.shutdownWrite(descriptor)
+            isWriteShut = true
+        } catch {
+            outputFailed(error)
+        }
+    }
+
+    /// One write of the queue, with ``descriptorsToSend`` on its first bytes.
+    private func writeQueued() throws(Errno) {
+        guard !descriptorsToSend.isEmpty else { return try transport.write(descriptor, &outbound) { sentBytes($0) } }
+        let written = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
+            let first = UnsafeRawBufferPointer(rebasing: raw[..<min(raw.count, 4096)])
+            return try Syscall.sendPassing(descriptor, first, descriptors: descriptorsToSend, dontWait: true)
+        }
+        guard written > 0 else { return }
+        descriptorsToSend = []
+        outbound.moveReaderIndex(forwardBy: written)
+        sentBytes(written)
     }
 
     private func sentBytes(_ count: Int) {
@@ -230,6 +290,10 @@ class ConnectionDriver: ReactorSource {
         if !readingMeanwhile { isReading = false }
         flush()
     }
+
+    /// Shuts down writing (a half-close: the peer reads the end of stream) once everything queued is written. Sets a
+    /// flag only; the next ``flush()`` or ``writeOutbound()`` acts on it.
+    func shutDownWriteWhenFlushed() { shutsDownWriteWhenFlushed = true }
 
     /// Closes now, exactly once: forgets the descriptor in the reactor, closes it, then calls ``didClose()``.
     func close() {
@@ -266,6 +330,10 @@ class ConnectionDriver: ReactorSource {
 
     /// Called at the start of every ``flush()``: a chance to queue what other threads handed over.
     func willFlush() {}
+
+    /// The outbound queue ran empty while writing: a chance to queue the next part of a message (a file's next
+    /// chunk).
+    func refill() {}
 
     /// A write failed. Default: ``fail(_:)``.
     func outputFailed(_ error: Errno) { fail(error) }

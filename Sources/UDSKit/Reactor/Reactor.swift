@@ -231,7 +231,11 @@ final class Reactor: @unchecked Sendable {
                     body()
                 }
             }
-            if running.capacity > Self.keptWorkCapacity { running = [] } else { running.removeAll(keepingCapacity: true) }
+            if running.capacity > Self.keptWorkCapacity {
+                running = []
+            } else {
+                running.removeAll(keepingCapacity: true)
+            }
         }
     }
 
