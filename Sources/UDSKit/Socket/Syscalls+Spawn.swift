@@ -1,10 +1,10 @@
 import CUDSKit
 import SystemPackage
 
-// A thin wrapper over posix_spawn(3), for `uds serve --exec`, in the syscall layer because it is all C library calls.
-// Hand-written because Foundation's `Process` cannot map extra descriptors into the child: `--exec` gives the command
-// the descriptors a client passed as its fds 3, 4, 5, … (as systemd's LISTEN_FDS does), which takes a dup2 file
-// action per descriptor.
+// A thin wrapper over posix_spawn(3), for `uds serve --exec` (and, through SpawnedProgram, the tests' ChildProcess), in
+// the syscall layer because it is all C library calls. Hand-written because Foundation's `Process` cannot map extra
+// descriptors into the child: `--exec` gives the command the descriptors a client passed as its fds 3, 4, 5, … (as
+// systemd's LISTEN_FDS does), which takes a dup2 file action per descriptor.
 #if canImport(Glibc)
     @preconcurrency import Glibc
 #elseif canImport(Darwin)
