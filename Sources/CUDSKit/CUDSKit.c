@@ -374,6 +374,16 @@ int cudskit_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd) {
 #endif
 }
 
+int cudskit_spawn_chdir(posix_spawn_file_actions_t *actions, const char *path) {
+#if (defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))) || defined(__APPLE__)
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+#else
+    (void)actions;
+    (void)path;
+    return ENOSYS;
+#endif
+}
+
 /* Thread Sanitizer annotations: real only when this file is built with TSan (swift build --sanitize=thread builds
    C targets with -fsanitize=thread too), so that other builds neither need nor reference the TSan runtime. */
 #if defined(__SANITIZE_THREAD__)

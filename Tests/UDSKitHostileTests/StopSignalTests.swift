@@ -19,11 +19,11 @@ extension HostileClientTests {
                     let server = try ChildProcess(udsExecutable, ["serve", path, "--quiet"])
                     try await waitForServer(at: path)
                     server.signal(SIGTERM)
-                    let status = try await server.waitForExit(timeout: 30)
-                    let reason = server.process.terminationReason == .uncaughtSignal ? "killed by signal" : "exited"
+                    try await server.waitForExit(timeout: 30)
                     let left = FileManager.default.fileExists(atPath: path)
-                    if status != 0 || left {
-                        outcomes.append("attempt \(attempt): \(reason) \(status), socket file left: \(left)")
+                    if server.termination != .exited(0) || left {
+                        let how = server.termination.map { "\($0)" } ?? "running"
+                        outcomes.append("attempt \(attempt): \(how), socket file left: \(left)")
                     }
                 }
             }

@@ -133,6 +133,10 @@ int cudskit_pipe_cloexec(int fds[2]);
 /// C library lacks it.
 int cudskit_spawn_close_from(posix_spawn_file_actions_t *actions, int lowfd);
 
+/// Adds a file action that makes path the child's working directory (posix_spawn_file_actions_addchdir_np, glibc 2.29
+/// and later, macOS 10.15 and later). Returns 0, or an error number: ENOSYS where the C library lacks it.
+int cudskit_spawn_chdir(posix_spawn_file_actions_t *actions, const char *path);
+
 /// Thread Sanitizer's happens-before annotations (__tsan_release, __tsan_acquire) on `address`: a release on one
 /// thread makes everything it did before visible to an acquire of the same address on another, as far as TSan
 /// knows. Empty functions unless this target is built with -fsanitize=thread. See ThreadSanitizer.swift for why.

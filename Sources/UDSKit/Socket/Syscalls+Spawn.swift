@@ -1,10 +1,10 @@
 import CUDSKit
 import SystemPackage
 
-// A thin wrapper over posix_spawn(3), for `uds serve --exec`, in the syscall layer because it is all C library calls.
-// Hand-written because Foundation's `Process` cannot map extra descriptors into the child: `--exec` gives the command
-// the descriptors a client passed as its fds 3, 4, 5, … (as systemd's LISTEN_FDS does), which takes a dup2 file
-// action per descriptor.
+// A thin wrapper over posix_spawn(3), for `uds serve --exec` (and, through SpawnedProgram, the tests' ChildProcess), in
+// the syscall layer because it is all C library calls. Hand-written because Foundation's `Process` cannot map extra
+// descriptors into the child: `--exec` gives the command the descriptors a client passed as its fds 3, 4, 5, … (as
+// systemd's LISTEN_FDS does), which takes a dup2 file action per descriptor.
 #if canImport(Glibc)
     @preconcurrency import Glibc
 #elseif canImport(Darwin)
@@ -50,15 +50,9 @@ package struct SpawnedProcess: Sendable {
         environment: [String],
         passing: [FileDescriptor] = []
     ) throws(Errno) -> SpawnedProcess {
-        // Every descriptor that goes to the child is first duplicated at or above `firstFree`, past all the numbers
-        // the child gets (0 to 2 + passing.count): then no dup2 target is also a source that a dup2 before it
-        // overwrote, and no dup2 has equal numbers (which would leave close-on-exec set on the target).
-        let firstFree = 3 + CInt(passing.count)
-        var childSide: [CInt] = []  // our copies of what the child gets, closed once it has them
-        defer { for fd in childSide { _ = close(fd) } }
-
+        // The child's ends of the two pipes are closed here once it has them.
         let (stdinRead, stdinWrite) = try makePipe()
-        childSide.append(stdinRead)
+        defer { _ = close(stdinRead) }
         let stdoutRead: CInt
         let stdoutWrite: CInt
         do throws(Errno) {
@@ -67,16 +61,12 @@ package struct SpawnedProcess: Sendable {
             _ = close(stdinWrite)
             throw error
         }
-        childSide.append(stdoutWrite)
+        defer { _ = close(stdoutWrite) }
         do throws(Errno) {
-            var sources = [stdinRead, stdoutWrite]
-            for descriptor in passing { sources.append(descriptor.rawValue) }
-            var raised: [CInt] = []
-            for source in sources {
-                raised.append(try duplicate(source, atLeast: firstFree))
-                childSide.append(raised[raised.count - 1])
-            }
-            let pid = try spawn(executable, arguments, environment, mapping: raised)
+            let pid = try spawn(
+                executable, arguments, environment,
+                giving: [stdinRead, stdoutWrite] + passing.map(\.rawValue),
+                as: [0, 1] + passing.indices.map { 3 + CInt($0) }, inheriting: [2])
             return SpawnedProcess(
                 pid: pid, input: FileDescriptor(rawValue: stdinWrite), output: FileDescriptor(rawValue: stdoutRead))
         } catch {
@@ -90,13 +80,7 @@ package struct SpawnedProcess: Sendable {
     /// is not an error: the rest is dropped. Blocks; call it once, on a thread of its own, while another drains the
     /// output, or a child that answers before reading all its input deadlocks with us.
     package func feed(_ bytes: [UInt8]) {
-        // A write to a pipe nobody reads raises SIGPIPE on the writing thread, and its default action would end the
-        // server. Blocked here, it stays pending on this thread (write returns EPIPE) and is discarded with it.
-        var pipeSignal = sigset_t()
-        sigemptyset(&pipeSignal)
-        sigaddset(&pipeSignal, SIGPIPE)
-        pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
-        _ = try? bytes.withUnsafeBytes { try input.writeAll($0) }
+        Self.writeAll(bytes, to: input)
         try? input.close()
     }
 
@@ -115,18 +99,13 @@ package struct SpawnedProcess: Sendable {
 
     /// Waits for the child to end and reaps it. Blocks; call it once.
     package func wait() -> Termination {
-        var status: CInt = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        // WIFEXITED, WEXITSTATUS and WTERMSIG are macros Swift does not import: the low 7 bits are the signal that
-        // ended the child, 0 if it exited; then its exit status is the next 8 bits.
-        let signal = status & 0x7f
-        return signal == 0 ? .exited((status >> 8) & 0xff) : .killed(signal: signal)
+        Self.wait(for: pid)
     }
 
-    // MARK: System calls
+    // MARK: System calls, shared with SpawnedProgram
 
     /// A pipe, both ends close-on-exec: (read end, write end).
-    private static func makePipe() throws(Errno) -> (CInt, CInt) {
+    static func makePipe() throws(Errno) -> (CInt, CInt) {
         var ends: [CInt] = [-1, -1]
         guard cudskit_pipe_cloexec(&ends) == 0 else { throw Errno(rawValue: errno) }
         return (ends[0], ends[1])
@@ -139,34 +118,96 @@ package struct SpawnedProcess: Sendable {
         return copy
     }
 
-    /// posix_spawn with `mapping[i]` as the child's descriptor `i` (0 and 1, then 3, 4, … for the rest; 2 is
-    /// inherited), an empty signal mask and default signal dispositions.
-    private static func spawn(
+    /// Writes all of `bytes` to `fd` (a pipe), retrying partial writes and EINTR; stops at the first error, EPIPE from
+    /// a reader that is gone among them, without the SIGPIPE whose default action would end this process.
+    static func writeAll(_ bytes: [UInt8], to fd: FileDescriptor) {
+        #if canImport(Darwin)
+            _ = fcntl(fd.rawValue, F_SETNOSIGPIPE, 1)
+            _ = try? bytes.withUnsafeBytes { try fd.writeAll($0) }
+        #else
+            // Blocked on this thread, a SIGPIPE from these writes stays pending (the write returns EPIPE); it is taken
+            // off before the thread's mask is restored, unless the thread already blocked it.
+            var pipeSignal = sigset_t()
+            sigemptyset(&pipeSignal)
+            sigaddset(&pipeSignal, SIGPIPE)
+            var previous = sigset_t()
+            pthread_sigmask(SIG_BLOCK, &pipeSignal, &previous)
+            _ = try? bytes.withUnsafeBytes { try fd.writeAll($0) }
+            var pending = sigset_t()
+            sigpending(&pending)
+            if sigismember(&previous, SIGPIPE) == 0 && sigismember(&pending, SIGPIPE) == 1 {
+                var noWait = timespec()
+                while sigtimedwait(&pipeSignal, nil, &noWait) == -1 && errno == EINTR {}
+            }
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
+        #endif
+    }
+
+    /// Waits for child `pid` to end and reaps it. Blocks.
+    static func wait(for pid: pid_t) -> Termination {
+        var status: CInt = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return Termination(waitStatus: status)
+    }
+
+    /// Reaps child `pid` if it has ended, without waiting (`WNOHANG`): how it ended, or `nil` while it runs.
+    ///
+    /// - Throws: `Errno` from waitpid: `ECHILD` when it is no child of ours or was reaped already.
+    static func reapIfEnded(_ pid: pid_t) throws(Errno) -> Termination? {
+        var status: CInt = 0
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { return Termination(waitStatus: status) }
+            if reaped == 0 { return nil }
+            if errno != EINTR { throw Errno(rawValue: errno) }
+        }
+    }
+
+    /// posix_spawn with `sources[i]` as the child's descriptor `targets[i]` and `inheriting` as they are here (standard
+    /// error, for `--exec`), started in `directory` when given, with an empty signal mask and default signal
+    /// dispositions. The child closes every other descriptor.
+    static func spawn(
         _ executable: String,
         _ arguments: [String],
         _ environment: [String],
-        mapping: [CInt]
+        giving sources: [CInt],
+        as targets: [CInt],
+        inheriting: [CInt] = [],
+        directory: String? = nil
     ) throws(Errno) -> pid_t {
+        // Every source is first duplicated at or above `firstFree`, past all the targets: then no dup2 target is also
+        // a source that a dup2 before it overwrote, and no dup2 has equal numbers (which would leave close-on-exec set
+        // on the target). The duplicates are closed once the child has them.
+        let firstFree = ((targets + inheriting).max() ?? -1) + 1
+        var raised: [CInt] = []
+        defer { for fd in raised { _ = close(fd) } }
+        for source in sources { raised.append(try duplicate(source, atLeast: firstFree)) }
+
         var actions = FileActions()
         var result = posix_spawn_file_actions_init(&actions)  // these return the error number; errno is unset
         guard result == 0 else { throw Errno(rawValue: result) }
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for (index, source) in mapping.enumerated() {
-            let target = index < 2 ? CInt(index) : CInt(index + 1)
-            // dup2 clears close-on-exec on the target (source and target always differ: see spawn's comment).
+        for (source, target) in zip(raised, targets) {
+            // dup2 clears close-on-exec on the target (source and target always differ: see above).
             result = posix_spawn_file_actions_adddup2(&actions, source, target)
             guard result == 0 else { throw Errno(rawValue: result) }
         }
         #if canImport(Darwin)
             // POSIX_SPAWN_CLOEXEC_DEFAULT (below) closes every descriptor no action names, standard error too.
-            result = posix_spawn_file_actions_addinherit_np(&actions, 2)
-            guard result == 0 else { throw Errno(rawValue: result) }
+            for fd in inheriting {
+                result = posix_spawn_file_actions_addinherit_np(&actions, fd)
+                guard result == 0 else { throw Errno(rawValue: result) }
+            }
         #else
-            // Close-on-exec covers every descriptor we open; this also closes the ones the server inherited without it
-            // (from its own parent). Not on glibc before 2.34 (ENOSYS): there close-on-exec is all there is.
-            result = cudskit_spawn_close_from(&actions, CInt(mapping.count + 1))
+            // Close-on-exec covers every descriptor we open; this also closes the ones this process inherited without
+            // it (from its own parent). Not on glibc before 2.34 (ENOSYS): there close-on-exec is all there is.
+            result = cudskit_spawn_close_from(&actions, firstFree)
             guard result == 0 || result == ENOSYS else { throw Errno(rawValue: result) }
         #endif
+        if let directory {
+            result = cudskit_spawn_chdir(&actions, directory)
+            guard result == 0 else { throw Errno(rawValue: result) }
+        }
 
         var attributes = Attributes()
         result = posix_spawnattr_init(&attributes)
@@ -191,5 +232,14 @@ package struct SpawnedProcess: Sendable {
         result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else { throw Errno(rawValue: result) }
         return pid
+    }
+}
+
+extension SpawnedProcess.Termination {
+    /// How a child ended, from the status waitpid gave. (WIFEXITED, WEXITSTATUS and WTERMSIG are macros Swift does not
+    /// import: the low 7 bits are the signal that ended the child, 0 if it exited; its exit status is the next 8.)
+    init(waitStatus status: CInt) {
+        let signal = status & 0x7f
+        self = signal == 0 ? .exited((status >> 8) & 0xff) : .killed(signal: signal)
     }
 }

@@ -42,11 +42,10 @@ extension LibraryTests {
                     defer { server.signal(SIGKILL) }
                     try await waitForServer(at: path)
                     server.signal(SIGTERM)
-                    let status = try await server.waitForExit()
-                    let how = server.process.terminationReason == .exit ? "exit status" : "killed by signal"
+                    try await server.waitForExit()
                     #expect(
-                        status == 0 && server.process.terminationReason == .exit,
-                        "round \(round): \(how) \(status); stderr: \(server.stderr)")
+                        server.termination == .exited(0),
+                        "round \(round): \(String(describing: server.termination)); stderr: \(server.stderr)")
                     #expect(!fileExists(path), "round \(round): the socket file was left behind")
                 }
             }
