@@ -75,11 +75,14 @@ class ConnectionDriver: ReactorSource {
 
     func handle(_ events: Epoll.Events) {
         let hungUp = !events.isDisjoint(with: [.error, .hangUp])
+        // Reading was not watched while the queue was over its limit: what came meanwhile is read once it drains.
+        let wasWatchingReads = canRead
         if events.contains(.writable) || hungUp && outbound.readableBytes > 0 {
             isSocketFull = false
             flush()
         }
-        if canRead { readAvailable() }
+        // A writable event alone says nothing about input: a read then would only get EAGAIN.
+        if canRead && (events.contains(.readable) || hungUp || !wasWatchingReads) { readAvailable() }
     }
 
     func forceClose() { close() }
