@@ -123,9 +123,9 @@ public final class FramedClient: Sendable {
     public func requests(_ messages: [Message], timeout: Duration? = nil) async throws -> [Message] {
         try Task.checkCancellation()
         guard !messages.isEmpty else { return [] }
+        for message in messages { try refuseEmptyPacket(message) }
         var frames = ByteBuffer()
-        frames.reserveCapacity(messages.reduce(0) { $0 + $1.count + outgoingFraming.overhead })
-        for message in messages { try appendFrame(message, to: &frames) }
+        outgoingFraming.append(contentsOf: messages, to: &frames)
         return try await submit(frames, timeout: timeout) { .batch($0, count: messages.count) }
     }
 
@@ -184,12 +184,16 @@ public final class FramedClient: Sendable {
 
     /// Appends `message` to `frames` as ``outgoingFrame(_:)`` makes it.
     private func appendFrame(_ message: Message, to frames: inout ByteBuffer) throws {
-        if configuration.socketType == .seqPacket && message.count == 0 {
-            throw UnixSocketError(
-                .invalidMessage, operation: .send, socket: "\(address)",
-                detail: "it is empty, and an empty packet reads as the end of the connection")
-        }
+        try refuseEmptyPacket(message)
         outgoingFraming.append(message.buffer, to: &frames)
+    }
+
+    /// Throws for an empty message on a seqpacket socket, where an empty packet reads as the end of the connection.
+    private func refuseEmptyPacket(_ message: Message) throws {
+        guard configuration.socketType == .seqPacket && message.count == 0 else { return }
+        throw UnixSocketError(
+            .invalidMessage, operation: .send, socket: "\(address)",
+            detail: "it is empty, and an empty packet reads as the end of the connection")
     }
 
     private var outgoingFraming: Framing {

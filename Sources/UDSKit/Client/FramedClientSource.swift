@@ -155,7 +155,9 @@ final class FramedClientSource: ConnectionDriver {
         swap(&matcher, &replies)
         defer { swap(&matcher, &replies) }
         if let frames = transport as? StreamFrames {  // statically dispatched, so the closure is specialized in
-            try frames.messages(in: bytes) { payload, _ in deliver(matcher.match(payload), payload) }
+            try frames.messages(in: bytes) { payload, _ in
+                if !matcher.gather(payload) { deliver(matcher.match(payload), payload) }
+            }
         } else {
             try transport.messages(in: bytes) { payload, _ in deliver(matcher.match(payload), payload) }
         }

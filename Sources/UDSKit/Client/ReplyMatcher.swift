@@ -47,6 +47,18 @@ struct ReplyMatcher {
         if waiting.count - first == 1 { startOldest() }
     }
 
+    /// Takes a frame that only adds to the oldest batch, not its last reply, and returns true; false for any other
+    /// frame, which ``match(_:)`` then takes. The per-frame path of a batch, with no ``Outcome`` to build.
+    @inline(__always)
+    mutating func gather(_ payload: UnsafeRawBufferPointer) -> Bool {
+        guard gathers, oldestLeft > 1 else { return false }
+        oldestLeft -= 1
+        if lengths.isEmpty { gathered.reserveCapacity((oldestLeft + 1) * payload.count) }
+        gathered.writeBytes(payload)
+        lengths.append(payload.count)
+        return true
+    }
+
     /// Takes one frame from the server.
     mutating func match(_ payload: UnsafeRawBufferPointer) -> Outcome {
         guard oldestLeft > 0 else { return .pushed }
