@@ -3,8 +3,9 @@ import SystemPackage
 
 /// The reactor side of one connection, whatever it speaks: registration with its ``Reactor``, the read loop with
 /// its budget, the bounded outbound queue and its flush, the idle and deadline ticks, and closing exactly once. How
-/// bytes cross the socket is its ``ConnectionTransport``; what the messages mean is a subclass's (``EOFConnection``,
-/// ``FramedConnection``, ``FramedClientSource``), which overrides the hooks under "For subclasses".
+/// bytes cross the socket is its ``ConnectionTransport``; what the messages mean is a subclass's (the server's
+/// ``EOFConnection`` and ``FramedConnection``, the clients' ``ClientExchange`` and ``FramedClientSource``), which
+/// overrides the hooks under "For subclasses".
 ///
 /// Everything runs on the reactor's thread. The reactor holds the connection from ``adopt()`` until ``close()``;
 /// the descriptor belongs to the connection, which closes it.
