@@ -26,23 +26,15 @@ if [[ -d /opt/swift/usr/bin ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
 # Swift's backtracer and the sanitizers' own reports would both handle a crash; keep the sanitizer's.
 export SWIFT_BACKTRACE=enable=off
 
-# AddressSanitizer: a report should mean a bug in UDSKit, its dependencies or its tests, so two kinds are turned off.
-# - Foundation's Process.run (not instrumented; the tests start every child process with it) copies 256 bytes from
-#   the end of a directory entry, past readdir's buffer (findMaximumOpenFromProcSelfFD,
-#   swiftlang/swift-corelibs-foundation#5472); the memcpy interceptor catches it and aborts the run at the first
-#   test that starts a child. Suppressing that one caller keeps memcpy/memmove/memset checked everywhere else, which
-#   `replace_intrin=0` would not (ByteBuffer's copies go through them).
-# - LeakSanitizer would report, at the exit of every `uds` the tests run, the process-wide singletons that live until
-#   then by design (NIO's thread pools, the client reactor); their reports on stderr break the CLI tests' checks.
-# Options in ASAN_OPTIONS come after these and win, for example ASAN_OPTIONS=detect_leaks=1.
-suppressions=$(mktemp -d)
-trap 'rm -rf "$suppressions"' EXIT
-chmod 755 "$suppressions"  # the other-user tests run `uds` as nobody, which must read the file too
-echo 'interceptor_via_fun:findMaximumOpenFromProcSelfFD' >"$suppressions/asan.supp"
-chmod 644 "$suppressions/asan.supp"
-# - The quarantine of freed memory is 32 MiB instead of ASan's default 256 MiB: freed chunks wait there, resident,
-#   so a test that streams a 1 GiB message through bounded buffers would read +256 MiB that are ASan's own.
-export ASAN_OPTIONS="suppressions=$suppressions/asan.supp:detect_leaks=0:quarantine_size_mb=32${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# AddressSanitizer: a report should mean a bug in UDSKit, its dependencies or its tests, so LeakSanitizer is off: it
+# would report, at the exit of every `uds` the tests run, the process-wide singletons that live until then by design
+# (the client reactor, NIO's singletons); their reports on stderr break the CLI tests' checks. (The tests start
+# programs with UDSKit's own posix_spawn wrapper, not Foundation's Process, whose descriptor walk needed a suppression
+# here: swiftlang/swift-corelibs-foundation#5472.) Options in ASAN_OPTIONS come after these and win, for example
+# ASAN_OPTIONS=detect_leaks=1.
+# The quarantine of freed memory is 32 MiB instead of ASan's default 256 MiB: freed chunks wait there, resident,
+# so a test that streams a 1 GiB message through bounded buffers would read +256 MiB that are ASan's own.
+export ASAN_OPTIONS="detect_leaks=0:quarantine_size_mb=32${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 
 failed=()
 for sanitizer in "${sanitizers[@]}"; do
