@@ -106,7 +106,7 @@ public final class FramedClient: Sendable {
     /// - Throws: ``UnixSocketError``: ``UnixSocketError/Code/connectionClosed`` when the connection broke before the
     ///   reply came, ``UnixSocketError/Code/timedOut`` past the timeout; `CancellationError` when the task is
     ///   cancelled (the request may have been written; its reply is dropped, and the connection goes on).
-    public func request(_ message: Message, timeout: Duration? = nil) async throws -> Message {
+    nonisolated(nonsending) public func request(_ message: Message, timeout: Duration? = nil) async throws -> Message {
         try Task.checkCancellation()
         let frame = try outgoingFrame(message)
         return try await submit(frame, timeout: timeout) { .one($0) }
@@ -120,7 +120,9 @@ public final class FramedClient: Sendable {
     ///   - timeout: How long to wait for the last reply; default ``Configuration/requestTimeout``.
     /// - Returns: The replies, each a slice of one buffer that they share (copy one to keep it alone).
     /// - Throws: As ``request(_:timeout:)``, for the batch as a whole: the replies that came are dropped with it.
-    public func requests(_ messages: [Message], timeout: Duration? = nil) async throws -> [Message] {
+    nonisolated(nonsending) public func requests(_ messages: [Message], timeout: Duration? = nil) async throws
+        -> [Message]
+    {
         try Task.checkCancellation()
         guard !messages.isEmpty else { return [] }
         for message in messages { try refuseEmptyPacket(message) }
@@ -130,7 +132,7 @@ public final class FramedClient: Sendable {
     }
 
     /// Queues `frames` with a waiter for their replies, and waits for them.
-    private func submit<Reply: Sendable>(
+    nonisolated(nonsending) private func submit<Reply: Sendable>(
         _ frames: ByteBuffer, timeout: Duration?,
         _ reply: (CheckedContinuation<Reply, any Error>) -> RequestQueue.Waiter.Reply
     ) async throws -> Reply {
@@ -165,7 +167,7 @@ public final class FramedClient: Sendable {
     }
 
     /// Sends `message` as one frame that expects no reply (a notification).
-    public func send(_ message: Message) async throws {
+    nonisolated(nonsending) public func send(_ message: Message) async throws {
         let connection = try await connection()
         switch connection.queue.enqueue(.init(frame: try outgoingFrame(message), waiter: nil)) {
         case .failure(let error): throw error
@@ -229,7 +231,7 @@ public final class FramedClient: Sendable {
     // MARK: Connecting
 
     /// The live connection, made (or remade, with a reconnect policy) if there is none.
-    private func connection() async throws -> Connection {
+    nonisolated(nonsending) private func connection() async throws -> Connection {
         let (current, isClosed) = state.withLock { ($0.connection, $0.isClosed) }
         if let current { return current }
         if isClosed {

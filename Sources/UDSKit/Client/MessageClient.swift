@@ -52,12 +52,12 @@ public struct MessageClient: Sendable {
     ///   ``UnixSocketError/Code/permissionDenied``, ``UnixSocketError/Code/timedOut``,
     ///   ``UnixSocketError/Code/replyTooLarge``; ``UnixSocketError/Code/serverError`` when the server closed before
     ///   taking the whole message and said why.
-    public func send(_ message: Message) async throws -> Message {
+    nonisolated(nonsending) public func send(_ message: Message) async throws -> Message {
         try await exchange(.bytes(message)).reply
     }
 
     /// Sends `message` (bytes, a file, or chunks) and returns the server's reply.
-    public func send(_ message: OutgoingMessage) async throws -> Message {
+    nonisolated(nonsending) public func send(_ message: OutgoingMessage) async throws -> Message {
         try await exchange(message).reply
     }
 
@@ -68,13 +68,13 @@ public struct MessageClient: Sendable {
     ///
     /// - Returns: The number of bytes delivered.
     @discardableResult
-    public func deliver(_ message: Message) async throws -> Int {
+    nonisolated(nonsending) public func deliver(_ message: Message) async throws -> Int {
         try await deliver(.bytes(message))
     }
 
     /// Sends `message` (bytes, a file, or chunks) and checks the server's acknowledgement.
     @discardableResult
-    public func deliver(_ message: OutgoingMessage) async throws -> Int {
+    nonisolated(nonsending) public func deliver(_ message: OutgoingMessage) async throws -> Int {
         let (sent, reply) = try await exchange(message)
         try Acknowledgement.verify(reply, sentCount: sent, socket: address.description)
         return sent
@@ -82,18 +82,19 @@ public struct MessageClient: Sendable {
 
     /// Sends `message` and returns without waiting for a reply (fire and forget): the bytes are in the server's
     /// socket buffer, but nothing says the server processed them.
-    public func post(_ message: OutgoingMessage) async throws {
+    nonisolated(nonsending) public func post(_ message: OutgoingMessage) async throws {
         _ = try await exchange(message, readsReply: false)
     }
 
     /// Sends `message` without waiting for a reply.
-    public func post(_ message: Message) async throws {
+    nonisolated(nonsending) public func post(_ message: Message) async throws {
         try await post(.bytes(message))
     }
 
     /// Sends `message` and returns how many bytes were sent together with the reply, for callers that look at the
     /// reply before checking it (``Acknowledgement/verify(_:sentCount:socket:)``).
-    public func exchange(_ message: OutgoingMessage) async throws -> (sent: Int, reply: Message) {
+    nonisolated(nonsending) public func exchange(_ message: OutgoingMessage) async throws -> (sent: Int, reply: Message)
+    {
         try await exchange(message, readsReply: true)
     }
 
@@ -102,7 +103,9 @@ public struct MessageClient: Sendable {
     /// The calling task connects and writes what the socket takes at once (all of a small message); the client
     /// reactor then writes the rest and reads the reply, and resumes the task once with the outcome. A task that runs
     /// on the reactor (``executor``) does all of it without a thread switch.
-    func exchange(_ message: OutgoingMessage, readsReply: Bool) async throws -> (sent: Int, reply: Message) {
+    nonisolated(nonsending) func exchange(_ message: OutgoingMessage, readsReply: Bool) async throws -> (
+        sent: Int, reply: Message
+    ) {
         try Task.checkCancellation()
         let reactor = try ClientReactor.get()
         if case .bytes(let bytes) = message.source, bytes.count == 0, !message.descriptors.isEmpty {

@@ -10,7 +10,9 @@ enum NonBlockingConnect {
     /// A non-blocking, close-on-exec socket of `type` connected to `address`; the caller owns it.
     ///
     /// - Throws: ``UnixSocketError`` as ``UnixSocketConnection/connect(to:timeout:)``, and `CancellationError`.
-    static func connect(to address: UnixSocketAddress, type: UnixSocketType, timeout: Duration?) async throws -> CInt {
+    nonisolated(nonsending) static func connect(to address: UnixSocketAddress, type: UnixSocketType, timeout: Duration?)
+        async throws -> CInt
+    {
         let fd: CInt
         do {
             fd = try Syscall.makeSocket(type, nonBlocking: true)
