@@ -55,10 +55,10 @@ if [[ -e "$scratch/release" && "$(cat "$scratch/release-options" 2>/dev/null)" !
     rm -rf "$(readlink -f "$scratch/release")"
 fi
 for product in uds uds-bench; do
-    # Linked every time (a few seconds): the build does not know the ordering file changed. The link map beside
-    # the binaries is for Scripts/startup-order.sh.
+    # Linked every time (a few seconds): the build does not know the ordering file changed. The link map (symbols
+    # as the objects name them) is for Scripts/startup-order.sh.
     rm -f "$scratch/release/$product"
-    "${build[@]}" --product "$product" -Xlinker -Map="$scratch/$product.map" >&2
+    "${build[@]}" --product "$product" -Xlinker -Map="$scratch/$product.map" -Xlinker --no-demangle >&2
 done
 printf '%s\n' "${build[*]}" >"$scratch/release-options"
 bin="$("${build[@]}" --show-bin-path)"

@@ -4,8 +4,8 @@
 # start of .text and a process maps fewer pages of the binary. It runs the release build's unstripped `uds` and
 # `uds-bench` under valgrind (callgrind): `uds serve` answering one `uds send` and one `nc`, a `uds send`, a
 # `uds --version`, and `uds-bench server` answering one `uds-bench client`; it keeps the functions those runs
-# executed, in the order the profiles first name them, leaving out those that lld cannot move apart from other code
-# (sections over 64 KiB, such as libswiftCore's unsplit .text, and names defined in more than 8 places).
+# executed, in the order the profiles first name them, leaving out names defined in more than 8 places (a local
+# helper every object has a copy of) and names a large section (over 64 KiB) shares with other sections.
 #   Scripts/startup-order.sh        # builds with Scripts/build-release.sh first, then rebuild to use the new order
 # Rerun after changes to start-up; a stale order only places less of start-up together (missing names are skipped).
 set -euo pipefail
@@ -75,8 +75,11 @@ for path in profiles:
         if not m or m.group(1) in seen: continue
         name = m.group(1); seen.add(name)
         defs = sections.get(name)
-        if not defs or max(collections.Counter(p for p, _, _ in defs).values()) > 8: continue
-        if max(size for _, _, size in defs) > 64 * 1024: continue
+        if not defs: continue
+        copies = max(collections.Counter(p for p, _, _ in defs).values())
+        # A name in many objects (a local helper each has a copy of) would move them all; one in a large section
+        # (libswiftCore's unsplit .text) moves it all, which is right only when the name is that section's own.
+        if copies > 8 or (copies > 1 and max(size for _, _, size in defs) > 64 * 1024): continue
         print(name); kept += 1
 print(f"startup-order: {kept} functions of {len(seen)} executed", file=sys.stderr)
 EOF
