@@ -123,11 +123,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: strictSettings,
-            // A release build (`swift build -c release`, what ../shared/bench/run builds) links the Swift runtime and
-            // libraries in, as Scripts/build-release.sh does: nothing of the toolchain to load at start (4 MiB less
-            // resident memory per server). Only this executable's link: no library product contains this target.
-            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux], configuration: .release))]
+            swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "control-daemon",

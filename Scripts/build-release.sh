@@ -27,13 +27,14 @@ scratch="${UDS_RELEASE_SCRATCH:-$PWD/.build-release}"
 # so that --gc-sections can drop the functions nothing reaches and the two options below can work per function.
 # --icf=all: lld folds functions with identical code and relocations into one (Swift emits many: value witnesses,
 # protocol witness thunks, specializations), 0.4 MB. Only the addresses of two such functions compare equal
-# afterwards; Swift has no function-pointer equality, and the C and C++ in the toolchain's libraries are linked
-# from sections that are not split per function, or do not compare function addresses.
-# No .eh_frame (3.1 MB with its index): Swift code unwinds nothing (errors are returned, not thrown); the C++ in the
-# runtime is built without exceptions. What it costs: an uncaught C++ exception terminates as before, but without
-# searching for a handler; pthread_exit (libdispatch's dispatch_main) ends the thread without running C++ cleanups
-# (there are none), instead of unwinding the main thread, which kept 0.6 MiB of unwind tables resident in every
-# async server; debuggers and `perf --call-graph=dwarf` need the unstripped binary's debug information instead.
+# afterwards; Swift has no function-pointer equality, and libdispatch, whose C compares function pointers, is linked
+# from sections that are not split per function, so none of its functions fold.
+# No .eh_frame (3.1 MB with its index): Swift code unwinds nothing (errors are returned, not thrown); the runtime's
+# C++ throws nothing (libstdc++'s std::__throw_* helpers are linked in, and nothing catches them). What it costs: an
+# uncaught C++ exception terminates as before, but without searching for a handler; pthread_exit (libdispatch's
+# dispatch_main) ends the thread without running C++ cleanups (there are none), instead of unwinding the main thread,
+# which kept 0.6 MiB of unwind tables resident in every async server; debuggers and `perf --call-graph=dwarf` need
+# the unstripped binary's debug information instead.
 # --symbol-ordering-file: the functions start-up runs (Scripts/startup-order.txt, made by Scripts/startup-order.sh
 # from valgrind runs of `uds serve`, `uds send` and `uds-bench server`) placed together at the start of .text, so that
 # a process maps fewer pages of the binary: the kernel maps whole page-cache folios around each page fault.

@@ -36,7 +36,8 @@ pids+=($!)
 wait_for "$work/serve.sock"
 "$work/uds" send "$work/serve.sock" hello >/dev/null
 echo hello | nc -U -N "$work/serve.sock" >/dev/null
-"${grind[@]}" --callgrind-out-file="$work/send.cg" "$work/uds" send "$work/serve.sock" hello >/dev/null 2>"$work/send.log"
+"${grind[@]}" --callgrind-out-file="$work/send.cg" "$work/uds" send "$work/serve.sock" hello \
+    >/dev/null 2>"$work/send.log"
 "${grind[@]}" --callgrind-out-file="$work/version.cg" "$work/uds" --version >/dev/null 2>"$work/version.log"
 kill -TERM "${pids[0]}"
 wait "${pids[0]}"
@@ -83,4 +84,5 @@ for path in profiles:
         print(name); kept += 1
 print(f"startup-order: {kept} functions of {len(seen)} executed", file=sys.stderr)
 EOF
-echo "startup-order: wrote Scripts/startup-order.txt ($(wc -l <Scripts/startup-order.txt) names); run Scripts/build-release.sh to use it" >&2
+echo "startup-order: wrote Scripts/startup-order.txt ($(wc -l <Scripts/startup-order.txt) names);" \
+    "run Scripts/build-release.sh to use it" >&2
