@@ -23,16 +23,45 @@ scratch="${UDS_RELEASE_SCRATCH:-$PWD/.build-release}"
 # which the linker takes from the first directory that has it, so a directory with only the static archive goes
 # first. The loader then no longer maps libstdc++.so and resolves its 2,000 symbol relocations at every start (0.4 ms;
 # 0.9 MiB of RSS), and the binary no longer needs the system's libstdc++ to be as new as the build machine's.
+# -function-sections (every package's Swift code; the toolchain's libraries come that way): one section per function,
+# so that --gc-sections can drop the functions nothing reaches and the two options below can work per function.
+# --icf=all: lld folds functions with identical code and relocations into one (Swift emits many: value witnesses,
+# protocol witness thunks, specializations), 0.4 MB. Only the addresses of two such functions compare equal
+# afterwards; Swift has no function-pointer equality, and libdispatch, whose C compares function pointers, is linked
+# from sections that are not split per function, so none of its functions fold.
+# No .eh_frame (3.1 MB with its index): Swift code unwinds nothing (errors are returned, not thrown); the runtime's
+# C++ throws nothing (libstdc++'s std::__throw_* helpers are linked in, and nothing catches them). What it costs: an
+# uncaught C++ exception terminates as before, but without searching for a handler; pthread_exit (libdispatch's
+# dispatch_main) ends the thread without running C++ cleanups (there are none), instead of unwinding the main thread,
+# which kept 0.6 MiB of unwind tables resident in every async server; debuggers and `perf --call-graph=dwarf` need
+# the unstripped binary's debug information instead.
+# --symbol-ordering-file: the functions start-up runs (Scripts/startup-order.txt, made by Scripts/startup-order.sh
+# from valgrind runs of `uds serve`, `uds send` and `uds-bench server`) placed together at the start of .text, so that
+# a process maps fewer pages of the binary: the kernel maps whole page-cache folios around each page fault.
 cxx="$scratch/static-libstdc++"
 mkdir -p "$cxx"
 ln -sf "$(c++ -print-file-name=libstdc++.a 2>/dev/null || gcc -print-file-name=libstdc++.a)" "$cxx/libstdc++.a"
 [[ -e "$cxx/libstdc++.a" ]] || { echo "build-release: no static libstdc++ (libstdc++-dev) found" >&2; exit 1; }
+printf 'SECTIONS { /DISCARD/ : { *(.eh_frame) } } INSERT AFTER .text;\n' >"$scratch/no-eh-frame.ld"
+order="$PWD/Scripts/startup-order.txt"
+[[ -f "$order" ]] || { order="$scratch/startup-order.txt"; : >"$order"; }
 build=(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --disable-local-rpath
-    -Xswiftc -Osize -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic
-    -Xlinker -L"$cxx")
+    -Xswiftc -Osize -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld
+    -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic -Xlinker -L"$cxx"
+    -Xlinker --icf=all -Xlinker -T -Xlinker "$scratch/no-eh-frame.ld"
+    -Xlinker --symbol-ordering-file="$order" -Xlinker --no-warn-symbol-ordering)
+# The compiler driver does not notice when only -Xfrontend options change, and would keep objects built without
+# them: a build with other options than the last one starts from scratch.
+if [[ -e "$scratch/release" && "$(cat "$scratch/release-options" 2>/dev/null)" != "${build[*]}" ]]; then
+    rm -rf "$(readlink -f "$scratch/release")"
+fi
 for product in uds uds-bench; do
-    "${build[@]}" --product "$product" >&2
+    # Linked every time (a few seconds): the build does not know the ordering file changed. The link map (symbols
+    # as the objects name them) is for Scripts/startup-order.sh.
+    rm -f "$scratch/release/$product"
+    "${build[@]}" --product "$product" -Xlinker -Map="$scratch/$product.map" -Xlinker --no-demangle >&2
 done
+printf '%s\n' "${build[*]}" >"$scratch/release-options"
 bin="$("${build[@]}" --show-bin-path)"
 mkdir -p "$scratch/dist"
 made=()
