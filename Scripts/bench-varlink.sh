@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Varlink calls per second: UDSKit's varlink server (Examples/VarlinkPing) against Go's (github.com/varlink/go) and
-# Python's (PyPI varlink) serving the same org.example.ping, driven by one client for all, the Go peer in
-# Tests/UDSVarlinkTests/Peers/govarlink: org.example.ping.Ping awaited one call at a time, and pipelined (100 calls
-# written before their replies are read). The same loop with UDSKit's length-prefixed frames against
-# `uds serve --framed --quiet --reply echo` gives UDSKit's own framed request/reply rate as the baseline.
+# Python's (PyPI varlink) serving the same org.example.ping, and UDSKit's own framed request/reply
+# (`uds serve --framed --quiet --reply echo`) as the baseline, all in one run and driven by the same clients:
+#
+# - varlink-load (Tests/UDSVarlinkTests/Peers/load/varlink-load.c), a C client with raw socket writes that costs little
+#   per call, so that the rows measure servers: awaited (one call written, its reply read, repeat) and pipelined (a
+#   window of 100, and of 1000, calls written in one write, then their replies read); every reply checked. Against
+#   the framed echo it sends the same call text as a length-prefixed frame.
+# - the Go peer (Tests/UDSVarlinkTests/Peers/govarlink, github.com/varlink/go's Connection.Send, one write per call),
+#   awaited and pipelined (100): a client library's view, which caps what a fast server can show.
 #
 #   Scripts/bench-varlink.sh                 # 50,000 calls a run, median of 3, server and client on CPU 0
 #   CALLS=200000 RUNS=5 PIN=none Scripts/bench-varlink.sh
@@ -30,14 +35,15 @@ trap cleanup EXIT
 (cd Tests/UDSVarlinkTests/Peers/govarlink &&
     GO111MODULE=off GOPATH="$work/gopath:/usr/share/gocode" GOCACHE="${TMPDIR:-/tmp}/udskit-interop-gocache" GOFLAGS= \
         go build -o "$work/govarlink" .)
+gcc -O2 -Wall -o "$work/varlink-load" Tests/UDSVarlinkTests/Peers/load/varlink-load.c
 
 pin=()
 if [[ $PIN != none ]]; then pin=(taskset -c "$PIN"); fi
 
-# start NAME SOCKET COMMAND…: starts a server and waits for its socket.
+# start SOCKET COMMAND…: starts a server and waits for its socket.
 start() {
-    local socket=$2
-    shift 2
+    local socket=$1
+    shift
     "${pin[@]}" "$@" >"$work/server.log" 2>&1 &
     server_pid=$!
     for _ in $(seq 200); do [[ -S $socket ]] && return; sleep 0.05; done
@@ -50,49 +56,67 @@ stop() {
     server_pid=
 }
 
-# rate MODE BENCH ADDRESS: the median calls/s of RUNS runs.
-rate() {
+# median COMMAND…: the median of RUNS runs of a command that prints calls/s.
+median() {
     local runs=()
-    for _ in $(seq "$RUNS"); do runs+=("$("${pin[@]}" "$work/govarlink" "$2" -address "$3" -calls "$CALLS" -mode "$1")"); done
+    for _ in $(seq "$RUNS"); do runs+=("$("${pin[@]}" "$@")"); done
     printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
 }
 
+columns=(c1 c100 c1000 go1 go100)
 declare -A results
-measure() {  # NAME BENCH ADDRESS
-    results[$1,awaited]=$(rate awaited "$2" "$3")
-    results[$1,pipelined]=$(rate pipelined "$2" "$3")
+# measure NAME SOCKET PROTOCOL: every client column against the server listening on SOCKET.
+measure() {
+    local load=("$work/varlink-load" --socket "$2" --protocol "$3" --calls "$CALLS")
+    results[$1,c1]=$(median "${load[@]}" --window 1)
+    results[$1,c100]=$(median "${load[@]}" --window 100)
+    results[$1,c1000]=$(median "${load[@]}" --window 1000)
+    if [[ $3 == varlink ]]; then
+        results[$1,go1]=$(median "$work/govarlink" bench -address "unix:$2" -calls "$CALLS" -mode awaited)
+        results[$1,go100]=$(median "$work/govarlink" bench -address "unix:$2" -calls "$CALLS" -mode pipelined)
+    else
+        results[$1,go1]=$(median "$work/govarlink" framedbench -address "$2" -calls "$CALLS" -mode awaited)
+        results[$1,go100]=$(median "$work/govarlink" framedbench -address "$2" -calls "$CALLS" -mode pipelined)
+    fi
 }
 
-start udskit "$work/udskit.sock" "$bin/varlink-ping" "unix:$work/udskit.sock"
-measure udskit bench "unix:$work/udskit.sock"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+start "$work/udskit.sock" "$bin/varlink-ping" "unix:$work/udskit.sock"
+measure udskit "$work/udskit.sock" varlink
 stop
-start go "$work/go.sock" "$work/govarlink" server -address "unix:$work/go.sock"
-measure go bench "unix:$work/go.sock"
+start "$work/go.sock" "$work/govarlink" server -address "unix:$work/go.sock"
+measure go "$work/go.sock" varlink
 stop
-start python "$work/python.sock" python3 Tests/UDSVarlinkTests/Peers/python/ping_server.py "unix:$work/python.sock"
-measure python bench "unix:$work/python.sock"
+start "$work/python.sock" python3 Tests/UDSVarlinkTests/Peers/python/ping_server.py "unix:$work/python.sock"
+measure python "$work/python.sock" varlink
 stop
-start framed "$work/framed.sock" "$bin/uds" serve "$work/framed.sock" --framed --quiet --reply echo
-measure framed framedbench "$work/framed.sock"
+start "$work/framed.sock" "$bin/uds" serve "$work/framed.sock" --framed --quiet --reply echo
+measure framed "$work/framed.sock" framed
 stop
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
-echo "varlink org.example.ping.Ping, $CALLS calls a run, median of $RUNS, pinned to CPU $PIN; client: the Go peer"
+echo "varlink org.example.ping.Ping, $CALLS calls a run, median of $RUNS, pinned to CPU $PIN;" \
+    "load average before $load_before, after $load_after"
 echo
-echo "| server | awaited calls/s | pipelined calls/s | awaited vs Go | pipelined vs Go |"
-echo "|---|---|---|---|---|"
+echo "calls/s; client varlink-load (C, raw writes): window 1 (awaited), 100, 1000 calls per write;" \
+    "client Go varlink library: awaited, pipelined 100"
+echo
+echo "| server | C awaited | C pipelined 100 | C pipelined 1000 | Go awaited | Go pipelined 100 |"
+echo "|---|---|---|---|---|---|"
 for name in udskit go python framed; do
-    label=$name
     case $name in
     udskit) label="UDSKit varlink (varlink-ping)" ;;
     go) label="Go varlink (github.com/varlink/go)" ;;
     python) label="Python varlink (PyPI, ThreadingServer)" ;;
     framed) label="UDSKit framed echo (baseline, not varlink)" ;;
     esac
-    echo "| $label | ${results[$name,awaited]} | ${results[$name,pipelined]} |" \
-        "$(ratio "${results[$name,awaited]}" "${results[go,awaited]}") |" \
-        "$(ratio "${results[$name,pipelined]}" "${results[go,pipelined]}") |"
+    line="| $label"
+    for column in "${columns[@]}"; do line+=" | ${results[$name,$column]}"; done
+    echo "$line |"
 done
 echo
-echo "UDSKit varlink against UDSKit framed: awaited $(ratio "${results[udskit,awaited]}" "${results[framed,awaited]}")," \
-    "pipelined $(ratio "${results[udskit,pipelined]}" "${results[framed,pipelined]}")"
+for column in "${columns[@]}"; do
+    echo "$column: UDSKit/Go $(ratio "${results[udskit,$column]}" "${results[go,$column]}")," \
+        "UDSKit/framed $(ratio "${results[udskit,$column]}" "${results[framed,$column]}")"
+done
