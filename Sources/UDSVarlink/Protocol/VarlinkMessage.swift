@@ -1,5 +1,7 @@
 // JSONEncoder from FoundationEssentials, not Foundation: no libFoundation.so or ICU in a varlink program. Darwin has
 // no FoundationEssentials module; there Foundation is the same code.
+import NIOCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -124,6 +126,37 @@ enum VarlinkJSON {
     /// encoding a small reply).
     static func encode(_ value: some Encodable, with encoder: JSONEncoder) throws -> Data {
         try encoder.encode(value)
+    }
+
+    /// A reply's bytes, `{"parameters":…}` and `"continues":true` when `continues`: written by
+    /// ``JSONBufferEncoder``, or by `encoder` (the connection's) for what that one leaves to JSONEncoder.
+    static func reply(
+        _ parameters: some Encodable, continues: Bool, fallback encoder: JSONEncoder
+    ) throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        let written = JSONBufferEncoder.encode(into: &buffer) { json in
+            json.buffer.writeStaticString("{\"parameters\":")
+            try json.encodeValue(parameters, level: 0)
+            json.buffer.writeStaticString(continues ? ",\"continues\":true}" : "}")
+        }
+        if written { return buffer }
+        let data = try encoder.encode(TypedReply(parameters: parameters, continues: continues))
+        return data.withUnsafeBytes { ByteBuffer(bytes: $0) }
+    }
+
+    /// An error reply's bytes, `{"error":…,"parameters":…}`.
+    static func reply(error: VarlinkError, fallback encoder: JSONEncoder) throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        let written = JSONBufferEncoder.encode(into: &buffer) { json in
+            json.buffer.writeStaticString("{\"error\":")
+            json.write(error.name)
+            json.buffer.writeStaticString(",\"parameters\":")
+            json.write(error.parameters)
+            json.buffer.writeStaticString("}")
+        }
+        if written { return buffer }
+        let data = try encoder.encode(VarlinkReplyMessage(parameters: error.parameters, error: error.name))
+        return data.withUnsafeBytes { ByteBuffer(bytes: $0) }
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some Sequence<UInt8>) throws -> T {
