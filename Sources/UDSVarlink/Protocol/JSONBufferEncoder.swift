@@ -97,7 +97,7 @@ final class JSONBufferEncoder {
 
     func writeNull() { buffer.writeStaticString("null") }
 
-    func write(_ value: Bool) { value ? buffer.writeStaticString("true") : buffer.writeStaticString("false") }
+    func write(_ value: Bool) { buffer.writeStaticString(value ? "true" : "false") }
 
     func write<T: BinaryInteger>(_ value: T) {
         // Digits of the magnitude, last first, into a stack buffer: no String per number.
@@ -132,9 +132,12 @@ final class JSONBufferEncoder {
             var run = 0  // start of the bytes not yet written
             for index in utf8.indices {
                 let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "/")
+                guard
+                    byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "/")
                 else { continue }
-                if run < index { buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8[run..<index]))) }
+                if run < index {
+                    buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8[run..<index])))
+                }
                 run = index + 1
                 switch byte {
                 case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
@@ -152,7 +155,9 @@ final class JSONBufferEncoder {
                     buffer.writeInteger(hex.utf8Start[Int(byte & 0xF)])
                 }
             }
-            if run < utf8.count { buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8[run...]))) }
+            if run < utf8.count {
+                buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8[run...])))
+            }
         }
         buffer.writeInteger(UInt8(ascii: "\""))
     }
@@ -314,7 +319,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         keyedBy keyType: NestedKey.Type, forKey key: Key
     ) -> KeyedEncodingContainer<NestedKey> {
         begin(key)
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(state: state, depth: depth + 1, id: state.push(object: true)))
+        return KeyedEncodingContainer(
+            KeyedContainer<NestedKey>(state: state, depth: depth + 1, id: state.push(object: true)))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
@@ -411,7 +417,8 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
         keyedBy keyType: NestedKey.Type
     ) -> KeyedEncodingContainer<NestedKey> {
         begin()
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(state: state, depth: depth + 1, id: state.push(object: true)))
+        return KeyedEncodingContainer(
+            KeyedContainer<NestedKey>(state: state, depth: depth + 1, id: state.push(object: true)))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
