@@ -20,12 +20,14 @@ import NIOCore
 /// written to after a later sibling's (not in stack order), and any error the value throws (so the caller's
 /// JSONEncoder reports it, with its coding path). Coding paths are empty here.
 final class JSONBufferEncoder {
-    var buffer: ByteBuffer
+    // Unchecked exclusivity: one encoder serves one encode on one thread, and its accesses never overlap (each
+    // write is a call that returns before the next); a check per byte written cost more than the writing.
+    @exclusivity(unchecked) var buffer: ByteBuffer
     /// Set once the value did something this encoder does not write as JSONEncoder would.
-    private(set) var failed = false
+    @exclusivity(unchecked) private(set) var failed = false
     /// The open containers, innermost last.
-    private var frames: [Frame] = []
-    private var nextID = 0
+    @exclusivity(unchecked) private var frames: [Frame] = []
+    @exclusivity(unchecked) private var nextID = 0
 
     private struct Frame {
         let id: Int

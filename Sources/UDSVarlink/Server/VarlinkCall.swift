@@ -68,7 +68,7 @@ final class VarlinkReplyChannel: Sendable {
         self.check = check
     }
 
-    func reply(_ parameters: some Encodable, continues: Bool) async throws {
+    nonisolated(nonsending) func reply(_ parameters: some Encodable, continues: Bool) async throws {
         guard !oneway else { return }
         let bytes = try VarlinkJSON.reply(parameters, continues: continues, fallback: encoder)
         #if DEBUG
@@ -88,7 +88,7 @@ final class VarlinkReplyChannel: Sendable {
         try await connection.send(Message(buffer: bytes))
     }
 
-    func reply(error: VarlinkError) async throws {
+    nonisolated(nonsending) func reply(error: VarlinkError) async throws {
         guard !oneway else { return }
         try await connection.send(Message(buffer: try VarlinkJSON.reply(error: error, fallback: encoder)))
     }

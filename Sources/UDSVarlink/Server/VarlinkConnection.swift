@@ -60,7 +60,9 @@ struct VarlinkConnection {
         }
     }
 
-    private func answer(
+    // nonisolated(nonsending), here and on the handlers and the reply channel: they run on the caller's executor, so
+    // calling one costs no swift_task_switch (with its task-executor lookup under a lock) per call.
+    nonisolated(nonsending) private func answer(
         _ call: VarlinkCallMessage, _ target: Result<Resolved, VarlinkError>, encoder: JSONEncoder
     ) async throws {
         let oneway = call.oneway ?? false
