@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Varlink calls per second: UDSKit's varlink server (Examples/VarlinkPing) against Go's (github.com/varlink/go) and
-# Python's (PyPI varlink) serving the same org.example.ping, and UDSKit's own framed request/reply
-# (`uds serve --framed --quiet --reply echo`) as the baseline, all in one run and driven by the same clients:
+# Python's (PyPI varlink) serving the same org.example.ping, and UDSKit's own framed request/reply as the baselines:
+# `varlink-ping framed-echo` (a framed request handler on the event loop, as the varlink server's run: the same
+# machinery without JSON) and `uds serve --framed --quiet --reply echo` (answered on the loop, no handler). All in
+# one run, driven by the same clients:
 #
 # - varlink-load (Tests/UDSVarlinkTests/Peers/load/varlink-load.c), a C client with raw socket writes that costs little
 #   per call, so that the rows measure servers: awaited (one call written, its reply read, repeat) and pipelined (a
@@ -12,6 +14,7 @@
 #
 #   Scripts/bench-varlink.sh                 # 50,000 calls a run, median of 3, server and client on CPU 0
 #   CALLS=200000 RUNS=5 PIN=none Scripts/bench-varlink.sh
+#   VARLINK_PING=/tmp/old/varlink-ping Scripts/bench-varlink.sh    # another build's varlink server in the first row
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${CALLS:-50000}
@@ -23,6 +26,7 @@ if [[ -d /opt/swift/usr/bin ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
 swift build -c release --product varlink-ping >&2
 swift build -c release --product uds >&2
 bin=$(swift build -c release --show-bin-path)
+VARLINK_PING=${VARLINK_PING:-$bin/varlink-ping}
 
 work=$(mktemp -d /tmp/bench-varlink.XXXXXX)
 server_pid=
@@ -81,7 +85,7 @@ measure() {
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-start "$work/udskit.sock" "$bin/varlink-ping" "unix:$work/udskit.sock"
+start "$work/udskit.sock" "$VARLINK_PING" "unix:$work/udskit.sock"
 measure udskit "$work/udskit.sock" varlink
 stop
 start "$work/go.sock" "$work/govarlink" server -address "unix:$work/go.sock"
@@ -90,13 +94,16 @@ stop
 start "$work/python.sock" python3 Tests/UDSVarlinkTests/Peers/python/ping_server.py "unix:$work/python.sock"
 measure python "$work/python.sock" varlink
 stop
+start "$work/handler.sock" "$bin/varlink-ping" framed-echo "$work/handler.sock"
+measure handler "$work/handler.sock" framed
+stop
 start "$work/framed.sock" "$bin/uds" serve "$work/framed.sock" --framed --quiet --reply echo
 measure framed "$work/framed.sock" framed
 stop
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
-echo "varlink org.example.ping.Ping, $CALLS calls a run, median of $RUNS, pinned to CPU $PIN;" \
+echo "varlink org.example.ping.Ping, $CALLS calls a run, UDSKit varlink server $VARLINK_PING, median of $RUNS, pinned to CPU $PIN;" \
     "load average before $load_before, after $load_after"
 echo
 echo "calls/s; client varlink-load (C, raw writes): window 1 (awaited), 100, 1000 calls per write;" \
@@ -104,12 +111,13 @@ echo "calls/s; client varlink-load (C, raw writes): window 1 (awaited), 100, 100
 echo
 echo "| server | C awaited | C pipelined 100 | C pipelined 1000 | Go awaited | Go pipelined 100 |"
 echo "|---|---|---|---|---|---|"
-for name in udskit go python framed; do
+for name in udskit go python handler framed; do
     case $name in
     udskit) label="UDSKit varlink (varlink-ping)" ;;
     go) label="Go varlink (github.com/varlink/go)" ;;
     python) label="Python varlink (PyPI, ThreadingServer)" ;;
-    framed) label="UDSKit framed echo (baseline, not varlink)" ;;
+    handler) label="UDSKit framed request handler (varlink-ping framed-echo, not varlink)" ;;
+    framed) label="UDSKit framed echo on the loop (uds serve --reply echo, not varlink)" ;;
     esac
     line="| $label"
     for column in "${columns[@]}"; do line+=" | ${results[$name,$column]}"; done
@@ -118,5 +126,6 @@ done
 echo
 for column in "${columns[@]}"; do
     echo "$column: UDSKit/Go $(ratio "${results[udskit,$column]}" "${results[go,$column]}")," \
-        "UDSKit/framed $(ratio "${results[udskit,$column]}" "${results[framed,$column]}")"
+        "UDSKit/framed handler $(ratio "${results[udskit,$column]}" "${results[handler,$column]}")," \
+        "UDSKit/framed echo $(ratio "${results[udskit,$column]}" "${results[framed,$column]}")"
 done

@@ -22,7 +22,7 @@ import NIOCore
 final class JSONBufferEncoder {
     // Unchecked exclusivity: one encoder serves one encode on one thread, and its accesses never overlap (each
     // write is a call that returns before the next); a check per byte written cost more than the writing.
-    @exclusivity(unchecked) var buffer: ByteBuffer
+    @exclusivity(unchecked) var buffer = JSONOutput(capacity: 256)
     /// Set once the value did something this encoder does not write as JSONEncoder would.
     @exclusivity(unchecked) private(set) var failed = false
     /// The open containers, innermost last.
@@ -35,7 +35,7 @@ final class JSONBufferEncoder {
         var count = 0
     }
 
-    init(buffer: ByteBuffer) { self.buffer = buffer }
+    deinit { buffer.deallocate() }
 
     /// Appends `value`'s JSON to `buffer`; `false` (and `buffer` as it was) when JSONEncoder has to do it.
     static func encode(_ value: some Encodable, into buffer: inout ByteBuffer) -> Bool {
@@ -44,16 +44,13 @@ final class JSONBufferEncoder {
 
     /// Runs `body` on an encoder writing after `buffer`'s bytes; `false` and `buffer` untouched if it failed.
     static func encode(into buffer: inout ByteBuffer, _ body: (JSONBufferEncoder) throws -> Void) -> Bool {
-        let start = buffer.writerIndex
-        let encoder = JSONBufferEncoder(buffer: buffer)
-        buffer = ByteBuffer()  // the encoder's copy is the only one: no copy on write
+        let encoder = JSONBufferEncoder()
         do {
             try body(encoder)
         } catch {
             encoder.failed = true
         }
-        buffer = encoder.buffer
-        if encoder.failed { buffer.moveWriterIndex(to: start) }
+        if !encoder.failed { buffer.writeBytes(encoder.buffer.bytes) }
         return !encoder.failed
     }
 
@@ -219,6 +216,60 @@ final class JSONBufferEncoder {
     func count(depth: Int, id: Int) -> Int {
         guard frames.count > depth, frames[depth].id == id else { return 0 }
         return frames[depth].count
+    }
+}
+
+/// The bytes an encoder has written: a growable allocation, without a `ByteBuffer`'s copy-on-write and bounds
+/// bookkeeping per write (the replies are written a few bytes at a time). Its ``JSONBufferEncoder`` owns it and
+/// frees it.
+struct JSONOutput {
+    private var start: UnsafeMutableRawPointer
+    private(set) var writerIndex = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        start = .allocate(byteCount: capacity, alignment: 1)
+        self.capacity = capacity
+    }
+
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: start, count: writerIndex) }
+
+    func deallocate() { start.deallocate() }
+
+    private mutating func reserve(_ count: Int) {
+        if writerIndex + count > capacity { grow(count) }
+    }
+
+    @inline(never)
+    private mutating func grow(_ count: Int) {
+        let grown = Swift.max(capacity * 2, writerIndex + count)
+        let bigger = UnsafeMutableRawPointer.allocate(byteCount: grown, alignment: 1)
+        bigger.copyMemory(from: start, byteCount: writerIndex)
+        start.deallocate()
+        start = bigger
+        capacity = grown
+    }
+
+    mutating func writeInteger(_ byte: UInt8) {
+        reserve(1)
+        start.storeBytes(of: byte, toByteOffset: writerIndex, as: UInt8.self)
+        writerIndex += 1
+    }
+
+    mutating func writeBytes(_ bytes: UnsafeRawBufferPointer) {
+        guard let base = bytes.baseAddress else { return }
+        reserve(bytes.count)
+        (start + writerIndex).copyMemory(from: base, byteCount: bytes.count)
+        writerIndex += bytes.count
+    }
+
+    mutating func writeStaticString(_ string: StaticString) {
+        writeBytes(UnsafeRawBufferPointer(start: string.utf8Start, count: string.utf8CodeUnitCount))
+    }
+
+    mutating func writeString(_ string: String) {
+        var string = string
+        string.withUTF8 { writeBytes(UnsafeRawBufferPointer($0)) }
     }
 }
 

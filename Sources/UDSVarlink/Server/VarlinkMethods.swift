@@ -6,7 +6,8 @@
 /// }
 /// ```
 public struct VarlinkMethods: Sendable {
-    typealias Handler = nonisolated(nonsending) @Sendable (JSONValue?, VarlinkCall, VarlinkReplyChannel) async throws
+    typealias Handler =
+        nonisolated(nonsending) @Sendable (JSONValue?, VarlinkCall, VarlinkReplyChannel) async throws
         -> Void
     var handlers: [String: Handler] = [:]
 
