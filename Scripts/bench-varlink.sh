@@ -15,6 +15,7 @@
 #   Scripts/bench-varlink.sh                 # 50,000 calls a run, median of 3, server and client on CPU 0
 #   CALLS=200000 RUNS=5 PIN=none Scripts/bench-varlink.sh
 #   VARLINK_PING=/tmp/old/varlink-ping Scripts/bench-varlink.sh    # another build's varlink server in the first row
+#   BASELINE_PING=/tmp/old/varlink-ping Scripts/bench-varlink.sh   # and another build's as an extra row, same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${CALLS:-50000}
@@ -29,9 +30,9 @@ bin=$(swift build -c release --show-bin-path)
 VARLINK_PING=${VARLINK_PING:-$bin/varlink-ping}
 
 work=$(mktemp -d /tmp/bench-varlink.XXXXXX)
-server_pid=
+server_pids=()
 cleanup() {
-    [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null || true
+    for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -44,63 +45,53 @@ gcc -O2 -Wall -o "$work/varlink-load" Tests/UDSVarlinkTests/Peers/load/varlink-l
 pin=()
 if [[ $PIN != none ]]; then pin=(taskset -c "$PIN"); fi
 
-# start SOCKET COMMAND…: starts a server and waits for its socket.
+# start NAME COMMAND…: starts a server on $work/NAME.sock and waits for its socket.
 start() {
-    local socket=$1
+    local socket=$work/$1.sock
     shift
     "${pin[@]}" "$@" >"$work/server.log" 2>&1 &
-    server_pid=$!
+    server_pids+=($!)
     for _ in $(seq 200); do [[ -S $socket ]] && return; sleep 0.05; done
     echo "the server did not start: $(cat "$work/server.log")" >&2
     exit 1
 }
-stop() {
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-}
 
-# median COMMAND…: the median of RUNS runs of a command that prints calls/s.
-median() {
-    local runs=()
-    for _ in $(seq "$RUNS"); do runs+=("$("${pin[@]}" "$@")"); done
-    printf '%s\n' "${runs[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
-}
-
+servers=(udskit go python handler framed)
+if [[ -n ${BASELINE_PING:-} ]]; then servers=(udskit baseline go python handler framed); fi
 columns=(c1 c100 c1000 go1 go100)
-declare -A results
-# measure NAME SOCKET PROTOCOL: every client column against the server listening on SOCKET.
+declare -A runs
+# measure NAME: one run of every client column against server NAME, appended to runs[NAME,COLUMN].
 measure() {
-    local load=("$work/varlink-load" --socket "$2" --protocol "$3" --calls "$CALLS")
-    results[$1,c1]=$(median "${load[@]}" --window 1)
-    results[$1,c100]=$(median "${load[@]}" --window 100)
-    results[$1,c1000]=$(median "${load[@]}" --window 1000)
-    if [[ $3 == varlink ]]; then
-        results[$1,go1]=$(median "$work/govarlink" bench -address "unix:$2" -calls "$CALLS" -mode awaited)
-        results[$1,go100]=$(median "$work/govarlink" bench -address "unix:$2" -calls "$CALLS" -mode pipelined)
-    else
-        results[$1,go1]=$(median "$work/govarlink" framedbench -address "$2" -calls "$CALLS" -mode awaited)
-        results[$1,go100]=$(median "$work/govarlink" framedbench -address "$2" -calls "$CALLS" -mode pipelined)
-    fi
+    local socket=$work/$1.sock protocol=varlink bench=bench address
+    address="unix:$socket"
+    if [[ $1 == handler || $1 == framed ]]; then protocol=framed bench=framedbench address=$socket; fi
+    local load=("${pin[@]}" "$work/varlink-load" --socket "$socket" --protocol "$protocol" --calls "$CALLS")
+    runs[$1,c1]+=" $("${load[@]}" --window 1)"
+    runs[$1,c100]+=" $("${load[@]}" --window 100)"
+    runs[$1,c1000]+=" $("${load[@]}" --window 1000)"
+    runs[$1,go1]+=" $("${pin[@]}" "$work/govarlink" "$bench" -address "$address" -calls "$CALLS" -mode awaited)"
+    runs[$1,go100]+=" $("${pin[@]}" "$work/govarlink" "$bench" -address "$address" -calls "$CALLS" -mode pipelined)"
 }
 
+# Every server runs for the whole bench (idle while another is measured), and each run measures them all in turn,
+# so that a change in the machine's load during the bench falls on every row alike.
+start udskit "$VARLINK_PING" "unix:$work/udskit.sock"
+if [[ -n ${BASELINE_PING:-} ]]; then start baseline "$BASELINE_PING" "unix:$work/baseline.sock"; fi
+start go "$work/govarlink" server -address "unix:$work/go.sock"
+start python python3 Tests/UDSVarlinkTests/Peers/python/ping_server.py "unix:$work/python.sock"
+start handler "$bin/varlink-ping" framed-echo "$work/handler.sock"
+start framed "$bin/uds" serve "$work/framed.sock" --framed --quiet --reply echo
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-start "$work/udskit.sock" "$VARLINK_PING" "unix:$work/udskit.sock"
-measure udskit "$work/udskit.sock" varlink
-stop
-start "$work/go.sock" "$work/govarlink" server -address "unix:$work/go.sock"
-measure go "$work/go.sock" varlink
-stop
-start "$work/python.sock" python3 Tests/UDSVarlinkTests/Peers/python/ping_server.py "unix:$work/python.sock"
-measure python "$work/python.sock" varlink
-stop
-start "$work/handler.sock" "$bin/varlink-ping" framed-echo "$work/handler.sock"
-measure handler "$work/handler.sock" framed
-stop
-start "$work/framed.sock" "$bin/uds" serve "$work/framed.sock" --framed --quiet --reply echo
-measure framed "$work/framed.sock" framed
-stop
+for _ in $(seq "$RUNS"); do
+    for name in "${servers[@]}"; do measure "$name"; done
+done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+declare -A results
+for key in "${!runs[@]}"; do
+    # shellcheck disable=SC2086 # the runs are a space-separated list
+    results[$key]=$(printf '%s\n' ${runs[$key]} | sort -n | sed -n "$(((RUNS + 1) / 2))p")
+done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f×", a / b }'; }
 echo "varlink org.example.ping.Ping, $CALLS calls a run, UDSKit varlink server $VARLINK_PING, median of $RUNS, pinned to CPU $PIN;" \
@@ -111,9 +102,10 @@ echo "calls/s; client varlink-load (C, raw writes): window 1 (awaited), 100, 100
 echo
 echo "| server | C awaited | C pipelined 100 | C pipelined 1000 | Go awaited | Go pipelined 100 |"
 echo "|---|---|---|---|---|---|"
-for name in udskit go python handler framed; do
+for name in "${servers[@]}"; do
     case $name in
     udskit) label="UDSKit varlink (varlink-ping)" ;;
+    baseline) label="UDSKit varlink, baseline build ($BASELINE_PING)" ;;
     go) label="Go varlink (github.com/varlink/go)" ;;
     python) label="Python varlink (PyPI, ThreadingServer)" ;;
     handler) label="UDSKit framed request handler (varlink-ping framed-echo, not varlink)" ;;
