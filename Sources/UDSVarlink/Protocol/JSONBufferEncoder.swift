@@ -6,8 +6,8 @@ import NIOCore
     import Foundation
 #endif
 
-/// Encodes an `Encodable` value as compact JSON straight into a `ByteBuffer`, in one pass, as its `encode(to:)`
-/// calls come: the server's encoder for replies.
+/// Encodes an `Encodable` value as compact JSON in one pass, as its `encode(to:)` calls come, into bytes of its own
+/// that are then copied once into a `ByteBuffer`: the server's encoder for replies.
 ///
 /// Why not only `JSONEncoder` (FoundationEssentials', the field package): it builds a tree of boxed values, a
 /// dictionary per object, serializes the tree to `Data`, and the reply then copied that into a buffer; for
@@ -50,8 +50,11 @@ final class JSONBufferEncoder {
         } catch {
             encoder.failed = true
         }
-        if !encoder.failed { buffer.writeBytes(encoder.buffer.bytes) }
-        return !encoder.failed
+        // The encoder owns the bytes: it must outlive the copy.
+        return withExtendedLifetime(encoder) {
+            if !encoder.failed { buffer.writeBytes(encoder.buffer.bytes) }
+            return !encoder.failed
+        }
     }
 
     // MARK: Values
