@@ -7,6 +7,7 @@
 //   uds varlink call unix:/tmp/ping.sock org.example.ping.Ping '{"ping": "hi"}'     # {"pong":"hi"}
 //   uds varlink call unix:/tmp/ping.sock org.example.ping.Count '{"count": 3}' --more
 //   python3 -m varlink.cli call unix:/tmp/ping.sock/org.example.ping.Ping '{"ping": "hi"}'
+//   varlink-ping framed-echo /tmp/echo.sock             # not varlink: UDSKit's framed request/reply, for the bench
 import Logging
 import ServiceLifecycle
 import SystemPackage
@@ -64,16 +65,31 @@ if arguments.count == 4, arguments[1] == "call", let address = try? VarlinkAddre
     try await call(address, arguments[3])
     exit(0)
 }
+var logger = Logger(label: "varlink-ping")
+logger.logLevel = .warning
+if arguments.count == 3, arguments[1] == "framed-echo" {
+    // The baseline of Scripts/bench-varlink.sh: each length-prefixed frame answered with itself by a request
+    // handler, on the event loop as the varlink server's handlers run, with everything but JSON and varlink alike.
+    var configuration = MessageServer.Configuration()
+    configuration.runsHandlersOnEventLoop = true
+    let server = MessageServer(
+        address: try UnixSocketAddress(arguments[2]), configuration: configuration, logger: logger,
+        framedHandler: .requests { message, _ in message })
+    try await server.start()
+    say("listening on \(arguments[2])")
+    try await ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
+    exit(0)
+}
 guard arguments.count == 2, let address = try? VarlinkAddress(arguments[1]) else {
     _ = try? FileDescriptor.standardError.writeAll(
-        Array("usage: varlink-ping unix:/path|unix:@name\n       varlink-ping call unix:/path|unix:@name TEXT\n".utf8))
+        Array(
+            ("usage: varlink-ping unix:/path|unix:@name\n       varlink-ping call unix:/path|unix:@name TEXT\n"
+                + "       varlink-ping framed-echo PATH\n").utf8))
     exit(64)
 }
 
 var service = VarlinkService(vendor: "UDSKit", product: "varlink-ping", version: "1", url: "https://varlink.org")
 try service.addInterface(OrgExamplePing.self, implementation: Pinger())
-var logger = Logger(label: "varlink-ping")
-logger.logLevel = .warning
 let server = MessageServer(address: address.socket, logger: logger, varlinkService: service)
 try await server.start()
 say("listening on \(address)")

@@ -58,14 +58,36 @@ struct JSONParser {
         index += count
     }
 
+    /// Parses `bytes`, which must hold one JSON object, handing each member to `body` in order without building
+    /// the object: a call's members are read once, so a dictionary of them would be made only to be taken apart.
+    ///
+    /// - Returns: `false` if the value is not an object (nothing parsed).
+    static func forEachMember(
+        of bytes: UnsafeRawBufferPointer, _ body: (String, JSONValue) -> Void
+    ) throws(JSONParseError) -> Bool {
+        var parser = JSONParser(bytes)
+        parser.skipWhitespace()
+        guard parser.current == UInt8(ascii: "{") else { return false }
+        try parser.members(depth: 1, body)
+        parser.skipWhitespace()
+        guard parser.index == bytes.count else { throw parser.error("unexpected bytes after the JSON value") }
+        return true
+    }
+
     private mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
+        var members: [String: JSONValue] = [:]
+        try self.members(depth: depth) { key, value in members[key] = value }
+        return .object(members)
+    }
+
+    /// Parses the object at `index`, handing `body` each member in order.
+    private mutating func members(depth: Int, _ body: (String, JSONValue) -> Void) throws(JSONParseError) {
         guard depth <= Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth)") }
         index += 1
-        var members: [String: JSONValue] = [:]
         skipWhitespace()
         if current == UInt8(ascii: "}") {
             index += 1
-            return .object(members)
+            return
         }
         while true {
             skipWhitespace()
@@ -75,11 +97,11 @@ struct JSONParser {
             guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            members[key] = try value(depth: depth)
+            body(key, try value(depth: depth))
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "}"): index += 1; return .object(members)
+            case UInt8(ascii: "}"): index += 1; return
             default: throw error("expected ',' or '}'")
             }
         }

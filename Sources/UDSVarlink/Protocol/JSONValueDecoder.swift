@@ -45,7 +45,10 @@ private struct IndexKey: CodingKey {
 }
 
 /// Scalars, shared by the single-value and unkeyed containers.
-private func decodeScalar<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ path: [any CodingKey]) throws -> T {
+/// `path` is made only for an error or a nested value: a scalar decodes without allocating one.
+private func decodeScalar<T: Decodable>(
+    _ type: T.Type, _ value: JSONValue, _ path: @autoclosure () -> [any CodingKey]
+) throws -> T {
     if let value = value as? T { return value }  // T is JSONValue
     switch value {
     case .bool(let bool): if let bool = bool as? T { return bool }
@@ -65,8 +68,8 @@ private func decodeScalar<T: Decodable>(_ type: T.Type, _ value: JSONValue, _ pa
         if let result = integer(type, Int64(double)) { return result }
     default: break
     }
-    if isScalar(type) { throw mismatch(type, value, path) }
-    return try T(from: ValueDecoder(value: value, codingPath: path))
+    if isScalar(type) { throw mismatch(type, value, path()) }
+    return try T(from: ValueDecoder(value: value, codingPath: path()))
 }
 
 private func isScalar(_ type: Any.Type) -> Bool {
@@ -121,6 +124,22 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decodeNil(forKey key: Key) throws -> Bool { try member(key) == .null }
 
+    // Strings and bools, the commonest members, without the generic path's dynamic casts.
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        if case .string(let string) = try member(key) { return string }
+        return try decode(type, orThrowForKey: key)
+    }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        if case .bool(let bool) = try member(key) { return bool }
+        return try decode(type, orThrowForKey: key)
+    }
+
+    /// The generic path, for the errors it throws.
+    private func decode<T: Decodable>(_ type: T.Type, orThrowForKey key: Key) throws -> T {
+        try decode(type, forKey: key)
+    }
+
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let value = try member(key)
         if case .null = value, isScalar(type) {
@@ -167,13 +186,15 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     var count: Int? { elements.count }
     var isAtEnd: Bool { currentIndex >= elements.count }
 
-    private mutating func next<T>(_ type: T.Type) throws -> (JSONValue, [any CodingKey]) {
+    private mutating func next<T>(_ type: T.Type) throws -> (JSONValue, index: Int) {
         guard !isAtEnd else {
             throw DecodingError.valueNotFound(type, .init(codingPath: codingPath, debugDescription: "array ended"))
         }
         defer { currentIndex += 1 }
-        return (elements[currentIndex], codingPath + [IndexKey(currentIndex)])
+        return (elements[currentIndex], currentIndex)
     }
+
+    private func path(_ index: Int) -> [any CodingKey] { codingPath + [IndexKey(index)] }
 
     mutating func decodeNil() throws -> Bool {
         guard !isAtEnd, elements[currentIndex] == .null else { return false }
@@ -182,27 +203,27 @@ private struct UnkeyedContainer: UnkeyedDecodingContainer {
     }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        let (value, path) = try next(type)
+        let (value, index) = try next(type)
         if case .null = value, isScalar(type) {
-            throw DecodingError.valueNotFound(type, .init(codingPath: path, debugDescription: "found null"))
+            throw DecodingError.valueNotFound(type, .init(codingPath: path(index), debugDescription: "found null"))
         }
-        return try decodeScalar(type, value, path)
+        return try decodeScalar(type, value, path(index))
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
         -> KeyedDecodingContainer<NestedKey>
     {
-        let (value, path) = try next([String: JSONValue].self)
-        return try ValueDecoder(value: value, codingPath: path).container(keyedBy: type)
+        let (value, index) = try next([String: JSONValue].self)
+        return try ValueDecoder(value: value, codingPath: path(index)).container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        let (value, path) = try next([JSONValue].self)
-        return try ValueDecoder(value: value, codingPath: path).unkeyedContainer()
+        let (value, index) = try next([JSONValue].self)
+        return try ValueDecoder(value: value, codingPath: path(index)).unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        let (value, path) = try next(JSONValue.self)
-        return ValueDecoder(value: value, codingPath: path)
+        let (value, index) = try next(JSONValue.self)
+        return ValueDecoder(value: value, codingPath: path(index))
     }
 }

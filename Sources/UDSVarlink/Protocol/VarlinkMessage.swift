@@ -1,5 +1,7 @@
 // JSONEncoder from FoundationEssentials, not Foundation: no libFoundation.so or ICU in a varlink program. Darwin has
 // no FoundationEssentials module; there Foundation is the same code.
+import NIOCore
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -126,6 +128,37 @@ enum VarlinkJSON {
         try encoder.encode(value)
     }
 
+    /// A reply's bytes, `{"parameters":…}` and `"continues":true` when `continues`: written by
+    /// ``JSONBufferEncoder``, or by `encoder` (the connection's) for what that one leaves to JSONEncoder.
+    static func reply(
+        _ parameters: some Encodable, continues: Bool, fallback encoder: JSONEncoder
+    ) throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        let written = JSONBufferEncoder.encode(into: &buffer) { json in
+            json.buffer.writeStaticString("{\"parameters\":")
+            try json.encodeValue(parameters, level: 0)
+            json.buffer.writeStaticString(continues ? ",\"continues\":true}" : "}")
+        }
+        if written { return buffer }
+        let data = try encoder.encode(TypedReply(parameters: parameters, continues: continues))
+        return data.withUnsafeBytes { ByteBuffer(bytes: $0) }
+    }
+
+    /// An error reply's bytes, `{"error":…,"parameters":…}`.
+    static func reply(error: VarlinkError, fallback encoder: JSONEncoder) throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        let written = JSONBufferEncoder.encode(into: &buffer) { json in
+            json.buffer.writeStaticString("{\"error\":")
+            json.write(error.name)
+            json.buffer.writeStaticString(",\"parameters\":")
+            json.write(error.parameters)
+            json.buffer.writeStaticString("}")
+        }
+        if written { return buffer }
+        let data = try encoder.encode(VarlinkReplyMessage(parameters: error.parameters, error: error.name))
+        return data.withUnsafeBytes { ByteBuffer(bytes: $0) }
+    }
+
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some Sequence<UInt8>) throws -> T {
         try JSONDecoder().decode(type, from: Data(bytes))
     }
@@ -149,26 +182,49 @@ extension VarlinkCallMessage {
     ///
     /// - Throws: ``VarlinkProtocolError`` when the bytes are not JSON, not an object, or have no string `method`.
     public init(parsing bytes: UnsafeRawBufferPointer) throws(VarlinkProtocolError) {
-        let members = try VarlinkProtocolError.members(of: bytes, kind: "call")
-        guard case .string(let method)? = members["method"] else {
+        // The members are taken as they are parsed (the last of a repeated name wins, as in an object).
+        var method: JSONValue?
+        var parameters: JSONValue?
+        var flags: (oneway: JSONValue?, more: JSONValue?, upgrade: JSONValue?)
+        let isObject: Bool
+        do {
+            isObject = try JSONParser.forEachMember(of: bytes) { key, value in
+                switch key {
+                case "method": method = value
+                case "parameters": parameters = value
+                case "oneway": flags.oneway = value
+                case "more": flags.more = value
+                case "upgrade": flags.upgrade = value
+                default: break
+                }
+            }
+        } catch {
+            throw VarlinkProtocolError(message: "\(error)")
+        }
+        guard isObject else {
+            // Not an object: the same error as for a reply, malformed JSON first.
+            _ = try VarlinkProtocolError.members(of: bytes, kind: "call")
+            throw VarlinkProtocolError(message: "a call is not a JSON object")
+        }
+        guard case .string(let name)? = method else {
             throw VarlinkProtocolError(message: "a call has no string \"method\"")
         }
-        self.method = method
-        switch members["parameters"] {
-        case nil, .null?: parameters = nil
-        case .object?: parameters = members["parameters"]
+        self.method = name
+        switch parameters {
+        case nil, .null?: self.parameters = nil
+        case .object?: self.parameters = parameters
         default: throw VarlinkProtocolError(message: "a call's \"parameters\" is not an object")
         }
-        func flag(_ name: String) throws(VarlinkProtocolError) -> Bool? {
-            switch members[name] {
+        func flag(_ value: JSONValue?, _ name: String) throws(VarlinkProtocolError) -> Bool? {
+            switch value {
             case nil, .null?: return nil
             case .bool(let value)?: return value
             default: throw VarlinkProtocolError(message: "a call's \"\(name)\" is not a bool")
             }
         }
-        oneway = try flag("oneway")
-        more = try flag("more")
-        upgrade = try flag("upgrade")
+        oneway = try flag(flags.oneway, "oneway")
+        more = try flag(flags.more, "more")
+        upgrade = try flag(flags.upgrade, "upgrade")
     }
 }
 

@@ -68,13 +68,13 @@ final class VarlinkReplyChannel: Sendable {
         self.check = check
     }
 
-    func reply(_ parameters: some Encodable, continues: Bool) async throws {
+    nonisolated(nonsending) func reply(_ parameters: some Encodable, continues: Bool) async throws {
         guard !oneway else { return }
-        let bytes = try VarlinkJSON.encode(TypedReply(parameters: parameters, continues: continues), with: encoder)
+        let bytes = try VarlinkJSON.reply(parameters, continues: continues, fallback: encoder)
         #if DEBUG
             if let check {
                 do {
-                    let reply = try bytes.withUnsafeBytes { raw throws(VarlinkProtocolError) in
+                    let reply = try bytes.withUnsafeReadableBytes { raw throws(VarlinkProtocolError) in
                         try VarlinkReplyMessage(parsing: raw)
                     }
                     try check(reply.parameters ?? .object([:]))
@@ -85,13 +85,11 @@ final class VarlinkReplyChannel: Sendable {
                 }
             }
         #endif
-        try await connection.send(Message(buffer: bytes.withUnsafeBytes { ByteBuffer(bytes: $0) }))
+        try await connection.send(Message(buffer: bytes))
     }
 
-    func reply(error: VarlinkError) async throws {
+    nonisolated(nonsending) func reply(error: VarlinkError) async throws {
         guard !oneway else { return }
-        let bytes = try VarlinkJSON.encode(
-            VarlinkReplyMessage(parameters: error.parameters, error: error.name), with: encoder)
-        try await connection.send(Message(buffer: bytes.withUnsafeBytes { ByteBuffer(bytes: $0) }))
+        try await connection.send(Message(buffer: try VarlinkJSON.reply(error: error, fallback: encoder)))
     }
 }

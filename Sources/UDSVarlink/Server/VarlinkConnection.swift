@@ -23,8 +23,18 @@ struct VarlinkConnection {
         self.builtIn = VarlinkServiceInterface.methods(for: service)
     }
 
+    /// A method found in the service, with its interface (to validate against) and its handler.
+    private struct Resolved {
+        let qualified: String
+        let interface: VarlinkInterface
+        let handler: VarlinkMethods.Handler
+        let method: VarlinkMethod
+    }
+
     func run() async throws {
         let encoder = JSONEncoder()
+        // The method the last call resolved to: calls on a connection mostly repeat one method.
+        var last: Resolved?
         for try await message in connection.inbound {
             let call: VarlinkCallMessage
             do {
@@ -39,16 +49,27 @@ struct VarlinkConnection {
                     metadata: metadata)
                 return
             }
-            try await answer(call, encoder: encoder)
+            let target: Result<Resolved, VarlinkError>
+            if let last, last.qualified == call.method {
+                target = .success(last)
+            } else {
+                target = Result { () throws(VarlinkError) in try resolve(call.method) }
+                if case .success(let resolved) = target { last = resolved }
+            }
+            try await answer(call, target, encoder: encoder)
         }
     }
 
-    private func answer(_ call: VarlinkCallMessage, encoder: JSONEncoder) async throws {
+    // nonisolated(nonsending), here and on the handlers and the reply channel: they run on the caller's executor, so
+    // calling one costs no swift_task_switch (with its task-executor lookup under a lock) per call.
+    nonisolated(nonsending) private func answer(
+        _ call: VarlinkCallMessage, _ target: Result<Resolved, VarlinkError>, encoder: JSONEncoder
+    ) async throws {
         let oneway = call.oneway ?? false
         let more = (call.more ?? false) && !oneway
         let context = VarlinkCall(method: call.method, more: more, oneway: oneway, context: connection.context)
         do {
-            let (interface, handler, method) = try resolve(call.method)
+            let (interface, handler, method) = try target.map { ($0.interface, $0.handler, $0.method) }.get()
             try interface.validate(parameters: call.parameters, ofMethod: method)
             var check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)? = nil
             #if DEBUG
@@ -80,9 +101,7 @@ struct VarlinkConnection {
         }
     }
 
-    private func resolve(_ qualified: String) throws(VarlinkError) -> (
-        VarlinkInterface, VarlinkMethods.Handler, VarlinkMethod
-    ) {
+    private func resolve(_ qualified: String) throws(VarlinkError) -> Resolved {
         guard let dot = qualified.lastIndex(of: ".") else { throw VarlinkError.interfaceNotFound(qualified) }
         let interfaceName = String(qualified[..<dot])
         let methodName = String(qualified[qualified.index(after: dot)...])
@@ -97,7 +116,7 @@ struct VarlinkConnection {
         }
         guard let method = interface.methods[methodName] else { throw VarlinkError.methodNotFound(qualified) }
         guard let handler = methods.handlers[methodName] else { throw VarlinkError.methodNotImplemented(qualified) }
-        return (interface, handler, method)
+        return Resolved(qualified: qualified, interface: interface, handler: handler, method: method)
     }
 
     private func metadata() -> Logger.Metadata {

@@ -6,7 +6,9 @@
 /// }
 /// ```
 public struct VarlinkMethods: Sendable {
-    typealias Handler = @Sendable (JSONValue?, VarlinkCall, VarlinkReplyChannel) async throws -> Void
+    typealias Handler =
+        nonisolated(nonsending) @Sendable (JSONValue?, VarlinkCall, VarlinkReplyChannel) async throws
+        -> Void
     var handlers: [String: Handler] = [:]
 
     /// Answers method `name` (unqualified, as in the IDL) with what `body` returns.
