@@ -27,8 +27,12 @@ class ConnectionDriver: ReactorSource {
 
     /// Descriptors passed with what was read, up to the limit given at `init` (the rest are closed).
     var passed = Passed()
-    /// Bytes waiting for room in the socket's send buffer, in the transport's queue form.
-    private(set) var outbound = ByteBuffer()
+    /// Bytes waiting for room in the socket's send buffer.
+    private var queued = OutboundQueue()
+    /// The bytes waiting for room in the socket's send buffer, in the transport's queue form.
+    var outbound: ByteBuffer { queued.bytes }
+    /// How many bytes wait (``outbound``'s count, without a copy of the buffer).
+    var outboundCount: Int { queued.count }
     /// Still reading (false after the end of input, a refusal, or a close that waits for the queue).
     private(set) var isReading = true
     /// Reading waits for the consumer (a handler or an application) to take what was read.
@@ -40,12 +44,13 @@ class ConnectionDriver: ReactorSource {
     /// Inside ``flush()``: a flush asked for by a hook it calls waits for the outer one, which acts on the flags.
     private var isFlushing = false
     /// Descriptors to pass with the next bytes written (stream transports); they stay open, the caller closes them.
-    var descriptorsToSend: [CInt] = []
+    var descriptorsToSend: [CInt] {
+        get { queued.descriptorsToSend }
+        set { queued.descriptorsToSend = newValue }
+    }
     /// The peer stopped taking our bytes (`EPIPE`, `ECONNRESET`); what is queued now is dropped.
     private(set) var isOutputClosed = false
     private(set) var isClosed = false
-    /// The last write left bytes queued: wait for writability instead of trying again in vain.
-    private var isSocketFull = false
     let openedAt = ContinuousClock.now
     /// When the peer last sent bytes or took some of ours: the idle timeout runs from here.
     private var lastProgressAt = ContinuousClock.now
@@ -70,7 +75,7 @@ class ConnectionDriver: ReactorSource {
     /// Hands the descriptor to the reactor; it is watched from the first ``flush()`` that needs it.
     func adopt() { reactor.adopt(descriptor, self) }
 
-    var canRead: Bool { isReading && !isPaused && outbound.readableBytes < outboundLimit && !isClosed }
+    var canRead: Bool { isReading && !isPaused && queued.count < outboundLimit && !isClosed }
 
     // MARK: ReactorSource
 
@@ -78,8 +83,8 @@ class ConnectionDriver: ReactorSource {
         let hungUp = !events.isDisjoint(with: [.error, .hangUp])
         // Reading was not watched while the queue was over its limit: what came meanwhile is read once it drains.
         let wasWatchingReads = canRead
-        if events.contains(.writable) || hungUp && outbound.readableBytes > 0 {
-            isSocketFull = false
+        if events.contains(.writable) || hungUp && !queued.isEmpty {
+            queued.isSocketFull = false
             flush()
         }
         // A writable event alone says nothing about input: a read then would only get EAGAIN.
@@ -157,33 +162,19 @@ class ConnectionDriver: ReactorSource {
     /// what the socket does not take.
     func send(_ wire: UnsafeRawBufferPointer) {
         guard !isOutputClosed, !isClosed else { return }
-        guard outbound.readableBytes == 0, !isSocketFull, descriptorsToSend.isEmpty else {
-            return transport.enqueue(wire: wire, to: &outbound)
-        }
-        let taken: Int
         do {
-            taken = try transport.sendNow(descriptor, wire) { sentBytes($0) }
+            try queued.send(wire, to: descriptor, over: transport) { sentBytes($0) }
         } catch {
-            return outputFailed(error)
+            outputFailed(error)
         }
-        guard taken < wire.count else { return }
-        transport.enqueue(wire: UnsafeRawBufferPointer(rebasing: wire[taken...]), to: &outbound)
-        isSocketFull = true
     }
 
     /// Queues `payload` as one message, marked out as the transport sends it.
-    func queue(_ payload: UnsafeRawBufferPointer) { transport.append(payload, to: &outbound) }
+    func queue(_ payload: UnsafeRawBufferPointer) { queued.append(payload, for: transport) }
 
     /// Queues bytes already in the transport's queue form (messages a handler's task framed, a chunk of a message);
     /// into an empty queue they go without a copy.
-    func queue(framed: inout ByteBuffer) {
-        if outbound.readableBytes == 0 {
-            swap(&outbound, &framed)
-            framed.clear()
-        } else {
-            outbound.writeBuffer(&framed)
-        }
-    }
+    func queue(framed: inout ByteBuffer) { queued.take(&framed) }
 
     /// Echoes every message in the read `bytes`, counting them into `count`: the ones that lie whole in it go back
     /// as one slice of it, without a copy; a message gathered from earlier reads is queued. Messages before a
@@ -203,10 +194,10 @@ class ConnectionDriver: ReactorSource {
         willFlush()
         writeOutbound()
         if isClosed { return }
-        if outbound.readableBytes == 0 && closesWhenFlushed { return close() }
+        if queued.isEmpty && closesWhenFlushed { return close() }
         var interest: Epoll.Events = []
         if canRead { interest.insert(.readable) }
-        if outbound.readableBytes > 0 { interest.insert(.writable) }
+        if !queued.isEmpty { interest.insert(.writable) }
         if interest.isEmpty {
             reactor.unwatch(descriptor)
         } else {
@@ -224,26 +215,23 @@ class ConnectionDriver: ReactorSource {
     func writeOutbound() {
         while !isClosed {
             if isOutputClosed {
-                outbound.clear()
+                queued.removeAll()
                 break
             }
-            if outbound.readableBytes == 0 {
+            if queued.isEmpty {
                 refill()
-                if outbound.readableBytes == 0 || isClosed { break }
+                if queued.isEmpty || isClosed { break }
             }
-            if isSocketFull { break }
+            if queued.isSocketFull { break }
             do {
-                try writeQueued()
+                try queued.write(to: descriptor, over: transport) { sentBytes($0) }
             } catch {
                 outputFailed(error)  // closes, or closes the output and drops the queue
                 break
             }
-            if outbound.readableBytes > 0 {
-                isSocketFull = true
-                break
-            }
+            if queued.isSocketFull { break }
         }
-        guard !isClosed, !isOutputClosed, !isWriteShut, shutsDownWriteWhenFlushed, outbound.readableBytes == 0 else {
+        guard !isClosed, !isOutputClosed, !isWriteShut, shutsDownWriteWhenFlushed, queued.isEmpty else {
             return
         }
         do {
@@ -254,19 +242,6 @@ class ConnectionDriver: ReactorSource {
         }
     }
 
-    /// One write of the queue, with ``descriptorsToSend`` on its first bytes.
-    private func writeQueued() throws(Errno) {
-        guard !descriptorsToSend.isEmpty else { return try transport.write(descriptor, &outbound) { sentBytes($0) } }
-        let written = try outbound.withUnsafeReadableBytes { raw throws(Errno) in
-            let first = UnsafeRawBufferPointer(rebasing: raw[..<min(raw.count, 4096)])
-            return try Syscall.sendPassing(descriptor, first, descriptors: descriptorsToSend, dontWait: true)
-        }
-        guard written > 0 else { return }
-        descriptorsToSend = []
-        outbound.moveReaderIndex(forwardBy: written)
-        sentBytes(written)
-    }
-
     private func sentBytes(_ count: Int) {
         didSend(count)
         if count > 0 && idleTimeout != nil { lastProgressAt = .now }
@@ -274,8 +249,7 @@ class ConnectionDriver: ReactorSource {
 
     /// Drops what is queued (a timeout or a refusal that answers with an error instead).
     func discardOutbound() {
-        outbound = ByteBuffer()
-        isSocketFull = false
+        queued.removeAll()
     }
 
     /// The peer takes no more of our bytes: drop what is queued and what is sent from now on, but go on reading.
@@ -303,7 +277,7 @@ class ConnectionDriver: ReactorSource {
     func close() {
         guard !isClosed else { return }
         isClosed = true
-        outbound = ByteBuffer()
+        queued.removeAll()
         reactor.release(descriptor)
         Syscall.close(descriptor)
         didClose()
@@ -315,7 +289,7 @@ class ConnectionDriver: ReactorSource {
     /// take what is queued; `nil` when a quiet peer is fine. Timeouts apply only while it owes something.
     var owedByPeer: Owed? {
         if isReading && transport.hasPartialMessage { return .input }
-        return outbound.readableBytes > 0 ? .output : nil
+        return queued.isEmpty ? nil : .output
     }
 
     enum Owed { case input, output }

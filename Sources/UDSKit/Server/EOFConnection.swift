@@ -49,7 +49,7 @@ final class EOFConnection: ServerConnection {
     /// The idle timeout and the message deadline apply while the client still owes its message (or has not taken
     /// its echo); a handler that is slow is not the client's fault and is not timed out here.
     override var owedByPeer: Owed? {
-        isReading && (!isPaused || outbound.readableBytes > 0) ? .input : nil
+        isReading && (!isPaused || outboundCount > 0) ? .input : nil
     }
 
     override func timedOut(_ timeout: Timeout, owed: Owed) {

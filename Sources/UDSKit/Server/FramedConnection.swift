@@ -148,7 +148,7 @@ final class FramedConnection: ServerConnection {
 
     /// Takes what the handler's task queued, while under the outbound limit.
     override func willFlush() {
-        guard case .handler(_, let outbox) = mode, outbound.readableBytes < outboundLimit else { return }
+        guard case .handler(_, let outbox) = mode, outboundCount < outboundLimit else { return }
         var queued = outbox.take()
         if queued.readableBytes > 0 { queue(framed: &queued) }
     }
