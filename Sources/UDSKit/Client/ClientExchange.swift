@@ -23,9 +23,11 @@ final class ClientExchange: ConnectionDriver, @unchecked Sendable {
     private let replyTimeout: Duration?
     private let onProgress: (@Sendable (Int) -> Void)?
 
-    /// A file still being read, and how much of it at once.
+    /// A file still being read, how much of it at once, and the buffer its next chunk is read into (the queue hands
+    /// back its empty one each time it takes a chunk, so two buffers take turns and no chunk allocates).
     private var file: SystemPackage.FileDescriptor?
     private let fileChunkSize: Int
+    private var fileChunk = ByteBuffer()
     private(set) var sent = 0
     private var reply: [UInt8] = []
     private var writeFailure: UnixSocketError?
@@ -103,6 +105,10 @@ final class ClientExchange: ConnectionDriver, @unchecked Sendable {
     /// Queues `chunk` and resumes `continuation` once the socket has taken all of what is queued.
     func write(_ chunk: ByteBuffer, then continuation: CheckedContinuation<Void, any Error>) {
         if let failure = failure ?? writeFailure { return continuation.resume(throwing: failure) }
+        // The server may have answered and closed before taking the whole message.
+        if isClosed {
+            return continuation.resume(throwing: UnixSocketError(.connectionClosed, operation: .write, socket: address))
+        }
         var chunk = chunk
         queue(framed: &chunk)
         chunkWaiter = continuation
@@ -199,9 +205,8 @@ final class ClientExchange: ConnectionDriver, @unchecked Sendable {
 
     /// Reads the next chunk of the file into the queue; at its end, closes it and completes the message.
     private func readFileChunk(_ file: SystemPackage.FileDescriptor) {
-        var chunk = ByteBuffer()
         do {
-            let count = try chunk.writeWithUnsafeMutableBytes(minimumWritableBytes: fileChunkSize) { raw in
+            let count = try fileChunk.writeWithUnsafeMutableBytes(minimumWritableBytes: fileChunkSize) { raw in
                 try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[..<fileChunkSize]))
             }
             if sent > 0 { onProgress?(sent) }
@@ -209,7 +214,7 @@ final class ClientExchange: ConnectionDriver, @unchecked Sendable {
                 closeFile()
                 return messageIsComplete()
             }
-            queue(framed: &chunk)
+            queue(framed: &fileChunk)
         } catch {
             closeFile()
             let errno = error as? Errno

@@ -51,6 +51,40 @@ extension LibraryTests {
             }
         }
 
+        /// A chunk produced after the server has refused the message and closed (here past its 1,000-byte limit)
+        /// ends the delivery with the server's error reply; it once waited forever for room that never came.
+        @Test func aChunkAfterTheServerRefusedAndClosedEndsWithItsErrorReply() async throws {
+            try await withTemporaryDirectory { directory in
+                let path = directory + "/app.sock"
+                var configuration = MessageServer.Configuration()
+                configuration.maximumStreamedMessageSize = 1000
+                try await withRunningServer(at: path, configuration: configuration, handler: .acknowledge) { server in
+                    let client = try makeClient(path)
+                    let (chunks, producer) = AsyncStream<[UInt8]>.makeStream()
+                    let outcome = Shared<String?>(nil)
+                    let delivery = Task {
+                        do {
+                            let delivered = try await client.deliver(.chunks(chunks))
+                            outcome.update { $0 = "delivered \(delivered)" }
+                        } catch let error as UnixSocketError {
+                            outcome.update { $0 = "\(error.code)" }
+                        } catch {
+                            outcome.update { $0 = "\(error)" }
+                        }
+                    }
+                    producer.yield([UInt8](repeating: 1, count: 2000))
+                    try await waitUntil("the server closed the refused connection") {
+                        server.statistics.totalConnections == 1 && server.statistics.openConnections == 0
+                    }
+                    producer.yield([UInt8](repeating: 2, count: 100))
+                    producer.finish()
+                    try await waitUntil("the delivery ended", timeout: 30) { outcome.value != nil }
+                    _ = await delivery.result
+                    #expect(outcome.value == "\(UnixSocketError.Code.serverError)")
+                }
+            }
+        }
+
         @Test func chunksOfAnAsyncStreamAreAcknowledgedWithTheirTotal() async throws {
             let chunks = (0..<50).map { payload($0 * 997, seed: $0) }
             let total = chunks.reduce(0) { $0 + $1.count }
