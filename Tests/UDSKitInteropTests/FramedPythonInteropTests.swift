@@ -121,10 +121,11 @@ struct FramedPythonInteropTests {
                     group.addTask {
                         for batch in 0..<5 {
                             let sizes = [0, 1, 64, 5000, 20_000]
-                            let messages = (0..<100).map { index in
-                                let byte = UInt8((task * 31 + batch * 7 + index) % 251)
-                                return Message(bytes: repeatElement(byte, count: sizes[index % sizes.count]))
-                            }
+                            let messages = FrameBatch(
+                                (0..<100).map { index in
+                                    let byte = UInt8((task * 31 + batch * 7 + index) % 251)
+                                    return Message(bytes: repeatElement(byte, count: sizes[index % sizes.count]))
+                                })
                             let replies = try await client.requests(messages)
                             #expect(replies == messages, "task \(task) batch \(batch)")
                         }

@@ -109,31 +109,38 @@ public final class FramedClient: Sendable {
     nonisolated(nonsending) public func request(_ message: Message, timeout: Duration? = nil) async throws -> Message {
         try Task.checkCancellation()
         let frame = try outgoingFrame(message)
-        return try await submit(frame, timeout: timeout) { .one($0) }
+        return try await submit(.framed(frame), timeout: timeout) { .one($0) }
     }
 
-    /// Sends `messages` as requests, one frame each, in one write, and returns their replies in order: for many
-    /// requests at once, the cost of one ``request(_:timeout:)`` (one queue entry, one wake-up) instead of one each.
+    /// Sends the messages of `batch` as requests, one frame each, in one write, and returns their replies in order:
+    /// for many requests at once, the cost of one ``request(_:timeout:)`` (one queue entry, one wake-up) instead of
+    /// one each. With ``Framing/lengthPrefixed`` (the default) the batch is written as it is and the replies are read
+    /// into one array, with no allocation or copy per message (see ``FrameBatch``).
     ///
     /// - Parameters:
-    ///   - messages: The requests; none for none.
+    ///   - batch: The requests; none for none.
     ///   - timeout: How long to wait for the last reply; default ``Configuration/requestTimeout``.
-    /// - Returns: The replies, each a slice of one buffer that they share (copy one to keep it alone).
+    /// - Returns: The replies, `replies[i]` answering `batch[i]`.
     /// - Throws: As ``request(_:timeout:)``, for the batch as a whole: the replies that came are dropped with it.
-    nonisolated(nonsending) public func requests(_ messages: [Message], timeout: Duration? = nil) async throws
-        -> [Message]
+    nonisolated(nonsending) public func requests(_ batch: FrameBatch, timeout: Duration? = nil) async throws
+        -> FrameBatch
     {
         try Task.checkCancellation()
-        guard !messages.isEmpty else { return [] }
-        for message in messages { try refuseEmptyPacket(message) }
-        var frames = ByteBuffer()
-        outgoingFraming.append(contentsOf: messages, to: &frames)
-        return try await submit(frames, timeout: timeout) { .batch($0, count: messages.count) }
+        guard !batch.isEmpty else { return FrameBatch() }
+        if configuration.socketType == .seqPacket { for message in batch { try refuseEmptyPacket(message) } }
+        // A batch is length-prefixed frames, the queue form of a length-prefixed stream and of seqpacket.
+        var frames = RequestQueue.Frames.batch(batch)
+        if outgoingFraming != .lengthPrefixed {
+            var reframed = ByteBuffer()
+            outgoingFraming.append(contentsOf: batch, to: &reframed)
+            frames = .framed(reframed)
+        }
+        return try await submit(frames, timeout: timeout) { .batch($0, count: batch.count) }
     }
 
     /// Queues `frames` with a waiter for their replies, and waits for them.
     nonisolated(nonsending) private func submit<Reply: Sendable>(
-        _ frames: ByteBuffer, timeout: Duration?,
+        _ frames: RequestQueue.Frames, timeout: Duration?,
         _ reply: (CheckedContinuation<Reply, any Error>) -> RequestQueue.Waiter.Reply
     ) async throws -> Reply {
         let connection = try await connection()
@@ -147,7 +154,7 @@ public final class FramedClient: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 let waiter = RequestQueue.Waiter(id: id, reply: reply(continuation))
-                switch connection.queue.enqueue(.init(frame: frames, waiter: waiter)) {
+                switch connection.queue.enqueue(.init(frames: frames, waiter: waiter)) {
                 case .failure(let error):
                     continuation.resume(throwing: error)
                 case .success(let schedulesDrain):
@@ -169,7 +176,7 @@ public final class FramedClient: Sendable {
     /// Sends `message` as one frame that expects no reply (a notification).
     nonisolated(nonsending) public func send(_ message: Message) async throws {
         let connection = try await connection()
-        switch connection.queue.enqueue(.init(frame: try outgoingFrame(message), waiter: nil)) {
+        switch connection.queue.enqueue(.init(frames: .framed(try outgoingFrame(message)), waiter: nil)) {
         case .failure(let error): throw error
         case .success(let schedulesDrain): if schedulesDrain { connection.source.execute { $0.drain() } }
         }

@@ -5,14 +5,22 @@ import SystemPackage
 /// What a ``FramedClient`` hands its connection: frames to write, each with the waiter for its reply, if any.
 final class RequestQueue: Sendable {
     struct Entry: Sendable {
-        var frame: ByteBuffer
+        var frames: Frames
         var waiter: Waiter?
+    }
+    /// An entry's bytes, in the connection's queue form.
+    enum Frames: Sendable {
+        /// Framed by the client as the connection queues them.
+        case framed(ByteBuffer)
+        /// A batch, queued as it is: for a length-prefixed stream or a seqpacket connection, whose queue form is
+        /// length-prefixed too.
+        case batch(FrameBatch)
     }
     /// The task waiting for the replies to one entry: a request's one reply, or a batch's replies in order.
     struct Waiter: Sendable {
         enum Reply: Sendable {
             case one(CheckedContinuation<Message, any Error>)
-            case batch(CheckedContinuation<[Message], any Error>, count: Int)
+            case batch(CheckedContinuation<FrameBatch, any Error>, count: Int)
         }
         let id: Int
         let reply: Reply
@@ -76,7 +84,7 @@ final class FramedClientSource: ConnectionDriver {
     private let onClose: @Sendable () -> Void
     private let address: String
     /// The requests written whose replies have not all come.
-    private var replies = ReplyMatcher()
+    private var replies: ReplyMatcher
     /// When requests with a timeout give up, by request ID.
     private var deadlines: [Int: (at: ContinuousClock.Instant, timeout: Duration)] = [:]
     private var isCheckingDeadlines = false
@@ -93,6 +101,8 @@ final class FramedClientSource: ConnectionDriver {
         self.pushed = pushed
         self.address = address
         self.onClose = onClose
+        // A length-prefixed stream carries frames in a batch's own form, so a batch's replies are copied in runs.
+        replies = ReplyMatcher(copiesRuns: !packets && framing == .lengthPrefixed)
         let transport: any ConnectionTransport =
             packets
             ? Packets(maximumSize: maximumFrameSize, receiver: "this client", socket: address)
@@ -117,8 +127,10 @@ final class FramedClientSource: ConnectionDriver {
     /// Moves what the callers queued to the outbound queue, and their waiters to the matcher, in order.
     override func willFlush() {
         for entry in requests.take() {
-            var frame = entry.frame
-            queue(framed: &frame)
+            switch entry.frames {
+            case .framed(var frame): queue(framed: &frame)
+            case .batch(let batch): batch.withUnsafeFrames { queue(framed: $0) }
+            }
             if let waiter = entry.waiter { replies.expect(waiter) }
         }
     }
@@ -151,16 +163,29 @@ final class FramedClientSource: ConnectionDriver {
 
     override func received(_ bytes: UnsafeRawBufferPointer) throws {
         // The matcher is moved out while the frames are fed: one access to this object per read, not per frame.
-        var matcher = ReplyMatcher()
+        var matcher = ReplyMatcher.vacant
         swap(&matcher, &replies)
-        defer { swap(&matcher, &replies) }
+        defer {
+            matcher.endOfRead(bytes)
+            swap(&matcher, &replies)
+        }
         if let frames = transport as? StreamFrames {  // statically dispatched, so the closure is specialized in
-            try frames.messages(in: bytes) { payload, _ in
-                if !matcher.gather(payload) { deliver(matcher.match(payload), payload) }
+            try frames.messages(in: bytes) { payload, wire in
+                if !matcher.gather(payload, wire: wire, in: bytes) { take(payload, wire: wire, in: bytes, &matcher) }
             }
         } else {
-            try transport.messages(in: bytes) { payload, _ in deliver(matcher.match(payload), payload) }
+            try transport.messages(in: bytes) { payload, wire in take(payload, wire: wire, in: bytes, &matcher) }
         }
+    }
+
+    /// Matches one frame and acts on it: apart from the per-frame path of ``received(_:)``, whose closure would
+    /// otherwise make room for an ``ReplyMatcher/Outcome`` (its size known only at run time) on every frame.
+    @inline(never)
+    private func take(
+        _ payload: UnsafeRawBufferPointer, wire: Range<Int>?, in bytes: UnsafeRawBufferPointer,
+        _ matcher: inout ReplyMatcher
+    ) {
+        deliver(matcher.match(payload, wire: wire, in: bytes), payload)
     }
 
     /// Acts on what ``ReplyMatcher`` made of one frame from the server: resumes the request it completes, or passes

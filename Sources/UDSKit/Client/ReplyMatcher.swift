@@ -3,8 +3,9 @@ import NIOCore
 /// Matches the frames a framed client reads to the requests it wrote, oldest first: a request takes one frame, a
 /// batch as many frames as it had requests, and a frame while nothing waits is the server's own (pushed).
 ///
-/// A value the connection owns on the reactor. Its per-frame work is a counter and, for a batch, an append: the
-/// state of the oldest request is kept apart from the queue, so that a frame copies no queue entry.
+/// A value the connection owns on the reactor. Its per-frame work is a counter and, for a batch, an offset: the
+/// state of the oldest request is kept apart from the queue, so that a frame copies no queue entry, and a batch's
+/// replies are copied in runs, not one by one.
 struct ReplyMatcher {
     /// What a frame from the server is for.
     enum Outcome {
@@ -15,7 +16,7 @@ struct ReplyMatcher {
         /// The reply to request `id`.
         case reply(id: Int, CheckedContinuation<Message, any Error>, Message)
         /// The last reply to batch `id`, and all of them in order.
-        case batch(id: Int, CheckedContinuation<[Message], any Error>, [Message])
+        case batch(id: Int, CheckedContinuation<FrameBatch, any Error>, FrameBatch)
         /// The last reply to a request `id` that gave up.
         case dropped(id: Int)
     }
@@ -33,10 +34,21 @@ struct ReplyMatcher {
     private var oldestLeft = 0
     /// Whether the oldest request's replies are gathered: it is a batch still waited for.
     private var gathers = false
-    /// The gathered replies: their payloads back to back in one buffer, which the batch's messages then share as
-    /// slices (one allocation for the batch, not one per reply).
-    private var gathered = ByteBuffer()
-    private var lengths: [Int] = []
+    /// The gathered replies as length-prefixed frames, the ``FrameBatch`` they become, and how many there are.
+    private var gathered = FrameBytes()
+    private var gatheredCount = 0
+    /// Whole frames in the current read, in their wire form, not yet copied to `gathered`: consecutive ones are
+    /// copied in one piece when the run ends (``endOfRead(_:)``, or the batch's last reply).
+    private var run: Range<Int>?
+    /// Whether the reader's wire form is the batch's (a length-prefixed stream), so that runs are copied as they are.
+    private let copiesRuns: Bool
+
+    /// A matcher for a reader whose frames are length-prefixed on the wire when `copiesRuns` (see ``FrameBatch``).
+    init(copiesRuns: Bool) { self.copiesRuns = copiesRuns }
+
+    /// An empty matcher to swap in while the real one is moved out (see ``FramedClientSource``): shared, so that the
+    /// swap allocates nothing.
+    static let vacant = ReplyMatcher(copiesRuns: false)
 
     /// Whether a request waits for a reply.
     var isWaiting: Bool { oldestLeft > 0 }
@@ -48,26 +60,31 @@ struct ReplyMatcher {
     }
 
     /// Takes a frame that only adds to the oldest batch, not its last reply, and returns true; false for any other
-    /// frame, which ``match(_:)`` then takes. The per-frame path of a batch, with no ``Outcome`` to build.
+    /// frame, which ``match(_:wire:in:)`` then takes. The per-frame path of a batch, with no ``Outcome`` to build.
+    ///
+    /// - Parameters: as ``match(_:wire:in:)``.
     @inline(__always)
-    mutating func gather(_ payload: UnsafeRawBufferPointer) -> Bool {
+    mutating func gather(_ payload: UnsafeRawBufferPointer, wire: Range<Int>?, in bytes: UnsafeRawBufferPointer)
+        -> Bool
+    {
         guard gathers, oldestLeft > 1 else { return false }
         oldestLeft -= 1
-        if lengths.isEmpty { gathered.reserveCapacity((oldestLeft + 1) * payload.count) }
-        gathered.writeBytes(payload)
-        lengths.append(payload.count)
+        add(payload, wire: wire, in: bytes)
         return true
     }
 
     /// Takes one frame from the server.
-    mutating func match(_ payload: UnsafeRawBufferPointer) -> Outcome {
+    ///
+    /// - Parameters:
+    ///   - payload: The frame's payload.
+    ///   - wire: Where the whole frame lies in `bytes`, in wire form; `nil` when it was gathered from earlier reads.
+    ///   - bytes: The read the frame came in, which stays valid until ``endOfRead(_:)``.
+    mutating func match(_ payload: UnsafeRawBufferPointer, wire: Range<Int>?, in bytes: UnsafeRawBufferPointer)
+        -> Outcome
+    {
         guard oldestLeft > 0 else { return .pushed }
         oldestLeft -= 1
-        if gathers {
-            if lengths.isEmpty { gathered.reserveCapacity((oldestLeft + 1) * payload.count) }
-            gathered.writeBytes(payload)
-            lengths.append(payload.count)
-        }
+        if gathers { add(payload, wire: wire, in: bytes) }
         guard oldestLeft == 0 else { return .absorbed }
         let oldest = waiting[first]
         finishOldest()
@@ -75,14 +92,38 @@ struct ReplyMatcher {
         case .one(let continuation)?:
             return .reply(id: oldest.id, continuation, Message(buffer: ByteBuffer(bytes: payload)))
         case .batch(let continuation, _)?:
-            var replies: [Message] = []
-            replies.reserveCapacity(lengths.count)
-            for length in lengths { replies.append(Message(buffer: gathered.readSlice(length: length)!)) }
+            endOfRead(bytes)
+            let batch = FrameBatch(wire: gathered, count: gatheredCount)
             endGathering()
-            return .batch(id: oldest.id, continuation, replies)
+            return .batch(id: oldest.id, continuation, batch)
         case nil:
             return .dropped(id: oldest.id)
         }
+    }
+
+    /// The read `bytes` is done with: copies the run of frames gathered from it.
+    mutating func endOfRead(_ bytes: UnsafeRawBufferPointer) {
+        guard let whole = run else { return }
+        gathered.append(UnsafeRawBufferPointer(rebasing: bytes[whole]))
+        run = nil
+    }
+
+    /// Adds a frame to the batch being gathered: to the run when it follows it in the read, else as its own frame.
+    @inline(__always)
+    private mutating func add(_ payload: UnsafeRawBufferPointer, wire: Range<Int>?, in bytes: UnsafeRawBufferPointer) {
+        if gatheredCount == 0 { gathered.reserveCapacity((oldestLeft + 1) * (payload.count + FrameDecoder.headerSize)) }
+        gatheredCount += 1
+        if copiesRuns, let wire {
+            if let whole = run, whole.upperBound == wire.lowerBound {
+                run = whole.lowerBound..<wire.upperBound
+                return
+            }
+            endOfRead(bytes)
+            run = wire
+            return
+        }
+        endOfRead(bytes)
+        gathered.appendFrame(payload)
     }
 
     /// Request `id` gives up: returns its waiter, to fail, if it still waits; its replies will be dropped.
@@ -124,10 +165,11 @@ struct ReplyMatcher {
         if case .batch? = oldest.waiter?.reply { gathers = true } else { gathers = false }
     }
 
-    /// A fresh buffer, as the last batch's messages share the old one.
+    /// A fresh buffer, as the last batch shares the old one.
     private mutating func endGathering() {
-        guard !lengths.isEmpty else { return }
-        gathered = ByteBuffer()
-        lengths.removeAll(keepingCapacity: true)
+        run = nil
+        guard gatheredCount > 0 else { return }
+        gathered = FrameBytes()
+        gatheredCount = 0
     }
 }

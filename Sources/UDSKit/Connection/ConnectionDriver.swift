@@ -176,6 +176,9 @@ class ConnectionDriver: ReactorSource {
     /// into an empty queue they go without a copy.
     func queue(framed: inout ByteBuffer) { queued.take(&framed) }
 
+    /// Queues a copy of bytes already in the transport's queue form.
+    func queue(framed: UnsafeRawBufferPointer) { queued.append(queueForm: framed) }
+
     /// Echoes every message in the read `bytes`, counting them into `count`: the ones that lie whole in it go back
     /// as one slice of it, without a copy; a message gathered from earlier reads is queued. Messages before a
     /// malformed one are echoed too: the slice goes out even when decoding then throws.

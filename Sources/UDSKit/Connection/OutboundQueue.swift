@@ -43,6 +43,9 @@ struct OutboundQueue {
         }
     }
 
+    /// Queues a copy of bytes already in queue form.
+    mutating func append(queueForm: UnsafeRawBufferPointer) { bytes.writeBytes(queueForm) }
+
     /// One write of what is queued, with ``descriptorsToSend`` on its first bytes; marks the socket full when it
     /// did not take everything.
     mutating func write(to fd: CInt, over transport: any ConnectionTransport, sent: (Int) -> Void) throws(Errno) {

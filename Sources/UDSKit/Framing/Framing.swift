@@ -87,16 +87,14 @@ struct FramingDecoder: Sendable {
 }
 
 extension Framing {
-    /// Appends one message for each of `payloads`, making room for all of them at once: per message two copies,
-    /// where appending each makes two checked writes to `buffer` (a batch of small frames spent half
-    /// its time there).
-    public func append(contentsOf payloads: [Message], to buffer: inout ByteBuffer) {
-        let total = payloads.reduce(payloads.count * overhead) { $0 + $1.count }
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { room in
+    /// Appends `batch`'s messages, making room for all of them at once: for ``lengthPrefixed`` one copy of the whole
+    /// batch, else one per message (appending each would make two checked writes to `buffer`: a batch of small
+    /// frames spent half its time there).
+    public func append(contentsOf batch: FrameBatch, to buffer: inout ByteBuffer) {
+        if kind == .lengthPrefixed { return batch.withUnsafeFrames { buffer.writeBytes($0) } }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: batch.payloadBytes + batch.count * overhead) { room in
             var at = 0
-            for payload in payloads {
-                payload.buffer.withUnsafeReadableBytes { bytes in at = write(bytes, into: room, at: at) }
-            }
+            batch.forEachPayload { payload in at = write(payload, into: room, at: at) }
             return at
         }
     }

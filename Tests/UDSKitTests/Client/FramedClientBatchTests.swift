@@ -18,7 +18,7 @@ struct FramedClientBatchTests {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for task in 0..<8 {
                         group.addTask {
-                            let batch = (0..<500).map { Message("task \(task) request \($0)") }
+                            let batch = FrameBatch((0..<500).map { Message("task \(task) request \($0)") })
                             let replies = try await client.requests(batch)
                             #expect(replies.map(\.string) == batch.map { "re: " + $0.string })
                         }
@@ -45,7 +45,7 @@ struct FramedClientBatchTests {
             try await withRunningServer(at: dir + "/t.sock", framedHandler: handler) { _ in
                 let client = try await FramedClient.connect(to: UnixSocketAddress(dir + "/t.sock"))
                 defer { client.close() }
-                let batch = [Message("slow")] + (1...20).map { Message("late \($0)") }
+                let batch = FrameBatch([Message("slow")] + (1...20).map { Message("late \($0)") })
                 let error = try await #require(throws: UnixSocketError.self) {
                     try await client.requests(batch, timeout: .milliseconds(100))
                 }
@@ -93,7 +93,8 @@ struct FramedClientBatchTests {
                     to: UnixSocketAddress(dir + "/p.sock"), configuration: configuration)
                 defer { client.close() }
                 let sizes = [1, 10, 1000, 100_000, 3]
-                let replies = try await client.requests(sizes.map { Message(String(repeating: "x", count: $0)) })
+                let replies = try await client.requests(
+                    FrameBatch(sizes.map { Message(String(repeating: "x", count: $0)) }))
                 #expect(replies.map(\.string) == sizes.map { "\($0)" })
             }
         }
