@@ -89,8 +89,11 @@ final class ClientExchange: ConnectionDriver, @unchecked Sendable {
         if failure != nil { return close() }  // the inline write failed
         lastRead = .now
         if let replyTimeout { scheduleReplyCheck(after: replyTimeout) }
-        // No read yet: the server has not run since the message was written. Epoll says when there is something.
-        if isMessageComplete && !readsReply { closeWhenFlushed() } else { flush() }
+        if isMessageComplete && !readsReply {
+            closeWhenFlushed()
+        } else if !(isWriteShut && readsReply) {
+            flush()
+        }  // else finishMessage reads first: an exchange that ends in that read is never watched
     }
 
     // MARK: On the reactor
@@ -119,7 +122,8 @@ final class ClientExchange: ConnectionDriver, @unchecked Sendable {
     func finishMessage() {
         guard !isClosed else { return }
         messageIsComplete()
-        flush()
+        // All of it written and half-closed: a server on this CPU may have answered already.
+        if isWriteShut && readsReply { readEagerly() } else { flush() }
     }
 
     /// The task was cancelled: stop, close, and throw `CancellationError` from whatever waits.

@@ -120,9 +120,12 @@ final class FramedClientSource: ConnectionDriver {
 
     override func forceClose() { close(UnixSocketError(.connectionClosed, operation: .read, socket: address)) }
 
-    /// Requests were queued: write them. Reading waits for epoll to say the socket is readable, so a request costs
-    /// no read that would find nothing.
-    func drain() { flush() }
+    /// Requests were queued: write them, then read at once if the replies tend to be there by then
+    /// (``ConnectionDriver/readEagerly()``); otherwise reading waits for epoll to say the socket is readable.
+    func drain() {
+        flush()
+        if replies.isWaiting { readEagerly() }
+    }
 
     /// Moves what the callers queued to the outbound queue, and their waiters to the matcher, in order.
     override func willFlush() {

@@ -24,6 +24,8 @@ class ConnectionDriver: ReactorSource {
     private let descriptorLimit: Int
     /// Reads per readiness event before the other connections get a turn.
     static let readBudget = 16
+    /// Reads that found bytes, the end of the input or a refusal: how ``readEagerly()`` tells whether it found any.
+    private var readsThatFound = 0
 
     /// Descriptors passed with what was read, up to the limit given at `init` (the rest are closed).
     var passed = Passed()
@@ -123,12 +125,15 @@ class ConnectionDriver: ReactorSource {
             case .wouldBlock:
                 break loop
             case .end:
+                readsThatFound += 1
                 inputEnded()
                 break loop
             case .tooLarge(let error):
+                readsThatFound += 1
                 refuse(error)
                 break loop
             case .data(let count):
+                readsThatFound += 1
                 if idleTimeout != nil { lastProgressAt = .now }
                 do {
                     try received(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
@@ -141,6 +146,16 @@ class ConnectionDriver: ReactorSource {
             }
         }
         flush()
+    }
+
+    /// Reads at once, before epoll says there is anything, when that has tended to find something on this reactor
+    /// (``EagerRead``): for a client that has just written a request whose reply may already be there. Flushes
+    /// either way, which watches the socket for what is still needed.
+    func readEagerly() {
+        guard canRead, reactor.eagerRead.shouldTry() else { return flush() }
+        let before = readsThatFound
+        readAvailable()
+        reactor.eagerRead.record(found: readsThatFound != before)
     }
 
     /// No more reading; the caller flushes or closes.

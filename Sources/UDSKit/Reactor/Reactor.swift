@@ -54,6 +54,8 @@ final class Reactor: @unchecked Sendable {
     private let loopThread = Atomic<UInt>(0)
     /// The buffer every read on this reactor goes through; consumers copy what they keep.
     let readBuffer: UnsafeMutableRawBufferPointer
+    /// Whether this loop's clients read right after writing (``ConnectionDriver/readEagerly()``); loop thread only.
+    var eagerRead = EagerRead()
 
     init(readBufferSize: Int) throws(Errno) {
         selector = try SelectorKind.current.make()
