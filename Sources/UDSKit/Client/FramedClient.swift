@@ -158,13 +158,17 @@ public final class FramedClient: Sendable {
                 case .failure(let error):
                     continuation.resume(throwing: error)
                 case .success(let schedulesDrain):
-                    // Queued, not run inline even on the reactor's thread: requests from other tasks queued
-                    // meanwhile then leave in the same write.
-                    if schedulesDrain || timeout != nil {
-                        connection.source.execute { source in
-                            source.drain()
-                            if let timeout { source.scheduleTimeout(id, after: timeout) }
-                        }
+                    guard schedulesDrain || timeout != nil else { break }
+                    let drain: @Sendable (FramedClientSource) -> Void = { source in
+                        source.drain()
+                        if let timeout { source.scheduleTimeout(id, after: timeout) }
+                    }
+                    // Written later in the reactor's turn, so that requests other tasks queue meanwhile leave in
+                    // the same write; at once when this task is the last work of the turn (one at a time).
+                    if connection.source.reactor.isLastWorkOfTurn {
+                        connection.source.perform(drain)
+                    } else {
+                        connection.source.execute(drain)
                     }
                 }
             }

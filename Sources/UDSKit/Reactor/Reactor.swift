@@ -46,6 +46,8 @@ final class Reactor: @unchecked Sendable {
     /// of the whole capacity each time: with 10,000 exchanges at once, a fresh 240 KB `mmap` per loop turn).
     private let pending = Locked<[Work]>([])
     private var running: [Work] = []
+    /// Items of `running` after the one being run.
+    private var laterInTurn = 0
     /// Capacity kept between turns; a burst above it is freed once it has run.
     private static let keptWorkCapacity = 1024
     private var timers = TimerHeap()
@@ -157,6 +159,12 @@ final class Reactor: @unchecked Sendable {
         if inLoop { body() } else { execute(body) }
     }
 
+    /// Whether the caller runs on this reactor's thread as the last work queued: nothing else is to run before the
+    /// loop waits again, so work it would queue for later (to gather it with others') may as well run now.
+    var isLastWorkOfTurn: Bool {
+        inLoop && laterInTurn == 0 && pending.withLock { $0.isEmpty }
+    }
+
     /// Whether the caller runs on this reactor's thread.
     var inLoop: Bool { loopThread.load(ordering: .relaxed) == UInt(cudskit_current_thread()) }
 
@@ -226,6 +234,7 @@ final class Reactor: @unchecked Sendable {
             pending.withLock { swap(&$0, &running) }
             if running.isEmpty { return }
             for index in running.indices {
+                laterInTurn = running.count - index - 1
                 switch running[index] {
                 case .job(let job):
                     job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
@@ -233,6 +242,7 @@ final class Reactor: @unchecked Sendable {
                     body()
                 }
             }
+            laterInTurn = 0
             if running.capacity > Self.keptWorkCapacity {
                 running = []
             } else {
