@@ -119,7 +119,7 @@ struct SendProgressTests {
         try await withTemporaryDirectory { dir in
             let path = dir + "/p.sock"
             let file = dir + "/big"
-            FileManager.default.createFile(atPath: file, contents: Data(count: 64 * 1024 * 1024))
+            #expect(FileManager.default.createFile(atPath: file, contents: Data(count: 64 * 1024 * 1024)))
             try await withServe(path, ["--quiet"]) { _ in
                 let script = try requireExecutable("script")
                 let tty = try await ChildProcess.run(

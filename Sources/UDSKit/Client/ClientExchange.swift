@@ -53,9 +53,7 @@ final class ClientExchange: ConnectionDriver, @unchecked Sendable {
         self.onProgress = configuration.onProgress
         self.fileChunkSize = configuration.fileChunkSize
         // Reading never pauses for the outbound queue: the reply is taken while the message is still going out.
-        super.init(
-            descriptor: descriptor, reactor: reactor, transport: UntilEndOfStream.shared, outboundLimit: .max,
-            idleTimeout: nil)
+        super.init(descriptor: descriptor, reactor: reactor, transport: UntilEndOfStream.shared, limits: .client)
         descriptorsToSend = descriptors
         if !readsReply { stopReading() }
     }

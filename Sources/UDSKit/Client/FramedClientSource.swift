@@ -107,10 +107,9 @@ final class FramedClientSource: ConnectionDriver {
             packets
             ? Packets(maximumSize: maximumFrameSize, receiver: "this client", socket: address)
             : StreamFrames(framing, maximumFrameSize: maximumFrameSize)
-        // Requests are bounded by their callers (each waits for its reply), so the queue is not: reading never
-        // waits for writing, which keeps replies flowing to a server that is blocked on writing them.
-        super.init(
-            descriptor: descriptor, reactor: reactor, transport: transport, outboundLimit: .max, idleTimeout: nil)
+        // Reading never waits for writing (the client's limits), which keeps replies flowing to a server that is
+        // blocked on writing them.
+        super.init(descriptor: descriptor, reactor: reactor, transport: transport, limits: .client)
     }
 
     func start() {

@@ -14,27 +14,17 @@ import SystemPackage
 /// empty, so asking again would only get `EAGAIN`), and messages that lie whole in one read are echoed as one slice
 /// of the read buffer, without a copy (``echoMessages(in:count:)``).
 class ConnectionDriver: ReactorSource {
-    let descriptor: CInt
+    // Stored properties are laid out in this order: the small ones sit together so that a connection, which a
+    // server may hold tens of thousands of, stays small.
     let reactor: Reactor
     let transport: any ConnectionTransport
-    /// Reading pauses while this many bytes or more wait to be written (1: while any do).
-    let outboundLimit: Int
-    private let idleTimeout: Duration?
-    private let messageDeadline: Duration?
-    private let descriptorLimit: Int
-    /// Reads per readiness event before the other connections get a turn.
-    static let readBudget = 16
+    /// Shared with every connection that has the same limits.
+    let limits: ConnectionLimits
+    let descriptor: CInt
     /// Reads that found bytes, the end of the input or a refusal: how ``readEagerly()`` tells whether it found any.
-    private var readsThatFound = 0
-
-    /// Descriptors passed with what was read, up to the limit given at `init` (the rest are closed).
-    var passed = Passed()
+    private var readsThatFound: UInt32 = 0
     /// Bytes waiting for room in the socket's send buffer.
     private var queued = OutboundQueue()
-    /// The bytes waiting for room in the socket's send buffer, in the transport's queue form.
-    var outbound: ByteBuffer { queued.bytes }
-    /// How many bytes wait (``outbound``'s count, without a copy of the buffer).
-    var outboundCount: Int { queued.count }
     /// Still reading (false after the end of input, a refusal, or a close that waits for the queue).
     private(set) var isReading = true
     /// Reading waits for the consumer (a handler or an application) to take what was read.
@@ -45,33 +35,35 @@ class ConnectionDriver: ReactorSource {
     private(set) var isWriteShut = false
     /// Inside ``flush()``: a flush asked for by a hook it calls waits for the outer one, which acts on the flags.
     private var isFlushing = false
+    /// The peer stopped taking our bytes (`EPIPE`, `ECONNRESET`); what is queued now is dropped.
+    private(set) var isOutputClosed = false
+    private(set) var isClosed = false
+    /// Descriptors passed with what was read, up to ``ConnectionLimits/descriptorLimit`` (the rest are closed).
+    var passed = Passed()
+    private let openedAt = ClockTime.now
+    /// When the peer last sent bytes or took some of ours: the idle timeout runs from here.
+    private var lastProgressAt = ClockTime.now
+
+    /// Reads per readiness event before the other connections get a turn.
+    static let readBudget = 16
+    /// Reading pauses while this many bytes or more wait to be written (1: while any do).
+    var outboundLimit: Int { limits.outboundLimit }
+    /// The bytes waiting for room in the socket's send buffer, in the transport's queue form.
+    var outbound: ByteBuffer { queued.bytes }
+    /// How many bytes wait (``outbound``'s count, without a copy of the buffer).
+    var outboundCount: Int { queued.count }
     /// Descriptors to pass with the next bytes written (stream transports); they stay open, the caller closes them.
     var descriptorsToSend: [CInt] {
         get { queued.descriptorsToSend }
         set { queued.descriptorsToSend = newValue }
     }
-    /// The peer stopped taking our bytes (`EPIPE`, `ECONNRESET`); what is queued now is dropped.
-    private(set) var isOutputClosed = false
-    private(set) var isClosed = false
-    let openedAt = ContinuousClock.now
-    /// When the peer last sent bytes or took some of ours: the idle timeout runs from here.
-    private var lastProgressAt = ContinuousClock.now
 
-    /// - Parameters:
-    ///   - idleTimeout: how long the peer may owe something (``owedByPeer``) without progress; `nil`: no limit.
-    ///   - messageDeadline: how long after opening the peer may still owe something; `nil`: no limit.
-    ///   - descriptorLimit: passed descriptors kept in ``passed`` (0: each is closed as it comes).
-    init(
-        descriptor: CInt, reactor: Reactor, transport: any ConnectionTransport, outboundLimit: Int,
-        idleTimeout: Duration?, messageDeadline: Duration? = nil, descriptorLimit: Int = 0
-    ) {
+    /// The connection owns `descriptor` from here and closes it; it joins `reactor` at ``adopt()``.
+    init(descriptor: CInt, reactor: Reactor, transport: any ConnectionTransport, limits: ConnectionLimits) {
         self.descriptor = descriptor
         self.reactor = reactor
         self.transport = transport
-        self.outboundLimit = outboundLimit
-        self.idleTimeout = idleTimeout
-        self.messageDeadline = messageDeadline
-        self.descriptorLimit = descriptorLimit
+        self.limits = limits
     }
 
     /// Hands the descriptor to the reactor; it is watched from the first ``flush()`` that needs it.
@@ -100,10 +92,13 @@ class ConnectionDriver: ReactorSource {
     /// Times the connection out when the peer owes something (``owedByPeer``) and made no progress for the idle
     /// timeout, or the message deadline has passed.
     func tick(now: ContinuousClock.Instant) {
-        guard !isClosed, idleTimeout != nil || messageDeadline != nil, let owed = owedByPeer else { return }
-        if let idle = idleTimeout, now - lastProgressAt > idle {
+        guard !isClosed, limits.idleTimeout != nil || limits.messageDeadline != nil, let owed = owedByPeer else {
+            return
+        }
+        let now = ClockTime(now)
+        if let idle = limits.idleTimeout, lastProgressAt.isMoreThan(idle, before: now) {
             timedOut(.idle(idle), owed: owed)
-        } else if let deadline = messageDeadline, now - openedAt > deadline {
+        } else if let deadline = limits.messageDeadline, openedAt.isMoreThan(deadline, before: now) {
             timedOut(.deadline(deadline), owed: owed)
         }
     }
@@ -117,7 +112,7 @@ class ConnectionDriver: ReactorSource {
         loop: while canRead {
             let read: TransportRead
             do {
-                read = try transport.receive(descriptor, into: buffer, passed: &passed, limit: descriptorLimit)
+                read = try transport.receive(descriptor, into: buffer, passed: &passed, limit: limits.descriptorLimit)
             } catch {
                 return fail(error)
             }
@@ -125,16 +120,16 @@ class ConnectionDriver: ReactorSource {
             case .wouldBlock:
                 break loop
             case .end:
-                readsThatFound += 1
+                readsThatFound &+= 1
                 inputEnded()
                 break loop
             case .tooLarge(let error):
-                readsThatFound += 1
+                readsThatFound &+= 1
                 refuse(error)
                 break loop
             case .data(let count):
-                readsThatFound += 1
-                if idleTimeout != nil { lastProgressAt = .now }
+                readsThatFound &+= 1
+                if limits.idleTimeout != nil { lastProgressAt = .now }
                 do {
                     try received(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
                 } catch {
@@ -262,7 +257,7 @@ class ConnectionDriver: ReactorSource {
 
     private func sentBytes(_ count: Int) {
         didSend(count)
-        if count > 0 && idleTimeout != nil { lastProgressAt = .now }
+        if count > 0 && limits.idleTimeout != nil { lastProgressAt = .now }
     }
 
     /// Drops what is queued (a timeout or a refusal that answers with an error instead).

@@ -6,10 +6,11 @@ import SystemPackage
 struct OutboundQueue {
     /// The bytes queued.
     private(set) var bytes = ByteBuffer()
-    /// The last write left bytes queued: wait for writability instead of trying again in vain.
-    var isSocketFull = false
     /// Descriptors to pass with the next bytes written (stream transports); they stay open, their owner closes them.
     var descriptorsToSend: [CInt] = []
+    /// The last write left bytes queued: wait for writability instead of trying again in vain. Last, so that the
+    /// driver's flags fill the bytes after it.
+    var isSocketFull = false
 
     var isEmpty: Bool { bytes.readableBytes == 0 }
     var count: Int { bytes.readableBytes }

@@ -11,11 +11,11 @@ import NIOCore
 /// let message = reader.finish()   // at end of stream
 /// ```
 public struct EndOfStreamReader: Sendable {
-    /// The most bytes a message may have; `nil` for no limit.
-    public let maximumSize: Int?
     /// The bytes fed so far.
     public private(set) var count = 0
     private var bytes: ByteBuffer?
+    /// The most bytes a message may have; `nil` for no limit. (Last: its 9 bytes leave room for what follows.)
+    public let maximumSize: Int?
 
     /// - Parameters:
     ///   - maximumSize: The most bytes a message may have; `nil` for no limit.

@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 
 #if canImport(Glibc)
     @preconcurrency import Glibc

@@ -37,9 +37,21 @@ final class Reactor: @unchecked Sendable {
     private var slots: [Slot?] = []
     private var nextGeneration: UInt32 = 1
     private struct Slot {
-        var generation: UInt32
         var source: any ReactorSource
-        var interest: Epoll.Events?
+        var generation: UInt32
+        /// `interest`'s raw value, `UInt32.max` for `nil`: a slot then takes 24 bytes instead of 32, and every
+        /// reactor has a slot for every descriptor number up to the highest it watches.
+        private var watched: UInt32 = .max
+        /// The events watched; `nil` while the selector does not know the descriptor.
+        var interest: Epoll.Events? {
+            get { watched == .max ? nil : Epoll.Events(rawValue: watched) }
+            set { watched = newValue?.rawValue ?? .max }
+        }
+
+        init(source: any ReactorSource, generation: UInt32) {
+            self.source = source
+            self.generation = generation
+        }
     }
     /// Work queued from anywhere, and the batch being run: ``runPending()`` swaps the two, so that neither array is
     /// reallocated per wake-up (taking the queue as a copy made `removeAll(keepingCapacity:)` allocate a new buffer
@@ -75,7 +87,7 @@ final class Reactor: @unchecked Sendable {
         let index = Int(fd)
         if index >= slots.count { slots.append(contentsOf: repeatElement(nil, count: index + 1 - slots.count)) }
         nextGeneration &+= 1
-        slots[index] = Slot(generation: nextGeneration, source: source, interest: nil)
+        slots[index] = Slot(source: source, generation: nextGeneration)
         return UInt64(nextGeneration) << 32 | UInt64(UInt32(bitPattern: fd))
     }
 

@@ -13,13 +13,12 @@ final class EOFConnection: ServerConnection {
         case buffer
         case stream(MessageBody.Source?)
     }
-    private let handler: MessageHandler
     private var body: Body
     /// Counts the message and enforces its limit; keeps its bytes for a buffered handler.
     private var reader: EndOfStreamReader
 
+    /// `handler` is the server's, which its core keeps (``handlerKind``): a connection holds only what it needs.
     init(descriptor: CInt, reactor: Reactor, core: ServerCore, handler: MessageHandler) {
-        self.handler = handler
         switch handler.kind {
         case .acknowledge: body = .count(replies: true)
         case .discard: body = .count(replies: false)
@@ -32,17 +31,15 @@ final class EOFConnection: ServerConnection {
             maximumSize: isBuffered
                 ? core.configuration.maximumMessageSize : core.configuration.maximumStreamedMessageSize,
             keepsBytes: isBuffered)
-        // Reading pauses while any echo waits to be written (an outbound limit of 1 byte).
         super.init(
-            descriptor: descriptor, reactor: reactor, core: core, transport: UntilEndOfStream.shared, outboundLimit: 1,
-            messageDeadline: core.configuration.messageDeadline,
-            descriptorLimit: core.configuration.maximumDescriptorsPerMessage)
+            descriptor: descriptor, reactor: reactor, core: core, transport: UntilEndOfStream.shared,
+            limits: core.connectionLimits)
     }
 
     /// Joins the reactor, starts the handler if it streams, then reads what the client has sent already.
     func start() {
         adopt()
-        if case .streaming(let handler) = handler.kind { startStreamingHandler(handler) }
+        if case .streaming(let handler) = handlerKind { startStreamingHandler(handler) }
         readAvailable()
     }
 
@@ -144,8 +141,12 @@ final class EOFConnection: ServerConnection {
 
     // MARK: Handlers
 
+    private var handlerKind: MessageHandler.Kind? {
+        if case .endOfStream(let handler) = core.wireProtocol { handler.kind } else { nil }
+    }
+
     private func startBufferedHandler(_ message: Message) {
-        guard case .buffered(let handler) = handler.kind else { return }
+        guard case .buffered(let handler) = handlerKind else { return }
         let context = core.context(forConnection: id, descriptor: descriptor, passed: passed.descriptors)
         passed.descriptors = []
         let connection = ReactorBound(self, on: reactor)

@@ -14,8 +14,7 @@ final class FramedConnection: ServerConnection {
 
     init(descriptor: CInt, reactor: Reactor, core: ServerCore, transport: any ConnectionTransport) {
         super.init(
-            descriptor: descriptor, reactor: reactor, core: core, transport: transport,
-            outboundLimit: core.configuration.maximumOutboundBytes)
+            descriptor: descriptor, reactor: reactor, core: core, transport: transport, limits: core.connectionLimits)
         if let packets = transport as? Packets {
             packets.onEmptyPacket = { [unowned self] in
                 core.logger.warning(

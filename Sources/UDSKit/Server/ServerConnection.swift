@@ -8,15 +8,12 @@ class ServerConnection: ConnectionDriver {
     let id: Int
 
     init(
-        descriptor: CInt, reactor: Reactor, core: ServerCore, transport: any ConnectionTransport, outboundLimit: Int,
-        messageDeadline: Duration? = nil, descriptorLimit: Int = 0
+        descriptor: CInt, reactor: Reactor, core: ServerCore, transport: any ConnectionTransport,
+        limits: ConnectionLimits
     ) {
         self.core = core
         self.id = core.connections.add()
-        super.init(
-            descriptor: descriptor, reactor: reactor, transport: transport, outboundLimit: outboundLimit,
-            idleTimeout: core.configuration.idleTimeout, messageDeadline: messageDeadline,
-            descriptorLimit: descriptorLimit)
+        super.init(descriptor: descriptor, reactor: reactor, transport: transport, limits: limits)
         core.counters.connectionOpened()
     }
 

@@ -23,6 +23,10 @@ final class ServerCore: Sendable {
     let serverUserID = AuthorizationPolicy.processUserID
     /// What the server has done, for ``MessageServer/statistics`` and swift-metrics.
     let counters: ServerCounters
+    /// What every connection enforces, from ``configuration``. A one-message connection pauses reading while any
+    /// echo waits to be written (an outbound limit of 1 byte) and keeps passed descriptors; a framed one queues up
+    /// to ``MessageServer/Configuration/maximumOutboundBytes`` and has no message deadline.
+    let connectionLimits: ConnectionLimits
     private let lastAcceptWarning = Locked<ContinuousClock.Instant?>(nil)
 
     init(configuration: MessageServer.Configuration, wireProtocol: WireProtocol, socket: String, logger: Logger) {
@@ -31,6 +35,15 @@ final class ServerCore: Sendable {
         self.connections = ConnectionRegistry(limit: configuration.maximumConnections)
         self.wireProtocol = wireProtocol
         self.logger = logger
+        if case .endOfStream = wireProtocol {
+            connectionLimits = ConnectionLimits(
+                outboundLimit: 1, idleTimeout: configuration.idleTimeout,
+                messageDeadline: configuration.messageDeadline,
+                descriptorLimit: configuration.maximumDescriptorsPerMessage)
+        } else {
+            connectionLimits = ConnectionLimits(
+                outboundLimit: configuration.maximumOutboundBytes, idleTimeout: configuration.idleTimeout)
+        }
     }
 
     /// Whether the peer on `descriptor` may talk to this server; logs and counts a refusal.

@@ -143,8 +143,8 @@ private final class EchoingDriver: ConnectionDriver, @unchecked Sendable {
         idleTimeout: Duration? = nil
     ) {
         super.init(
-            descriptor: descriptor, reactor: reactor, transport: transport, outboundLimit: outboundLimit,
-            idleTimeout: idleTimeout)
+            descriptor: descriptor, reactor: reactor, transport: transport,
+            limits: ConnectionLimits(outboundLimit: outboundLimit, idleTimeout: idleTimeout))
     }
 
     override func received(_ bytes: UnsafeRawBufferPointer) throws {
