@@ -5,8 +5,13 @@ import UDSKitTestSupport
 @Suite("uds loads no Foundation: neither libFoundation nor ICU is mapped into a running uds")
 struct NoFoundationTests {
     /// The shared objects a running process has mapped, from `/proc/PID/maps`, by file name.
+    ///
+    /// Read to its end with `FileHandle`: `String(contentsOfFile:)` stops after the first 4 KiB of a `/proc` file
+    /// (whose size says 0), which under Thread Sanitizer holds only its shadow mappings and no library at all.
     static func mappedLibraries(of pid: Int32) throws -> Set<String> {
-        let maps = try String(contentsOfFile: "/proc/\(pid)/maps", encoding: .utf8)
+        guard let file = FileHandle(forReadingAtPath: "/proc/\(pid)/maps") else { return [] }
+        defer { try? file.close() }
+        let maps = String(decoding: try file.readToEnd() ?? Data(), as: UTF8.self)
         return Set(
             maps.split(separator: "\n").compactMap { line in
                 line.split(separator: " ", omittingEmptySubsequences: true).last.flatMap {
