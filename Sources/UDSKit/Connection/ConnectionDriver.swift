@@ -40,9 +40,9 @@ class ConnectionDriver: ReactorSource {
     private(set) var isClosed = false
     /// Descriptors passed with what was read, up to ``ConnectionLimits/descriptorLimit`` (the rest are closed).
     var passed = Passed()
-    private let openedAt = ClockTime.now
+    private let openedAt: ClockTime
     /// When the peer last sent bytes or took some of ours: the idle timeout runs from here.
-    private var lastProgressAt = ClockTime.now
+    private var lastProgressAt: ClockTime
 
     /// Reads per readiness event before the other connections get a turn.
     static let readBudget = 16
@@ -64,6 +64,8 @@ class ConnectionDriver: ReactorSource {
         self.reactor = reactor
         self.transport = transport
         self.limits = limits
+        openedAt = .now
+        lastProgressAt = openedAt
     }
 
     /// Hands the descriptor to the reactor; it is watched from the first ``flush()`` that needs it.
