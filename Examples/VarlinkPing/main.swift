@@ -23,7 +23,9 @@ import UnixSignals
 
 /// The service: one method per method of org.example.ping, as the generated `OrgExamplePingServer` requires.
 struct Pinger: OrgExamplePingServer {
-    func ping(
+    // nonisolated(nonsending), as the protocol's requirements: a call runs where the connection's task runs (its
+    // event loop), with no task switch in and out of the method.
+    nonisolated(nonsending) func ping(
         _ parameters: OrgExamplePing.PingParameters, call: VarlinkCall,
         replies: VarlinkReplyStream<OrgExamplePing.PingReply>
     ) async throws -> OrgExamplePing.PingReply {
@@ -31,7 +33,7 @@ struct Pinger: OrgExamplePingServer {
     }
 
     /// A stream: `count` replies, each but the last with "continues"; `send` waits while the client is not reading.
-    func count(
+    nonisolated(nonsending) func count(
         _ parameters: OrgExamplePing.CountParameters, call: VarlinkCall,
         replies: VarlinkReplyStream<OrgExamplePing.CountReply>
     ) async throws -> OrgExamplePing.CountReply {

@@ -12,6 +12,14 @@ extension SwiftGenerator {
             "/// Each method gets the call's parameters, the call (its flags and the peer's credentials) and its reply stream:"
         )
         out.line("/// with `more`, `replies.send(_:)` sends replies before the last, which the method returns.")
+        out.line("///")
+        out.line(
+            "/// The requirements are `nonisolated(nonsending)`: an implementation marked so too (or built with the upcoming"
+        )
+        out.line(
+            "/// feature `NonisolatedNonsendingByDefault`) runs on the executor of the connection's task, with no task switch"
+        )
+        out.line("/// per call.")
         if let errorEnum {
             out.line("/// Throw `\(namespace).\(errorEnum)` to answer with one of the interface's errors.")
         }
@@ -22,7 +30,7 @@ extension SwiftGenerator {
                 if !method.documentation.isEmpty { out.line("///") }
                 out.line("/// Answers `\(interface.name).\(method.name)`.")
                 out.line(
-                    "func \(name)(_ parameters: \(parametersType(method)), call: UDSVarlink.VarlinkCall, replies: UDSVarlink.VarlinkReplyStream<\(replyType(method))>) async throws -> \(replyType(method))"
+                    "nonisolated(nonsending) func \(name)(_ parameters: \(parametersType(method)), call: UDSVarlink.VarlinkCall, replies: UDSVarlink.VarlinkReplyStream<\(replyType(method))>) async throws -> \(replyType(method))"
                 )
             }
         }

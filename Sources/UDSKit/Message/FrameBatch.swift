@@ -83,6 +83,25 @@ public struct FrameBatch: RandomAccessCollection, Hashable, Sendable, Expressibl
         ends.append(wire.count)
     }
 
+    /// Appends the messages of `other`, in order.
+    package mutating func append(contentsOf other: FrameBatch) {
+        let offset = wire.count
+        other.wire.withUnsafeBytes { wire.append($0) }
+        ends.reserveCapacity(ends.count + other.ends.count)
+        for end in other.ends { ends.append(offset + end) }
+    }
+
+    /// Calls `body` with the payload of message `index`, in place.
+    package func withPayload<Result, Failure: Error>(
+        at index: Int, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        let start = (index == 0 ? 0 : ends[index - 1]) + FrameDecoder.headerSize
+        let end = ends[index]
+        return try wire.withUnsafeBytes { (wire) throws(Failure) in
+            try body(UnsafeRawBufferPointer(rebasing: wire[start..<end]))
+        }
+    }
+
     /// Calls `body` with the frames, back to back.
     func withUnsafeFrames<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         try wire.withUnsafeBytes(body)
@@ -193,7 +212,9 @@ struct FrameBytes: @unchecked Sendable {
         count += size
     }
 
-    func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
+    func withUnsafeBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
         try body(UnsafeRawBufferPointer(start: storage?.start, count: count))
     }
 }

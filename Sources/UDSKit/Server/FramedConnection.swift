@@ -8,7 +8,19 @@ import SystemPackage
 final class FramedConnection: ServerConnection {
     private enum Mode {
         case echo, acknowledge, discard
-        case handler(FrameSequence.Source, Outbox)
+        case handler(Inbound, Outbox)
+    }
+    /// Where a handler's frames go: one at a time to its ``FrameSequence``, or a read at a time (``FrameBursts``).
+    private enum Inbound {
+        case frames(FrameSequence.Source)
+        case bursts(FrameBursts)
+
+        func finish(_ error: (any Error)?) {
+            switch self {
+            case .frames(let source): if let error { source.finish(error) } else { source.finish() }
+            case .bursts(let bursts): bursts.finish(error)
+            }
+        }
     }
     private var mode: Mode = .discard
 
@@ -31,7 +43,8 @@ final class FramedConnection: ServerConnection {
         case .echo: mode = .echo
         case .acknowledge: mode = .acknowledge
         case .discard: mode = .discard
-        case .connection(let body): startHandler(body)
+        case .connection(let body): startHandler(body, bursts: false)
+        case .bursts(let body): startHandler(body, bursts: true)
         }
         readAvailable()
     }
@@ -78,11 +91,20 @@ final class FramedConnection: ServerConnection {
         case .discard:
             var whole: Range<Int>?
             try transport.scan(bytes, whole: &whole, count: &count) { _ in }
-        case .handler(let source, _):
+        case .handler(.frames(let source), _):
             try transport.messages(in: bytes) { payload, _ in
                 count.messages += 1
                 count.bytes += payload.count
                 if source.yield(Message(buffer: ByteBuffer(bytes: payload))) != .produceMore { pauseReading() }
+            }
+        case .handler(.bursts(let bursts), _):
+            var frames = FrameBatch()
+            // Handed over even when a malformed frame ends the read: the frames before it are answered.
+            defer { if !frames.isEmpty, !bursts.deliver(frames) { pauseReading() } }
+            try transport.messages(in: bytes) { payload, _ in
+                count.messages += 1
+                count.bytes += payload.count
+                frames.append(bytes: payload)
             }
         }
     }
@@ -120,8 +142,8 @@ final class FramedConnection: ServerConnection {
     /// A handler sees its inbound frames end (with `error`) and its task's end closes the connection; without a
     /// handler, the connection closes once its replies are out.
     private func endInput(_ error: (any Error)?) {
-        if case .handler(let source, _) = mode {
-            if let error { source.finish(error) } else { source.finish() }
+        if case .handler(let inbound, _) = mode {
+            inbound.finish(error)
             flush()
         } else {
             closeWhenFlushed()
@@ -157,14 +179,20 @@ final class FramedConnection: ServerConnection {
 
     // MARK: Handler
 
-    private func startHandler(_ body: @escaping FramedHandler.Connection) {
+    private func startHandler(_ body: @escaping FramedHandler.Connection, bursts: Bool) {
         let connection = ReactorBound(self, on: reactor)
-        let inbound = FrameSequence.make(
-            delegate: FramedInboundDelegate { connection.execute { $0.resumeReading() } })
+        let resume: @Sendable () -> Void = { connection.execute { $0.resumeReading() } }
+        let inbound = FrameSequence.make(delegate: FramedInboundDelegate(resume: resume))
         let outbox = Outbox(limit: outboundLimit)
-        mode = .handler(inbound.source, outbox)
+        let frameBursts = bursts ? FrameBursts(resume: resume) : nil
+        if let frameBursts {
+            inbound.source.finish()  // the frames go to nextFrames()
+            mode = .handler(.bursts(frameBursts), outbox)
+        } else {
+            mode = .handler(.frames(inbound.source), outbox)
+        }
         let server = FramedServerConnection(
-            inbound: inbound.sequence,
+            inbound: inbound.sequence, bursts: frameBursts,
             context: core.context(forConnection: id, descriptor: descriptor), outbox: outbox, connection: connection,
             framing: transport.framing)
         Task(executorPreference: core.configuration.runsHandlersOnEventLoop ? ReactorTaskExecutor(reactor) : nil) {
@@ -180,8 +208,8 @@ final class FramedConnection: ServerConnection {
     // MARK: Closing
 
     override func didClose() {
-        if case .handler(let source, let outbox) = mode {
-            source.finish(UnixSocketError(.connectionClosed, operation: .read, detail: "the connection is closed"))
+        if case .handler(let inbound, let outbox) = mode {
+            inbound.finish(UnixSocketError(.connectionClosed, operation: .read, detail: "the connection is closed"))
             outbox.close()
         }
         mode = .discard

@@ -19,6 +19,7 @@ public struct FramedHandler: Sendable {
         case acknowledge
         case discard
         case connection(Connection)
+        case bursts(Connection)
     }
     let kind: Kind
 
@@ -60,5 +61,14 @@ public struct FramedHandler: Sendable {
         _ body: @escaping @Sendable (FramedServerConnection) async throws -> Void
     ) -> FramedHandler {
         FramedHandler(kind: .connection(body))
+    }
+
+    /// Runs `body` with each connection, whose inbound frames come a read at a time from
+    /// ``FramedServerConnection/nextFrames()`` (its ``FramedServerConnection/inbound`` is empty): for a server that
+    /// answers pipelined requests by the thousand, as UDSVarlink's does.
+    package static func bursts(
+        _ body: @escaping @Sendable (FramedServerConnection) async throws -> Void
+    ) -> FramedHandler {
+        FramedHandler(kind: .bursts(body))
     }
 }

@@ -14,16 +14,19 @@ public final class FramedServerConnection: Sendable {
     /// The connection's ID, logger and peer credentials.
     public let context: MessageContext
     let outbox: Outbox
+    /// The inbound frames of a ``FramedHandler/bursts(_:)`` connection; `nil` for any other.
+    private let bursts: FrameBursts?
     private let connection: ReactorBound<FramedConnection>
     /// How each message sent is marked out (``MessageServer/Configuration/framing``).
-    let framing: Framing
+    package let framing: Framing
 
     init(
-        inbound: FrameSequence, context: MessageContext, outbox: Outbox, connection: ReactorBound<FramedConnection>,
-        framing: Framing = .lengthPrefixed
+        inbound: FrameSequence, bursts: FrameBursts? = nil, context: MessageContext, outbox: Outbox,
+        connection: ReactorBound<FramedConnection>, framing: Framing = .lengthPrefixed
     ) {
         self.framing = framing
         self.inbound = inbound
+        self.bursts = bursts
         self.context = context
         self.outbox = outbox
         self.connection = connection
@@ -36,6 +39,12 @@ public final class FramedServerConnection: Sendable {
         var frame = ByteBuffer()
         frame.reserveCapacity(framing.overhead + message.count)
         framing.append(message.buffer, to: &frame)
+        try await send(framed: frame)
+    }
+
+    /// Queues `frame`, one message already in the connection's ``framing``, as ``send(_:)`` does: for a caller that
+    /// writes its message straight into a frame.
+    package nonisolated(nonsending) func send(framed frame: ByteBuffer) async throws {
         switch outbox.enqueue(frame) {
         case .closed:
             throw UnixSocketError(.connectionClosed, operation: .send, detail: "the connection is closed")
@@ -46,6 +55,15 @@ public final class FramedServerConnection: Sendable {
         // through its executor's queue per frame.
         if outbox.hasSpace { return }
         try await outbox.waitForSpace()
+    }
+
+    /// The frames the client sent since the last call, in order, waiting for some if none came; `nil` once the
+    /// client closed its side. Only for a connection of ``FramedHandler/bursts(_:)``.
+    ///
+    /// - Throws: what ended the input otherwise (a malformed frame, the connection's closing).
+    package nonisolated(nonsending) func nextFrames() async throws -> FrameBatch? {
+        guard let bursts else { preconditionFailure("nextFrames() is for the connections of FramedHandler.bursts") }
+        return try await bursts.next()
     }
 
     /// Whether the client stopped taking what the server writes (`EPIPE`, `ECONNRESET`): frames sent now are

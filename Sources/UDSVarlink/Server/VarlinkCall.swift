@@ -38,7 +38,7 @@ public struct VarlinkReplyStream<Reply: Encodable & Sendable>: Sendable {
     ///
     /// - Throws: ``VarlinkError/expectedMore()`` when the call was made without `more` (which the handler then
     ///   answers with), or ``UnixSocketError/Code/connectionClosed`` once the client is gone or no longer reads.
-    public func send(_ reply: Reply) async throws {
+    public nonisolated(nonsending) func send(_ reply: Reply) async throws {
         guard channel.more else { throw VarlinkError.expectedMore() }
         guard !channel.connection.isOutputClosed else {
             throw UnixSocketError(.connectionClosed, operation: .send, detail: "the client stopped reading")
@@ -85,11 +85,22 @@ final class VarlinkReplyChannel: Sendable {
                 }
             }
         #endif
-        try await connection.send(Message(buffer: bytes))
+        try await send(bytes)
     }
 
     nonisolated(nonsending) func reply(error: VarlinkError) async throws {
         guard !oneway else { return }
-        try await connection.send(Message(buffer: try VarlinkJSON.reply(error: error, fallback: encoder)))
+        try await send(try VarlinkJSON.reply(error: error, fallback: encoder))
+    }
+
+    /// Sends one reply's JSON: the delimiter written after it in place, on a varlink server's `.delimited(0)`.
+    nonisolated(nonsending) private func send(_ json: ByteBuffer) async throws {
+        if connection.framing == .delimited(0) {
+            var frame = json
+            frame.writeInteger(UInt8(0))
+            try await connection.send(framed: frame)
+        } else {
+            try await connection.send(Message(buffer: json))
+        }
     }
 }

@@ -17,7 +17,8 @@ public struct VarlinkMethods: Sendable {
     /// `Parameters` does not take is answered with `org.varlink.service.InvalidParameter` too. Throw a
     /// ``VarlinkError`` (or a ``VarlinkErrorConvertible``) to answer with an error.
     public mutating func method<Parameters: Decodable & Sendable, Reply: Encodable & Sendable>(
-        _ name: String, _ body: @escaping @Sendable (Parameters, VarlinkCall) async throws -> Reply
+        _ name: String,
+        _ body: nonisolated(nonsending) @escaping @Sendable (Parameters, VarlinkCall) async throws -> Reply
     ) {
         handlers[name] = { parameters, call, channel in
             let decoded = try Self.decode(Parameters.self, parameters)
@@ -31,7 +32,10 @@ public struct VarlinkMethods: Sendable {
     /// Called without `more`, a `send` throws ``VarlinkError/expectedMore()``, so the caller gets that error.
     public mutating func streamingMethod<Parameters: Decodable & Sendable, Reply: Encodable & Sendable>(
         _ name: String,
-        _ body: @escaping @Sendable (Parameters, VarlinkCall, VarlinkReplyStream<Reply>) async throws -> Reply
+        _ body:
+            nonisolated(nonsending) @escaping @Sendable (Parameters, VarlinkCall, VarlinkReplyStream<Reply>)
+            async throws
+            -> Reply
     ) {
         handlers[name] = { parameters, call, channel in
             let decoded = try Self.decode(Parameters.self, parameters)
@@ -42,7 +46,8 @@ public struct VarlinkMethods: Sendable {
 
     /// Answers method `name` with untyped parameters and reply, as ``JSONValue``s.
     public mutating func rawMethod(
-        _ name: String, _ body: @escaping @Sendable (JSONValue, VarlinkCall) async throws -> JSONValue
+        _ name: String,
+        _ body: nonisolated(nonsending) @escaping @Sendable (JSONValue, VarlinkCall) async throws -> JSONValue
     ) {
         handlers[name] = { parameters, call, channel in
             try await channel.reply(try await body(parameters ?? .object([:]), call), continues: false)

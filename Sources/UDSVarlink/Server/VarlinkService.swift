@@ -68,7 +68,7 @@ public struct VarlinkService: Sendable {
     /// ``MessageServer/Configuration/framing`` `.delimited(0)`, or use ``MessageServer/init(address:configuration:logger:varlinkService:)``.
     public var framedHandler: FramedHandler {
         let service = self
-        return .connection { connection in try await VarlinkConnection(service: service, connection: connection).run() }
+        return .bursts { connection in try await VarlinkConnection(service: service, connection: connection).run() }
     }
 }
 
