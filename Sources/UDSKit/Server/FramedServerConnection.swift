@@ -36,24 +36,30 @@ public final class FramedServerConnection: Sendable {
     ///
     /// - Throws: ``UnixSocketError/Code/connectionClosed`` once the connection is closed.
     public func send(_ message: Message) async throws {
-        var frame = ByteBuffer()
-        frame.reserveCapacity(framing.overhead + message.count)
-        framing.append(message.buffer, to: &frame)
-        try await send(framed: frame)
-    }
-
-    /// Queues `frame`, one message already in the connection's ``framing``, as ``send(_:)`` does: for a caller that
-    /// writes its message straight into a frame.
-    package nonisolated(nonsending) func send(framed frame: ByteBuffer) async throws {
-        switch outbox.enqueue(frame) {
-        case .closed:
-            throw UnixSocketError(.connectionClosed, operation: .send, detail: "the connection is closed")
-        case .queued(let schedulesDrain):
-            if schedulesDrain { connection.execute { $0.drainOutbox() } }
-        }
         // Under the limit there is nothing to wait for: returning without a continuation saves the task a trip
         // through its executor's queue per frame.
-        if outbox.hasSpace { return }
+        if try message.buffer.withUnsafeReadableBytes({ try enqueue($0) }) { return }
+        try await waitForSpace()
+    }
+
+    /// Queues one message of `payload`'s bytes, as ``send(_:)`` does but without waiting: for a caller that writes
+    /// its message in place. Returns whether the queue has room for more; if not, ``waitForSpace()`` before the next.
+    ///
+    /// - Throws: ``UnixSocketError/Code/connectionClosed`` once the connection is closed.
+    package func enqueue(_ payload: UnsafeRawBufferPointer) throws(UnixSocketError) -> Bool {
+        switch outbox.enqueue(payload, framing: framing) {
+        case .closed:
+            throw UnixSocketError(.connectionClosed, operation: .send, detail: "the connection is closed")
+        case .queued(let schedulesDrain, let hasSpace):
+            if schedulesDrain { connection.execute { $0.drainOutbox() } }
+            return hasSpace
+        }
+    }
+
+    /// Returns once the queue is under ``MessageServer/Configuration/maximumOutboundBytes``.
+    ///
+    /// - Throws: ``UnixSocketError/Code/connectionClosed`` once the connection is closed.
+    package nonisolated(nonsending) func waitForSpace() async throws {
         try await outbox.waitForSpace()
     }
 
@@ -78,7 +84,7 @@ public final class FramedServerConnection: Sendable {
 
 /// Frames queued by a handler's task for the reactor to write, with a bound that makes senders wait.
 final class Outbox: Sendable {
-    enum EnqueueResult { case queued(schedulesDrain: Bool), closed }
+    enum EnqueueResult { case queued(schedulesDrain: Bool, hasSpace: Bool), closed }
     private struct State {
         var frames = ByteBuffer()
         var isDrainScheduled = false
@@ -95,21 +101,18 @@ final class Outbox: Sendable {
     func markOutputClosed() { outputClosed.withLock { $0 = true } }
     var isOutputClosed: Bool { outputClosed.withLock { $0 } }
 
-    func enqueue(_ frame: ByteBuffer) -> EnqueueResult {
+    /// Appends one message of `payload` in `framing`: one copy, into the queue itself.
+    func enqueue(_ payload: UnsafeRawBufferPointer, framing: Framing) -> EnqueueResult {
         state.withLock { state in
             if state.isClosed { return .closed }
-            var frame = frame
-            state.frames.writeBuffer(&frame)
+            framing.append(payload, to: &state.frames)
             defer { state.isDrainScheduled = true }
-            return .queued(schedulesDrain: !state.isDrainScheduled)
+            return .queued(schedulesDrain: !state.isDrainScheduled, hasSpace: state.frames.readableBytes <= limit)
         }
     }
 
-    /// Whether the queue is under the limit, so that a sender need not wait.
-    var hasSpace: Bool { state.withLock { !$0.isClosed && $0.frames.readableBytes <= limit } }
-
     /// Returns at once while the queue is under the limit; otherwise when the reactor has taken it below.
-    func waitForSpace() async throws {
+    nonisolated(nonsending) func waitForSpace() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let result: Result<Void, any Error>? = state.withLock { state in
                 if state.isClosed {

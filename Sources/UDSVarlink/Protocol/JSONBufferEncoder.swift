@@ -44,17 +44,28 @@ final class JSONBufferEncoder {
 
     /// Runs `body` on an encoder writing after `buffer`'s bytes; `false` and `buffer` untouched if it failed.
     static func encode(into buffer: inout ByteBuffer, _ body: (JSONBufferEncoder) throws -> Void) -> Bool {
-        let encoder = JSONBufferEncoder()
+        JSONBufferEncoder().encode(body) { buffer.writeBytes($0) } != nil
+    }
+
+    /// Runs `body` on this encoder from empty and hands `written` the bytes, unless it did something this encoder
+    /// does not write as JSONEncoder would: then it returns `nil` without calling `written`. An encoder kept for
+    /// several values (a connection's replies, one at a time) costs no allocation per value; one that grew past
+    /// 64 KiB gives the memory back after the value.
+    func encode<Result, Failure: Error>(
+        _ body: (JSONBufferEncoder) throws -> Void, then written: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result? {
+        failed = false
+        frames.removeAll(keepingCapacity: true)
+        nextID = 0
+        buffer.removeAll()
+        defer { buffer.removeAll(keepingAtMost: 64 * 1024) }
         do {
-            try body(encoder)
+            try body(self)
         } catch {
-            encoder.failed = true
+            failed = true
         }
-        // The encoder owns the bytes: it must outlive the copy.
-        return withExtendedLifetime(encoder) {
-            if !encoder.failed { buffer.writeBytes(encoder.buffer.bytes) }
-            return !encoder.failed
-        }
+        if failed { return nil }
+        return try written(buffer.bytes)
     }
 
     // MARK: Values
@@ -238,6 +249,15 @@ struct JSONOutput {
     var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: start, count: writerIndex) }
 
     func deallocate() { start.deallocate() }
+
+    /// Forgets the bytes written; with `keepingAtMost`, memory beyond that many bytes goes back to the allocator.
+    mutating func removeAll(keepingAtMost limit: Int = .max) {
+        writerIndex = 0
+        guard capacity > limit else { return }
+        start.deallocate()
+        capacity = 256
+        start = .allocate(byteCount: capacity, alignment: 1)
+    }
 
     private mutating func reserve(_ count: Int) {
         if writerIndex + count > capacity { grow(count) }

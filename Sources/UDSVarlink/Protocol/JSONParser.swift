@@ -75,7 +75,8 @@ struct JSONParser {
     }
 
     private mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
-        var members: [String: JSONValue] = [:]
+        // Room for a few members up front: most objects are small, and growing from empty rehashes at each doubling.
+        var members = [String: JSONValue](minimumCapacity: 4)
         try self.members(depth: depth) { key, value in members[key] = value }
         return .object(members)
     }

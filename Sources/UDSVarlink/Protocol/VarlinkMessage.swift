@@ -129,34 +129,51 @@ enum VarlinkJSON {
     }
 
     /// A reply's bytes, `{"parameters":…}` and `"continues":true` when `continues`: written by
-    /// ``JSONBufferEncoder``, or by `encoder` (the connection's) for what that one leaves to JSONEncoder.
-    static func reply(
-        _ parameters: some Encodable, continues: Bool, fallback encoder: JSONEncoder
-    ) throws -> ByteBuffer {
-        var buffer = ByteBuffer()
-        let written = JSONBufferEncoder.encode(into: &buffer) { json in
-            json.buffer.writeStaticString("{\"parameters\":")
-            try json.encodeValue(parameters, level: 0)
-            json.buffer.writeStaticString(continues ? ",\"continues\":true}" : "}")
+    /// ``JSONBufferEncoder``, or by `encoder` for what that one leaves to JSONEncoder.
+    static func reply(_ parameters: some Encodable, continues: Bool, fallback encoder: JSONEncoder) throws -> ByteBuffer
+    {
+        try reply(parameters, continues: continues, with: JSONBufferEncoder(), fallback: encoder) {
+            ByteBuffer(bytes: $0)
         }
-        if written { return buffer }
-        let data = try encoder.encode(TypedReply(parameters: parameters, continues: continues))
-        return data.withUnsafeBytes { ByteBuffer(bytes: $0) }
     }
 
     /// An error reply's bytes, `{"error":…,"parameters":…}`.
     static func reply(error: VarlinkError, fallback encoder: JSONEncoder) throws -> ByteBuffer {
-        var buffer = ByteBuffer()
-        let written = JSONBufferEncoder.encode(into: &buffer) { json in
-            json.buffer.writeStaticString("{\"error\":")
-            json.write(error.name)
-            json.buffer.writeStaticString(",\"parameters\":")
-            json.write(error.parameters)
-            json.buffer.writeStaticString("}")
-        }
-        if written { return buffer }
-        let data = try encoder.encode(VarlinkReplyMessage(parameters: error.parameters, error: error.name))
-        return data.withUnsafeBytes { ByteBuffer(bytes: $0) }
+        try reply(error: error, with: JSONBufferEncoder(), fallback: encoder) { ByteBuffer(bytes: $0) }
+    }
+
+    /// Writes a reply as ``reply(_:continues:fallback:)`` does, with `json` (an encoder kept between replies), and
+    /// hands its bytes to `written`.
+    static func reply<Result>(
+        _ parameters: some Encodable, continues: Bool, with json: JSONBufferEncoder, fallback encoder: JSONEncoder,
+        then written: (UnsafeRawBufferPointer) throws -> Result
+    ) throws -> Result {
+        let result = try json.encode(
+            { json in
+                json.buffer.writeStaticString("{\"parameters\":")
+                try json.encodeValue(parameters, level: 0)
+                json.buffer.writeStaticString(continues ? ",\"continues\":true}" : "}")
+            }, then: written)
+        if let result { return result }
+        return try encoder.encode(TypedReply(parameters: parameters, continues: continues)).withUnsafeBytes(written)
+    }
+
+    /// Writes an error reply as ``reply(error:fallback:)`` does, with `json`, and hands its bytes to `written`.
+    static func reply<Result>(
+        error: VarlinkError, with json: JSONBufferEncoder, fallback encoder: JSONEncoder,
+        then written: (UnsafeRawBufferPointer) throws -> Result
+    ) throws -> Result {
+        let result = try json.encode(
+            { json in
+                json.buffer.writeStaticString("{\"error\":")
+                json.write(error.name)
+                json.buffer.writeStaticString(",\"parameters\":")
+                json.write(error.parameters)
+                json.buffer.writeStaticString("}")
+            }, then: written)
+        if let result { return result }
+        return try encoder.encode(VarlinkReplyMessage(parameters: error.parameters, error: error.name))
+            .withUnsafeBytes(written)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from bytes: some Sequence<UInt8>) throws -> T {

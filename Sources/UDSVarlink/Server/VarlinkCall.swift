@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Synchronization
 public import UDSKit
 
 // JSONEncoder from FoundationEssentials, not Foundation: no libFoundation.so or ICU in a varlink program. Darwin has
@@ -48,59 +49,64 @@ public struct VarlinkReplyStream<Reply: Encodable & Sendable>: Sendable {
 }
 
 /// Writes one call's replies to its connection, in the framing and with the flags of the call.
-final class VarlinkReplyChannel: Sendable {
+struct VarlinkReplyChannel: Sendable {
     let connection: FramedServerConnection
+    let writer: VarlinkReplyWriter
     let more: Bool
     let oneway: Bool
     /// The output signature, to check replies against in debug builds.
     let check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)?
-    /// The connection's encoder; calls on a connection run one at a time, so it is never used concurrently.
-    let encoder: JSONEncoder
-
-    init(
-        connection: FramedServerConnection, more: Bool, oneway: Bool, encoder: JSONEncoder,
-        check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)?
-    ) {
-        self.encoder = encoder
-        self.connection = connection
-        self.more = more
-        self.oneway = oneway
-        self.check = check
-    }
 
     nonisolated(nonsending) func reply(_ parameters: some Encodable, continues: Bool) async throws {
         guard !oneway else { return }
-        let bytes = try VarlinkJSON.reply(parameters, continues: continues, fallback: encoder)
-        #if DEBUG
-            if let check {
-                do {
-                    let reply = try bytes.withUnsafeReadableBytes { raw throws(VarlinkProtocolError) in
-                        try VarlinkReplyMessage(parsing: raw)
-                    }
-                    try check(reply.parameters ?? .object([:]))
-                } catch {
-                    connection.context.logger.warning(
-                        "varlink reply does not match the method's signature",
-                        metadata: ["varlink.problem": "\(error)"])
-                }
-            }
-        #endif
-        try await send(bytes)
+        let hasSpace = try writer.reply(parameters, continues: continues) { bytes in
+            #if DEBUG
+                checkReply(bytes)
+            #endif
+            return try connection.enqueue(bytes)
+        }
+        if !hasSpace { try await connection.waitForSpace() }
     }
 
     nonisolated(nonsending) func reply(error: VarlinkError) async throws {
         guard !oneway else { return }
-        try await send(try VarlinkJSON.reply(error: error, fallback: encoder))
+        let hasSpace = try writer.reply(error: error) { bytes in try connection.enqueue(bytes) }
+        if !hasSpace { try await connection.waitForSpace() }
     }
 
-    /// Sends one reply's JSON: the delimiter written after it in place, on a varlink server's `.delimited(0)`.
-    nonisolated(nonsending) private func send(_ json: ByteBuffer) async throws {
-        if connection.framing == .delimited(0) {
-            var frame = json
-            frame.writeInteger(UInt8(0))
-            try await connection.send(framed: frame)
-        } else {
-            try await connection.send(Message(buffer: json))
+    #if DEBUG
+        private func checkReply(_ bytes: UnsafeRawBufferPointer) {
+            guard let check else { return }
+            do {
+                try check(try VarlinkReplyMessage(parsing: bytes).parameters ?? .object([:]))
+            } catch {
+                connection.context.logger.warning(
+                    "varlink reply does not match the method's signature", metadata: ["varlink.problem": "\(error)"])
+            }
         }
+    #endif
+}
+
+/// A connection's reply encoder, kept between replies so that a reply allocates nothing for its bytes, which go
+/// straight into the connection's queue; locked, since a handler may send its stream's replies from several tasks.
+final class VarlinkReplyWriter: @unchecked Sendable {
+    // @unchecked: `json` is used only while holding `lock`.
+    private let lock = Mutex(())
+    private let json = JSONBufferEncoder()
+    /// For what ``JSONBufferEncoder`` leaves to JSONEncoder.
+    private let fallback = JSONEncoder()
+
+    /// Encodes a reply and hands its bytes to `written`, under the lock.
+    func reply(
+        _ parameters: some Encodable, continues: Bool, then written: (UnsafeRawBufferPointer) throws -> Bool
+    ) throws -> Bool {
+        try lock.withLock { _ in
+            try VarlinkJSON.reply(parameters, continues: continues, with: json, fallback: fallback, then: written)
+        }
+    }
+
+    /// Encodes an error reply and hands its bytes to `written`, under the lock.
+    func reply(error: VarlinkError, then written: (UnsafeRawBufferPointer) throws -> Bool) throws -> Bool {
+        try lock.withLock { _ in try VarlinkJSON.reply(error: error, with: json, fallback: fallback, then: written) }
     }
 }

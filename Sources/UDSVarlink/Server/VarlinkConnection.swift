@@ -23,16 +23,27 @@ struct VarlinkConnection {
         self.builtIn = VarlinkServiceInterface.methods(for: service)
     }
 
-    /// A method found in the service, with its interface (to validate against) and its handler.
-    private struct Resolved {
+    /// A method found in the service, with its interface (to validate against) and its handler. A class: the last
+    /// one is kept for the next call, and a struct of these fields cost a dozen retains and releases per call.
+    private final class Resolved {
         let qualified: String
         let interface: VarlinkInterface
         let handler: VarlinkMethods.Handler
         let method: VarlinkMethod
+
+        init(
+            qualified: String, interface: VarlinkInterface, handler: @escaping VarlinkMethods.Handler,
+            method: VarlinkMethod
+        ) {
+            self.qualified = qualified
+            self.interface = interface
+            self.handler = handler
+            self.method = method
+        }
     }
 
     func run() async throws {
-        let encoder = JSONEncoder()
+        let writer = VarlinkReplyWriter()
         // The method the last call resolved to: calls on a connection mostly repeat one method.
         var last: Resolved?
         // A read's calls at a time: pipelined calls cost no hand-over each (FramedHandler.bursts).
@@ -58,7 +69,7 @@ struct VarlinkConnection {
                     target = Result { () throws(VarlinkError) in try resolve(call.method) }
                     if case .success(let resolved) = target { last = resolved }
                 }
-                try await answer(call, target, encoder: encoder)
+                try await answer(call, target, writer: writer)
             }
         }
     }
@@ -66,13 +77,14 @@ struct VarlinkConnection {
     // nonisolated(nonsending), here and on the handlers and the reply channel: they run on the caller's executor, so
     // calling one costs no swift_task_switch (with its task-executor lookup under a lock) per call.
     nonisolated(nonsending) private func answer(
-        _ call: VarlinkCallMessage, _ target: Result<Resolved, VarlinkError>, encoder: JSONEncoder
+        _ call: VarlinkCallMessage, _ target: Result<Resolved, VarlinkError>, writer: VarlinkReplyWriter
     ) async throws {
         let oneway = call.oneway ?? false
         let more = (call.more ?? false) && !oneway
         let context = VarlinkCall(method: call.method, more: more, oneway: oneway, context: connection.context)
         do {
-            let (interface, handler, method) = try target.map { ($0.interface, $0.handler, $0.method) }.get()
+            let resolved = try target.get()
+            let (interface, handler, method) = (resolved.interface, resolved.handler, resolved.method)
             try interface.validate(parameters: call.parameters, ofMethod: method)
             var check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)? = nil
             #if DEBUG
@@ -81,7 +93,7 @@ struct VarlinkConnection {
                 }
             #endif
             let channel = VarlinkReplyChannel(
-                connection: connection, more: more, oneway: oneway, encoder: encoder, check: check)
+                connection: connection, writer: writer, more: more, oneway: oneway, check: check)
             do {
                 try await handler(call.parameters, context, channel)
             } catch let error as VarlinkError {
@@ -99,7 +111,7 @@ struct VarlinkConnection {
         } catch let error as VarlinkError {
             // Resolution or validation failed: nothing ran.
             let channel = VarlinkReplyChannel(
-                connection: connection, more: false, oneway: oneway, encoder: encoder, check: nil)
+                connection: connection, writer: writer, more: false, oneway: oneway, check: nil)
             try await channel.reply(error: error)
         }
     }
