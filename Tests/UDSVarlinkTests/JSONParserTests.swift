@@ -1,6 +1,8 @@
 import Testing
 import UDSVarlink
 
+@testable import UDSVarlink
+
 @Suite("Varlink JSON: parsed once into JSONValue")
 struct JSONParserTests {
     @Test func parsesEveryKindOfValue() throws {
@@ -56,7 +58,35 @@ struct JSONParserTests {
         }
     }
 
-    private func parseCall(_ text: String) throws -> VarlinkCallMessage {
-        try Array(text.utf8).withUnsafeBytes { raw in try VarlinkCallMessage(parsing: raw) }
+    /// A server parses each call with the method of the connection's last call at hand, and gets that string back
+    /// for the same name: the result must be the same as without it, whatever the bytes.
+    @Test func aCallParsesTheSameWithTheLastMethodAtHand() {
+        let known = "org.example.ping.Ping"
+        for text in [
+            #"{"method":"org.example.ping.Ping","parameters":{"ping":"a"}}"#,
+            #"{"method":"org.example.ping.P\u0069ng","oneway":true}"#,
+            #"{"method":"org.example.ping.Pong"}"#, #"{"method":"org.example.ping.Pin"}"#,
+            #"{"method":"org.example.ping.Pings"}"#, #"{"method":""}"#,
+            #"{"parameters":{},"m\u0065thod":"org.example.ping.Ping","more":true}"#,
+            #"{"method":"org.example.ping.Ping","method":"a.B","upgrade":false,"other":[1,{"x":null}]}"#,
+            #"{"method":1}"#, #"{"method":"é.x"}"#, #"{"method":"org.example.ping.Ping""#, "[1]", "{}",
+            "{\"method\":\"org.example.ping.Ping\u{01}\"}",
+        ] {
+            let plain = Result { try parseCall(text) }
+            let reusing = Result { try parseCall(text, knownMethod: known) }
+            switch (plain, reusing) {
+            case (.success(let plain), .success(let reusing)): #expect(plain == reusing, "\(text)")
+            case (.failure(let plain), .failure(let reusing)): #expect("\(plain)" == "\(reusing)", "\(text)")
+            default: Issue.record("\(text): \(plain) without the known method, \(reusing) with it")
+            }
+        }
+        let invalid: [UInt8] = Array(#"{"method":""#.utf8) + [0xFF, 0x22, 0x7D]
+        #expect(throws: VarlinkProtocolError.self) {
+            try invalid.withUnsafeBytes { raw in try VarlinkCallMessage(parsing: raw, knownMethod: known) }
+        }
+    }
+
+    private func parseCall(_ text: String, knownMethod: String? = nil) throws -> VarlinkCallMessage {
+        try Array(text.utf8).withUnsafeBytes { raw in try VarlinkCallMessage(parsing: raw, knownMethod: knownMethod) }
     }
 }

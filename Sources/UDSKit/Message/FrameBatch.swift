@@ -92,14 +92,12 @@ public struct FrameBatch: RandomAccessCollection, Hashable, Sendable, Expressibl
     }
 
     /// Calls `body` with the payload of message `index`, in place.
-    package func withPayload<Result, Failure: Error>(
-        at index: Int, _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
-    ) throws(Failure) -> Result {
+    ///
+    /// Not generic: called per message from another module, a generic result cost a metadata look-up each time.
+    package func withPayload(at index: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
         let start = (index == 0 ? 0 : ends[index - 1]) + FrameDecoder.headerSize
         let end = ends[index]
-        return try wire.withUnsafeBytes { (wire) throws(Failure) in
-            try body(UnsafeRawBufferPointer(rebasing: wire[start..<end]))
-        }
+        wire.withUnsafeBytes { wire in body(UnsafeRawBufferPointer(rebasing: wire[start..<end])) }
     }
 
     /// Calls `body` with the frames, back to back.

@@ -44,16 +44,21 @@ final class JSONBufferEncoder {
 
     /// Runs `body` on an encoder writing after `buffer`'s bytes; `false` and `buffer` untouched if it failed.
     static func encode(into buffer: inout ByteBuffer, _ body: (JSONBufferEncoder) throws -> Void) -> Bool {
-        JSONBufferEncoder().encode(body) { buffer.writeBytes($0) } != nil
+        JSONBufferEncoder().encode(body) { bytes in
+            buffer.writeBytes(bytes)
+            return true
+        } != nil
     }
 
     /// Runs `body` on this encoder from empty and hands `written` the bytes, unless it did something this encoder
     /// does not write as JSONEncoder would: then it returns `nil` without calling `written`. An encoder kept for
     /// several values (a connection's replies, one at a time) costs no allocation per value; one that grew past
     /// 64 KiB gives the memory back after the value.
-    func encode<Result, Failure: Error>(
-        _ body: (JSONBufferEncoder) throws -> Void, then written: (UnsafeRawBufferPointer) throws(Failure) -> Result
-    ) throws(Failure) -> Result? {
+    ///
+    /// Not generic in what `written` returns: a generic result here cost a metadata look-up per reply.
+    func encode<Failure: Error>(
+        _ body: (JSONBufferEncoder) throws -> Void, then written: (UnsafeRawBufferPointer) throws(Failure) -> Bool
+    ) throws(Failure) -> Bool? {
         failed = false
         frames.removeAll(keepingCapacity: true)
         nextID = 0

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Parses JSON bytes (RFC 8259) into a ``JSONValue`` in one pass.
 ///
 /// The hot path of every call and reply: `JSONDecoder` into ``JSONValue`` would probe each value's type by
@@ -58,12 +66,14 @@ struct JSONParser {
         index += count
     }
 
-    /// Parses `bytes`, which must hold one JSON object, handing each member to `body` in order without building
-    /// the object: a call's members are read once, so a dictionary of them would be made only to be taken apart.
+    /// Parses `bytes`, which must hold one JSON object, handing each member's name to `body` in order, with the
+    /// parser at the member's value, without building the object: a call's members are read once, so a dictionary
+    /// of them would be made only to be taken apart, and a name checked against a few known ones needs no `String`.
+    /// `body` must parse the value, with ``memberValue()`` or ``memberValue(reusing:)``.
     ///
     /// - Returns: `false` if the value is not an object (nothing parsed).
     static func forEachMember(
-        of bytes: UnsafeRawBufferPointer, _ body: (String, JSONValue) -> Void
+        of bytes: UnsafeRawBufferPointer, _ body: (MemberName, inout JSONParser) throws(JSONParseError) -> Void
     ) throws(JSONParseError) -> Bool {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
@@ -74,15 +84,51 @@ struct JSONParser {
         return true
     }
 
+    /// A member's name as it is in the JSON: its bytes when it has no escapes (not yet checked to be UTF-8), or
+    /// the string its escapes make.
+    struct MemberName {
+        fileprivate let bytes: UnsafeRawBufferPointer
+        fileprivate let isASCII: Bool
+        fileprivate let unescaped: String?
+
+        /// Whether the name is `name`, an ASCII name.
+        func `is`(_ name: StaticString) -> Bool {
+            if let unescaped {
+                return unescaped.utf8.elementsEqual(
+                    UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            }
+            return bytes.count == name.utf8CodeUnitCount
+                && (bytes.isEmpty || memcmp(bytes.baseAddress!, name.utf8Start, bytes.count) == 0)
+        }
+    }
+
+    /// The value of the member whose name ``forEachMember(of:_:)`` handed over.
+    mutating func memberValue() throws(JSONParseError) -> JSONValue { try value(depth: 1) }
+
+    /// The value of the member, a string equal to `known` (compared byte for byte, escapes aside) given as `known`
+    /// itself, with no new `String`: a connection's calls mostly name the method its last call named.
+    mutating func memberValue(reusing known: String?) throws(JSONParseError) -> JSONValue {
+        guard var known, current == UInt8(ascii: "\"") else { return try value(depth: 1) }
+        let name = try stringToken()
+        if name.unescaped == nil, known.withUTF8({ name.bytes.elementsEqual(UnsafeRawBufferPointer($0)) }) {
+            return .string(known)
+        }
+        return .string(try string(name))
+    }
+
     private mutating func object(depth: Int) throws(JSONParseError) -> JSONValue {
         // Room for a few members up front: most objects are small, and growing from empty rehashes at each doubling.
         var members = [String: JSONValue](minimumCapacity: 4)
-        try self.members(depth: depth) { key, value in members[key] = value }
+        try self.members(depth: depth) { (name, parser) throws(JSONParseError) in
+            members[try parser.string(name)] = try parser.value(depth: depth)
+        }
         return .object(members)
     }
 
-    /// Parses the object at `index`, handing `body` each member in order.
-    private mutating func members(depth: Int, _ body: (String, JSONValue) -> Void) throws(JSONParseError) {
+    /// Parses the object at `index`, handing `body` each member's name with the parser at its value.
+    private mutating func members(
+        depth: Int, _ body: (MemberName, inout JSONParser) throws(JSONParseError) -> Void
+    ) throws(JSONParseError) {
         guard depth <= Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth)") }
         index += 1
         skipWhitespace()
@@ -93,12 +139,12 @@ struct JSONParser {
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw error("expected a member name") }
-            let key = try string()
+            let name = try stringToken()
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw error("expected ':'") }
             index += 1
             skipWhitespace()
-            body(key, try value(depth: depth))
+            try body(name, &self)
             skipWhitespace()
             switch current {
             case UInt8(ascii: ","): index += 1
@@ -129,22 +175,30 @@ struct JSONParser {
         }
     }
 
-    private mutating func string() throws(JSONParseError) -> String {
+    private mutating func string() throws(JSONParseError) -> String { try string(try stringToken()) }
+
+    /// The string a token is: its bytes checked to be UTF-8 (ASCII needs no check).
+    private func string(_ token: MemberName) throws(JSONParseError) -> String {
+        if let unescaped = token.unescaped { return unescaped }
+        // ASCII needs no validation (and `String(validating:)` costs a generic-metadata lookup per call).
+        if token.isASCII { return String(decoding: token.bytes, as: UTF8.self) }
+        guard let string = String(validating: token.bytes.bindMemory(to: UInt8.self), as: UTF8.self) else {
+            throw error("a string is not valid UTF-8")
+        }
+        return string
+    }
+
+    /// The string at `index`: a slice of the input when it has no escapes (the common case), else decoded.
+    private mutating func stringToken() throws(JSONParseError) -> MemberName {
         index += 1
         let start = index
         var isASCII = true
-        // The common case: no escapes, so the string is a slice of the input.
         while index < bytes.count {
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                // ASCII needs no validation (and `String(validating:)` costs a generic-metadata lookup per call).
-                if isASCII { return String(decoding: slice, as: UTF8.self) }
-                guard let string = String(validating: slice.bindMemory(to: UInt8.self), as: UTF8.self) else {
-                    throw error("a string is not valid UTF-8")
-                }
-                return string
+                return MemberName(bytes: slice, isASCII: isASCII, unescaped: nil)
             }
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw error("a control character in a string") }
@@ -160,7 +214,8 @@ struct JSONParser {
                 guard let string = String(validating: scalars, as: UTF8.self) else {
                     throw error("a string is not valid UTF-8")
                 }
-                return string
+                return MemberName(
+                    bytes: UnsafeRawBufferPointer(start: nil, count: 0), isASCII: false, unescaped: string)
             case UInt8(ascii: "\\"):
                 try escape(into: &scalars)
             case 0..<0x20:

@@ -132,22 +132,30 @@ enum VarlinkJSON {
     /// ``JSONBufferEncoder``, or by `encoder` for what that one leaves to JSONEncoder.
     static func reply(_ parameters: some Encodable, continues: Bool, fallback encoder: JSONEncoder) throws -> ByteBuffer
     {
-        try reply(parameters, continues: continues, with: JSONBufferEncoder(), fallback: encoder) {
-            ByteBuffer(bytes: $0)
+        var buffer = ByteBuffer()
+        _ = try reply(parameters, continues: continues, with: JSONBufferEncoder(), fallback: encoder) { bytes in
+            buffer.writeBytes(bytes)
+            return true
         }
+        return buffer
     }
 
     /// An error reply's bytes, `{"error":…,"parameters":…}`.
     static func reply(error: VarlinkError, fallback encoder: JSONEncoder) throws -> ByteBuffer {
-        try reply(error: error, with: JSONBufferEncoder(), fallback: encoder) { ByteBuffer(bytes: $0) }
+        var buffer = ByteBuffer()
+        _ = try reply(error: error, with: JSONBufferEncoder(), fallback: encoder) { bytes in
+            buffer.writeBytes(bytes)
+            return true
+        }
+        return buffer
     }
 
     /// Writes a reply as ``reply(_:continues:fallback:)`` does, with `json` (an encoder kept between replies), and
-    /// hands its bytes to `written`.
-    static func reply<Result>(
+    /// hands its bytes to `written`, returning what that returns.
+    static func reply(
         _ parameters: some Encodable, continues: Bool, with json: JSONBufferEncoder, fallback encoder: JSONEncoder,
-        then written: (UnsafeRawBufferPointer) throws -> Result
-    ) throws -> Result {
+        then written: (UnsafeRawBufferPointer) throws -> Bool
+    ) throws -> Bool {
         let result = try json.encode(
             { json in
                 json.buffer.writeStaticString("{\"parameters\":")
@@ -159,10 +167,10 @@ enum VarlinkJSON {
     }
 
     /// Writes an error reply as ``reply(error:fallback:)`` does, with `json`, and hands its bytes to `written`.
-    static func reply<Result>(
+    static func reply(
         error: VarlinkError, with json: JSONBufferEncoder, fallback encoder: JSONEncoder,
-        then written: (UnsafeRawBufferPointer) throws -> Result
-    ) throws -> Result {
+        then written: (UnsafeRawBufferPointer) throws -> Bool
+    ) throws -> Bool {
         let result = try json.encode(
             { json in
                 json.buffer.writeStaticString("{\"error\":")
@@ -199,20 +207,31 @@ extension VarlinkCallMessage {
     ///
     /// - Throws: ``VarlinkProtocolError`` when the bytes are not JSON, not an object, or have no string `method`.
     public init(parsing bytes: UnsafeRawBufferPointer) throws(VarlinkProtocolError) {
+        try self.init(parsing: bytes, knownMethod: nil)
+    }
+
+    /// Parses a call as ``init(parsing:)`` does; a method named as `knownMethod` is given as that very string (a
+    /// server passes the method of the connection's last call: no `String` made per call).
+    init(parsing bytes: UnsafeRawBufferPointer, knownMethod: String?) throws(VarlinkProtocolError) {
         // The members are taken as they are parsed (the last of a repeated name wins, as in an object).
         var method: JSONValue?
         var parameters: JSONValue?
         var flags: (oneway: JSONValue?, more: JSONValue?, upgrade: JSONValue?)
         let isObject: Bool
         do {
-            isObject = try JSONParser.forEachMember(of: bytes) { key, value in
-                switch key {
-                case "method": method = value
-                case "parameters": parameters = value
-                case "oneway": flags.oneway = value
-                case "more": flags.more = value
-                case "upgrade": flags.upgrade = value
-                default: break
+            isObject = try JSONParser.forEachMember(of: bytes) { (name, parser) throws(JSONParseError) in
+                if name.is("method") {
+                    method = try parser.memberValue(reusing: knownMethod)
+                } else if name.is("parameters") {
+                    parameters = try parser.memberValue()
+                } else if name.is("oneway") {
+                    flags.oneway = try parser.memberValue()
+                } else if name.is("more") {
+                    flags.more = try parser.memberValue()
+                } else if name.is("upgrade") {
+                    flags.upgrade = try parser.memberValue()
+                } else {
+                    _ = try parser.memberValue()
                 }
             }
         } catch {

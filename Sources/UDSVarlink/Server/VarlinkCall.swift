@@ -33,7 +33,9 @@ public struct VarlinkCall: Sendable {
 /// (``MessageServer/Configuration/maximumOutboundBytes``), so a client that never reads a stream holds up only its
 /// own connection, and the server's memory for it stays bounded.
 public struct VarlinkReplyStream<Reply: Encodable & Sendable>: Sendable {
-    let channel: VarlinkReplyChannel
+    @usableFromInline let channel: VarlinkReplyChannel
+
+    @usableFromInline init(channel: VarlinkReplyChannel) { self.channel = channel }
 
     /// Sends `reply` with `"continues": true`.
     ///
@@ -49,6 +51,7 @@ public struct VarlinkReplyStream<Reply: Encodable & Sendable>: Sendable {
 }
 
 /// Writes one call's replies to its connection, in the framing and with the flags of the call.
+@usableFromInline
 struct VarlinkReplyChannel: Sendable {
     let connection: FramedServerConnection
     let writer: VarlinkReplyWriter
@@ -57,6 +60,7 @@ struct VarlinkReplyChannel: Sendable {
     /// The output signature, to check replies against in debug builds.
     let check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)?
 
+    @usableFromInline
     nonisolated(nonsending) func reply(_ parameters: some Encodable, continues: Bool) async throws {
         guard !oneway else { return }
         let hasSpace = try writer.reply(parameters, continues: continues) { bytes in

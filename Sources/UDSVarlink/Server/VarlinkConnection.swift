@@ -49,11 +49,15 @@ struct VarlinkConnection {
         // A read's calls at a time: pipelined calls cost no hand-over each (FramedHandler.bursts).
         while let calls = try await connection.nextFrames() {
             for index in calls.indices {
+                var parsed: Result<VarlinkCallMessage, VarlinkProtocolError>?
+                calls.withPayload(at: index) { raw in
+                    parsed = Result { () throws(VarlinkProtocolError) in
+                        try VarlinkCallMessage(parsing: raw, knownMethod: last?.qualified)
+                    }
+                }
                 let call: VarlinkCallMessage
                 do {
-                    call = try calls.withPayload(at: index) { raw throws(VarlinkProtocolError) in
-                        try VarlinkCallMessage(parsing: raw)
-                    }
+                    call = try parsed!.get()
                 } catch {
                     var metadata = metadata()
                     metadata["varlink.error"] = "\(error)"

@@ -6,16 +6,19 @@
 /// }
 /// ```
 public struct VarlinkMethods: Sendable {
-    typealias Handler =
+    @usableFromInline typealias Handler =
         nonisolated(nonsending) @Sendable (JSONValue?, VarlinkCall, VarlinkReplyChannel) async throws
         -> Void
-    var handlers: [String: Handler] = [:]
+    @usableFromInline var handlers: [String: Handler] = [:]
 
     /// Answers method `name` (unqualified, as in the IDL) with what `body` returns.
     ///
     /// The parameters decode as `Parameters` after they passed the IDL's checks; a value the IDL allows but
     /// `Parameters` does not take is answered with `org.varlink.service.InvalidParameter` too. Throw a
     /// ``VarlinkError`` (or a ``VarlinkErrorConvertible``) to answer with an error.
+    // Inlinable, here and in streamingMethod: the handler is then made for the concrete Parameters and Reply where it
+    // is registered, rather than looking up their generic metadata at run time on each call (perf, BENCHMARKS.md).
+    @inlinable
     public mutating func method<Parameters: Decodable & Sendable, Reply: Encodable & Sendable>(
         _ name: String,
         _ body: nonisolated(nonsending) @escaping @Sendable (Parameters, VarlinkCall) async throws -> Reply
@@ -30,6 +33,7 @@ public struct VarlinkMethods: Sendable {
     /// `"continues": true`, and what `body` returns is the last reply.
     ///
     /// Called without `more`, a `send` throws ``VarlinkError/expectedMore()``, so the caller gets that error.
+    @inlinable
     public mutating func streamingMethod<Parameters: Decodable & Sendable, Reply: Encodable & Sendable>(
         _ name: String,
         _ body:
@@ -54,6 +58,7 @@ public struct VarlinkMethods: Sendable {
         }
     }
 
+    @usableFromInline
     static func decode<T: Decodable>(_ type: T.Type, _ parameters: JSONValue?) throws(VarlinkError) -> T {
         do {
             return try JSONValueDecoder.decode(type, from: parameters ?? .object([:]))

@@ -12,7 +12,11 @@ struct FrameBurstsTests {
 
     private func strings(_ batch: FrameBatch?) -> [String] {
         guard let batch else { return [] }
-        return batch.indices.map { index in batch.withPayload(at: index) { String(decoding: $0, as: UTF8.self) } }
+        return batch.indices.map { index in
+            var payload = ""
+            batch.withPayload(at: index) { payload = String(decoding: $0, as: UTF8.self) }
+            return payload
+        }
     }
 
     @Test func framesDeliveredWhileTheTaskIsBusyComeInOneBatchInOrder() async throws {
