@@ -24,6 +24,25 @@ struct DelimitedDecoderTests {
         return messages
     }
 
+    /// The search for the delimiter goes eight bytes at a time: a delimiter at every offset of a word and past it,
+    /// among the bytes that sit next to it in value (which a word-wide search could mistake for it), is found.
+    @Test(arguments: [UInt8(0), 0x0A, 0x7F, 0x80, 0xFF])
+    func theDelimiterIsFoundAtEveryOffsetAmongItsNeighbours(delimiter: UInt8) throws {
+        let neighbours = [delimiter &+ 1, delimiter &- 1, delimiter ^ 0x80, 0x01, 0x80, 0xFF, 0x00, 0x7F].filter {
+            $0 != delimiter
+        }
+        for length in 0..<40 {
+            let message = (0..<length).map { neighbours[$0 % neighbours.count] }
+            var decoder = DelimitedDecoder(delimiter: delimiter, maximumMessageSize: 1 << 20)
+            var found: [[UInt8]] = []
+            try (message + [delimiter] + message).withUnsafeBytes { raw in
+                try decoder.feed(raw) { found.append(Array($0)) }
+            }
+            #expect(found == [message], "delimiter \(delimiter), message of \(length) bytes")
+            #expect(decoder.hasPartialMessage == (length > 0))
+        }
+    }
+
     @Test func wholeStreamInOneFeedDecodesEveryMessage() throws {
         #expect(try decode([Self.stream[...]]) == Self.messages)
     }
