@@ -43,7 +43,8 @@ struct VarlinkConnection {
     }
 
     func run() async throws {
-        let writer = VarlinkReplyWriter()
+        // Made at the first call: a connection that stays idle holds no encoder.
+        var writer: VarlinkReplyWriter?
         // The method the last call resolved to: calls on a connection mostly repeat one method.
         var last: Resolved?
         // A read's calls at a time: pipelined calls cost no hand-over each (FramedHandler.bursts).
@@ -73,7 +74,9 @@ struct VarlinkConnection {
                     target = Result { () throws(VarlinkError) in try resolve(call.method) }
                     if case .success(let resolved) = target { last = resolved }
                 }
-                try await answer(call, target, writer: writer)
+                let replies = writer ?? VarlinkReplyWriter()
+                writer = replies
+                try await answer(call, target, writer: replies)
             }
         }
     }
