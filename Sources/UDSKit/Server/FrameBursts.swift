@@ -1,5 +1,5 @@
 /// The frames of each read, handed from the reactor to a handler's task in one piece: the inbound side of a
-/// connection served by ``FramedHandler/bursts(_:)`` (the varlink server's).
+/// connection served by ``FramedHandler/bursts(_:)`` (``FramedHandler/requests(_:)`` and the varlink server).
 ///
 /// ``FrameSequence`` hands over one frame per `next()`; for pipelined calls, which come by the thousand, that costs
 /// per frame a buffer of its own, the sequence's lock and state machine, and the task's hops into and out of

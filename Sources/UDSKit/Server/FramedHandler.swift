@@ -37,22 +37,34 @@ public struct FramedHandler: Sendable {
     public static func requests(
         _ body: @escaping @Sendable (Message, MessageContext) async throws -> Message
     ) -> FramedHandler {
+        // On bursts: a read's requests come in one batch, not one `FrameSequence` element each (BENCHMARKS.md,
+        // "Varlink", third session: the per-frame hand-over cost more than a small request's work).
         FramedHandler(
-            kind: .connection { connection in
-                for try await request in connection.inbound {
-                    let reply: Message
-                    let started = ContinuousClock.now
-                    do {
-                        reply = try await body(request, connection.context)
-                    } catch {
-                        connection.context.logger.warning("handler failed", metadata: ["uds.error": "\(error)"])
-                        connection.context.counters.handlerFailed()
-                        reply = errorReply(for: error)
+            kind: .bursts { connection in
+                while let requests = try await connection.nextFrames() {
+                    for request in requests {
+                        try await answer(request, with: body, on: connection)
                     }
-                    connection.context.counters.handlerFinished(startedAt: started)
-                    try await connection.send(reply)
                 }
             })
+    }
+
+    /// Runs `body` on one request and sends its reply, or the error reply for what it threw.
+    private static func answer(
+        _ request: Message, with body: @Sendable (Message, MessageContext) async throws -> Message,
+        on connection: FramedServerConnection
+    ) async throws {
+        let reply: Message
+        let started = ContinuousClock.now
+        do {
+            reply = try await body(request, connection.context)
+        } catch {
+            connection.context.logger.warning("handler failed", metadata: ["uds.error": "\(error)"])
+            connection.context.counters.handlerFailed()
+            reply = errorReply(for: error)
+        }
+        connection.context.counters.handlerFinished(startedAt: started)
+        try await connection.send(reply)
     }
 
     /// Runs `body` with each connection: its inbound frames as an `AsyncSequence`, and a `send` for frames to the
@@ -65,7 +77,7 @@ public struct FramedHandler: Sendable {
 
     /// Runs `body` with each connection, whose inbound frames come a read at a time from
     /// ``FramedServerConnection/nextFrames()`` (its ``FramedServerConnection/inbound`` is empty): for a server that
-    /// answers pipelined requests by the thousand, as UDSVarlink's does.
+    /// answers pipelined requests by the thousand, as ``requests(_:)`` and UDSVarlink's do.
     package static func bursts(
         _ body: @escaping @Sendable (FramedServerConnection) async throws -> Void
     ) -> FramedHandler {
