@@ -33,7 +33,8 @@ public struct FramedHandler: Sendable {
     /// Runs `body` on each frame, one at a time in the order they came, and sends back what it returns, in order.
     ///
     /// A frame that `body` throws for gets an error frame (`error: …`, see ``MessageRejection``); the connection
-    /// goes on. An empty reply sends an empty frame.
+    /// goes on. An empty reply sends an empty frame. Requests read but not yet answered wait for `body`, up to
+    /// 64 KiB of them; past that the server stops reading the connection until `body` catches up.
     public static func requests(
         _ body: @escaping @Sendable (Message, MessageContext) async throws -> Message
     ) -> FramedHandler {
