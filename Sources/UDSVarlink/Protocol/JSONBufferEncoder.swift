@@ -7,7 +7,8 @@ import NIOCore
 #endif
 
 /// Encodes an `Encodable` value as compact JSON in one pass, as its `encode(to:)` calls come, into bytes of its own
-/// that are then copied once into a `ByteBuffer`: the server's encoder for replies.
+/// that are then copied once, into a connection's outbound queue: the server's encoder for replies, one kept per
+/// connection.
 ///
 /// Why not only `JSONEncoder` (FoundationEssentials', the field package): it builds a tree of boxed values, a
 /// dictionary per object, serializes the tree to `Data`, and the reply then copied that into a buffer; for

@@ -11,13 +11,14 @@ public struct VarlinkMethods: Sendable {
         -> Void
     @usableFromInline var handlers: [String: Handler] = [:]
 
+    // Inlinable, here and in streamingMethod: the handler is then made for the concrete Parameters and Reply where it
+    // is registered, rather than looking up their generic metadata at run time on each call (perf, BENCHMARKS.md).
+
     /// Answers method `name` (unqualified, as in the IDL) with what `body` returns.
     ///
     /// The parameters decode as `Parameters` after they passed the IDL's checks; a value the IDL allows but
     /// `Parameters` does not take is answered with `org.varlink.service.InvalidParameter` too. Throw a
     /// ``VarlinkError`` (or a ``VarlinkErrorConvertible``) to answer with an error.
-    // Inlinable, here and in streamingMethod: the handler is then made for the concrete Parameters and Reply where it
-    // is registered, rather than looking up their generic metadata at run time on each call (perf, BENCHMARKS.md).
     @inlinable
     public mutating func method<Parameters: Decodable & Sendable, Reply: Encodable & Sendable>(
         _ name: String,
