@@ -151,24 +151,42 @@ struct JSONBufferEncoderTests {
         #expect(String(buffer: buffer) == "kept")
     }
 
-    /// The reply and error-reply envelopes, and the JSONEncoder fallback inside them.
+    /// The reply and error-reply envelopes, and the JSONEncoder fallback inside them, written as a server writes
+    /// them: one encoder kept for all of a connection's replies.
     @Test func replies() throws {
         struct Pong: Codable { var pong: String }
         let encoder = JSONEncoder()
+        let json = JSONBufferEncoder()
+        func reply(_ parameters: some Encodable, continues: Bool) throws -> ByteBuffer {
+            var buffer = ByteBuffer()
+            _ = try VarlinkJSON.reply(parameters, continues: continues, with: json, fallback: encoder) {
+                buffer.writeBytes($0)
+                return true
+            }
+            return buffer
+        }
+        func reply(error: VarlinkError) throws -> ByteBuffer {
+            var buffer = ByteBuffer()
+            _ = try VarlinkJSON.reply(error: error, with: json, fallback: encoder) {
+                buffer.writeBytes($0)
+                return true
+            }
+            return buffer
+        }
         #expect(
-            String(buffer: try VarlinkJSON.reply(Pong(pong: "x"), continues: false, fallback: encoder))
+            String(buffer: try reply(Pong(pong: "x"), continues: false))
                 == #"{"parameters":{"pong":"x"}}"#)
         #expect(
-            String(buffer: try VarlinkJSON.reply(VarlinkEmpty(), continues: true, fallback: encoder))
+            String(buffer: try reply(VarlinkEmpty(), continues: true))
                 == #"{"parameters":{},"continues":true}"#)
-        let data = try VarlinkJSON.reply(["d": Data([1])], continues: false, fallback: encoder)
+        let data = try reply(["d": Data([1])], continues: false)
         #expect(String(buffer: data) == #"{"parameters":{"d":"AQ=="}}"#)
         #expect(throws: EncodingError.self) {
-            try VarlinkJSON.reply([Double.infinity], continues: false, fallback: encoder)
+            try reply([Double.infinity], continues: false)
         }
         let error = VarlinkError(name: "org.example.ping.NotReady", parameters: ["retry_after": 1])
         #expect(
-            String(buffer: try VarlinkJSON.reply(error: error, fallback: encoder))
+            String(buffer: try reply(error: error))
                 == #"{"error":"org.example.ping.NotReady","parameters":{"retry_after":1}}"#)
     }
 }

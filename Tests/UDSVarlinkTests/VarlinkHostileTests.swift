@@ -12,20 +12,13 @@ struct VarlinkHostileTests {
     /// Connects a raw socket, writes `bytes`, and returns what the server sends until it closes (or `limit`).
     private func exchange(_ address: VarlinkAddress, _ bytes: [UInt8], halfClose: Bool = false) async throws -> [UInt8]
     {
-        try await onAThreadOfItsOwn {
+        try await onThread {
             let connection = try UnixSocketConnection.connect(to: address.socket)
             defer { connection.close() }
             // The server may close before it has read every byte (past a limit), so a failed write is fine here.
             try? connection.write(bytes)
             if halfClose { try connection.closeWrite() }
             return (try? connection.readToEnd(maximumSize: 1 << 20)) ?? []
-        }
-    }
-
-    /// Runs blocking socket calls on a thread of their own, not on the few threads that run Swift tasks.
-    private func onAThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
         }
     }
 
@@ -84,7 +77,7 @@ struct VarlinkHostileTests {
             try await withBystander(address) {
                 // Ten million replies asked for and none read: the handler waits on backpressure rather than
                 // queueing them.
-                let first = try await onAThreadOfItsOwn {
+                let first = try await onThread {
                     let connection = try UnixSocketConnection.connect(to: address.socket)
                     defer { connection.close() }
                     let call = Array(

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import UDSKit
 import UDSKitTestSupport
@@ -9,34 +8,12 @@ import UDSVarlink
 /// server takes a read's calls at a time and stops reading while its handler is behind.
 @Suite("Varlink pipelined calls")
 struct VarlinkPipelineTests {
-    /// Opens once, for the handler that waits for it.
-    final class Gate: Sendable {
-        private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-        func wait() async {
-            await withCheckedContinuation { continuation in
-                let isOpen = state.withLock { state in
-                    if !state.isOpen { state.waiters.append(continuation) }
-                    return state.isOpen
-                }
-                if isOpen { continuation.resume() }
-            }
-        }
-        func open() {
-            let waiters = state.withLock { state in
-                state.isOpen = true
-                defer { state.waiters = [] }
-                return state.waiters
-            }
-            for waiter in waiters { waiter.resume() }
-        }
-    }
-
     /// `Ping` answers with its `ping`; the call with ping `"wait"` first waits for `gate`. `Fail` answers an error.
     private func service(_ gate: Gate) throws -> VarlinkService {
         var service = VarlinkService(vendor: "UDSKit tests", product: "pipe", version: "1", url: "https://example.org")
         try service.addInterface(pingIDL) { methods in
             methods.method("Ping") { (request: Ping, _) in
-                if request.ping == "wait" { await gate.wait() }
+                if request.ping == "wait" { await gate.arrive() }
                 return Pong(pong: request.ping)
             }
             methods.method("Fail") { (_: Ping, _) -> VarlinkEmpty in
@@ -69,13 +46,13 @@ struct VarlinkPipelineTests {
         for call in calls { joined += Array(call.utf8) + [0] }
         let wire = joined
         let written = Task.detached {
-            try await onAThreadOfItsOwn {
+            try await onThread {
                 try connection.write(wire)
                 try connection.closeWrite()
             }
         }
         let read = Task.detached {
-            try await onAThreadOfItsOwn { try connection.readToEnd(maximumSize: 64 << 20) }
+            try await onThread { try connection.readToEnd(maximumSize: 64 << 20) }
         }
         try await whileWriting()
         try await written.value
@@ -85,19 +62,9 @@ struct VarlinkPipelineTests {
         }
     }
 
-    private static func onAThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-        }
-    }
-
-    private func onAThreadOfItsOwn<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await Self.onAThreadOfItsOwn(body)
-    }
-
     @Test func twentyThousandCallsInOneWriteAreAnsweredInOrder() async throws {
         let count = 20_000  // about 1.3 MB: many reads, and the server's reading paused and resumed
-        try await withVarlinkServer(try service(Gate())) { address in
+        try await withVarlinkServer(try service(makeLatch())) { address in
             let replies = try await exchange(address, (0..<count).map(call))
             #expect(replies.count == count)
             let wrong = zip(0..<count, replies).first { index, reply in reply != self.reply(index) }
@@ -106,7 +73,7 @@ struct VarlinkPipelineTests {
     }
 
     @Test func aHandlerThatWaitsStopsTheReadsAndLosesNoCall() async throws {
-        let gate = Gate()
+        let gate = makeLatch()
         let count = 10_000
         var calls = (0..<count).map(call)
         calls[0] = #"{"method":"org.example.ping.Ping","parameters":{"ping":"wait"}}"#

@@ -128,30 +128,9 @@ enum VarlinkJSON {
         try encoder.encode(value)
     }
 
-    /// A reply's bytes, `{"parameters":…}` and `"continues":true` when `continues`: written by
-    /// ``JSONBufferEncoder``, or by `encoder` for what that one leaves to JSONEncoder.
-    static func reply(_ parameters: some Encodable, continues: Bool, fallback encoder: JSONEncoder) throws -> ByteBuffer
-    {
-        var buffer = ByteBuffer()
-        _ = try reply(parameters, continues: continues, with: JSONBufferEncoder(), fallback: encoder) { bytes in
-            buffer.writeBytes(bytes)
-            return true
-        }
-        return buffer
-    }
-
-    /// An error reply's bytes, `{"error":…,"parameters":…}`.
-    static func reply(error: VarlinkError, fallback encoder: JSONEncoder) throws -> ByteBuffer {
-        var buffer = ByteBuffer()
-        _ = try reply(error: error, with: JSONBufferEncoder(), fallback: encoder) { bytes in
-            buffer.writeBytes(bytes)
-            return true
-        }
-        return buffer
-    }
-
-    /// Writes a reply as ``reply(_:continues:fallback:)`` does, with `json` (an encoder kept between replies), and
-    /// hands its bytes to `written`, returning what that returns.
+    /// Writes a reply, `{"parameters":…}` and `"continues":true` when `continues`, with `json` (an encoder kept
+    /// between replies), or with `encoder` for what that one leaves to JSONEncoder, and hands its bytes to
+    /// `written`, returning what that returns.
     static func reply(
         _ parameters: some Encodable, continues: Bool, with json: JSONBufferEncoder, fallback encoder: JSONEncoder,
         then written: (UnsafeRawBufferPointer) throws -> Bool
@@ -166,7 +145,7 @@ enum VarlinkJSON {
         return try encoder.encode(TypedReply(parameters: parameters, continues: continues)).withUnsafeBytes(written)
     }
 
-    /// Writes an error reply as ``reply(error:fallback:)`` does, with `json`, and hands its bytes to `written`.
+    /// Writes an error reply, `{"error":…,"parameters":…}`, as the reply above, and hands its bytes to `written`.
     static func reply(
         error: VarlinkError, with json: JSONBufferEncoder, fallback encoder: JSONEncoder,
         then written: (UnsafeRawBufferPointer) throws -> Bool
