@@ -22,6 +22,14 @@ public struct FrameSequence: AsyncSequence, Sendable {
         return (FrameSequence(producer: made.sequence, handoff: handoff), Source(base: made.source, handoff: handoff))
     }
 
+    /// A sequence that has already ended: the ``FramedServerConnection/inbound`` of a connection whose frames come
+    /// a read at a time.
+    static func empty() -> FrameSequence {
+        let made = make(delegate: FramedInboundDelegate(resume: {}))
+        made.source.finish()
+        return made.sequence
+    }
+
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: Producer.AsyncIterator
         let handoff: HandoffToken

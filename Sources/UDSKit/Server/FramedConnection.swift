@@ -182,19 +182,20 @@ final class FramedConnection: ServerConnection {
     private func startHandler(_ body: @escaping FramedHandler.Connection, bursts: Bool) {
         let connection = ReactorBound(self, on: reactor)
         let resume: @Sendable () -> Void = { connection.execute { $0.resumeReading() } }
-        let inbound = FrameSequence.make(delegate: FramedInboundDelegate(resume: resume))
         let outbox = Outbox(limit: outboundLimit)
-        let frameBursts = bursts ? FrameBursts(resume: resume) : nil
-        if let frameBursts {
-            inbound.source.finish()  // the frames go to nextFrames()
+        let frames: FramedServerConnection.Frames
+        if bursts {
+            let frameBursts = FrameBursts(resume: resume)
             mode = .handler(.bursts(frameBursts), outbox)
+            frames = .bursts(frameBursts)
         } else {
+            let inbound = FrameSequence.make(delegate: FramedInboundDelegate(resume: resume))
             mode = .handler(.frames(inbound.source), outbox)
+            frames = .sequence(inbound.sequence)
         }
         let server = FramedServerConnection(
-            inbound: inbound.sequence, bursts: frameBursts,
-            context: core.context(forConnection: id, descriptor: descriptor), outbox: outbox, connection: connection,
-            framing: transport.framing)
+            frames: frames, context: core.context(forConnection: id, descriptor: descriptor), outbox: outbox,
+            connection: connection, framing: transport.framing)
         Task(executorPreference: core.configuration.runsHandlersOnEventLoop ? ReactorTaskExecutor(reactor) : nil) {
             do {
                 try await body(server)

@@ -10,23 +10,31 @@ import Synchronization
 public final class FramedServerConnection: Sendable {
     /// The frames the client sends, in order. Iteration ends when the client closes the connection and throws if
     /// it fails (for example a frame longer than ``MessageServer/Configuration/maximumFrameSize``).
-    public let inbound: FrameSequence
+    public var inbound: FrameSequence {
+        switch frames {
+        case .sequence(let sequence): return sequence
+        case .bursts: return FrameSequence.empty()  // its frames come from nextFrames()
+        }
+    }
     /// The connection's ID, logger and peer credentials.
     public let context: MessageContext
     let outbox: Outbox
-    /// The inbound frames of a ``FramedHandler/bursts(_:)`` connection; `nil` for any other.
-    private let bursts: FrameBursts?
+    /// Where the inbound frames come from: a sequence, or a read at a time (``FramedHandler/bursts(_:)``).
+    enum Frames {
+        case sequence(FrameSequence)
+        case bursts(FrameBursts)
+    }
+    private let frames: Frames
     private let connection: ReactorBound<FramedConnection>
     /// How each message sent is marked out (``MessageServer/Configuration/framing``).
-    package let framing: Framing
+    let framing: Framing
 
     init(
-        inbound: FrameSequence, bursts: FrameBursts? = nil, context: MessageContext, outbox: Outbox,
-        connection: ReactorBound<FramedConnection>, framing: Framing = .lengthPrefixed
+        frames: Frames, context: MessageContext, outbox: Outbox, connection: ReactorBound<FramedConnection>,
+        framing: Framing = .lengthPrefixed
     ) {
         self.framing = framing
-        self.inbound = inbound
-        self.bursts = bursts
+        self.frames = frames
         self.context = context
         self.outbox = outbox
         self.connection = connection
@@ -68,7 +76,9 @@ public final class FramedServerConnection: Sendable {
     ///
     /// - Throws: what ended the input otherwise (a malformed frame, the connection's closing).
     package nonisolated(nonsending) func nextFrames() async throws -> FrameBatch? {
-        guard let bursts else { preconditionFailure("nextFrames() is for the connections of FramedHandler.bursts") }
+        guard case .bursts(let bursts) = frames else {
+            preconditionFailure("nextFrames() is for the connections of FramedHandler.bursts")
+        }
         return try await bursts.next()
     }
 

@@ -73,7 +73,7 @@ struct JSONParser {
     ///
     /// - Returns: `false` if the value is not an object (nothing parsed).
     static func forEachMember(
-        of bytes: UnsafeRawBufferPointer, _ body: (MemberName, inout JSONParser) throws(JSONParseError) -> Void
+        of bytes: UnsafeRawBufferPointer, _ body: (StringToken, inout JSONParser) throws(JSONParseError) -> Void
     ) throws(JSONParseError) -> Bool {
         var parser = JSONParser(bytes)
         parser.skipWhitespace()
@@ -84,14 +84,14 @@ struct JSONParser {
         return true
     }
 
-    /// A member's name as it is in the JSON: its bytes when it has no escapes (not yet checked to be UTF-8), or
-    /// the string its escapes make.
-    struct MemberName {
+    /// A string as it is in the JSON, a member's name or a value: its bytes when it has no escapes (not yet checked
+    /// to be UTF-8), or the string its escapes make.
+    struct StringToken {
         fileprivate let bytes: UnsafeRawBufferPointer
         fileprivate let isASCII: Bool
         fileprivate let unescaped: String?
 
-        /// Whether the name is `name`, an ASCII name.
+        /// Whether the string is `name`, an ASCII name.
         func `is`(_ name: StaticString) -> Bool {
             if let unescaped {
                 return unescaped.utf8.elementsEqual(
@@ -127,7 +127,7 @@ struct JSONParser {
 
     /// Parses the object at `index`, handing `body` each member's name with the parser at its value.
     private mutating func members(
-        depth: Int, _ body: (MemberName, inout JSONParser) throws(JSONParseError) -> Void
+        depth: Int, _ body: (StringToken, inout JSONParser) throws(JSONParseError) -> Void
     ) throws(JSONParseError) {
         guard depth <= Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth)") }
         index += 1
@@ -178,7 +178,7 @@ struct JSONParser {
     private mutating func string() throws(JSONParseError) -> String { try string(try stringToken()) }
 
     /// The string a token is: its bytes checked to be UTF-8 (ASCII needs no check).
-    private func string(_ token: MemberName) throws(JSONParseError) -> String {
+    private func string(_ token: StringToken) throws(JSONParseError) -> String {
         if let unescaped = token.unescaped { return unescaped }
         // ASCII needs no validation (and `String(validating:)` costs a generic-metadata lookup per call).
         if token.isASCII { return String(decoding: token.bytes, as: UTF8.self) }
@@ -189,7 +189,7 @@ struct JSONParser {
     }
 
     /// The string at `index`: a slice of the input when it has no escapes (the common case), else decoded.
-    private mutating func stringToken() throws(JSONParseError) -> MemberName {
+    private mutating func stringToken() throws(JSONParseError) -> StringToken {
         index += 1
         let start = index
         var isASCII = true
@@ -198,7 +198,7 @@ struct JSONParser {
             if byte == UInt8(ascii: "\"") {
                 let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                return MemberName(bytes: slice, isASCII: isASCII, unescaped: nil)
+                return StringToken(bytes: slice, isASCII: isASCII, unescaped: nil)
             }
             if byte == UInt8(ascii: "\\") { break }
             guard byte >= 0x20 else { throw error("a control character in a string") }
@@ -214,7 +214,7 @@ struct JSONParser {
                 guard let string = String(validating: scalars, as: UTF8.self) else {
                     throw error("a string is not valid UTF-8")
                 }
-                return MemberName(
+                return StringToken(
                     bytes: UnsafeRawBufferPointer(start: nil, count: 0), isASCII: false, unescaped: string)
             case UInt8(ascii: "\\"):
                 try escape(into: &scalars)
