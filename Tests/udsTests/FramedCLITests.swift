@@ -45,10 +45,16 @@ struct FramedCLITests {
                     #expect(sent.status == 0, "\(sent.stderr)")
                     #expect(sent.stdout == "")
                     printed += "\(run): one\n\(run): two\n\(run): three\n"
-                    try await waitUntil(
-                        "uds send --no-reply exited 0 but uds serve printed \(server.stdout.debugDescription)"
-                    ) {
-                        server.stdout == printed
+                    do {
+                        try await waitUntil(
+                            "uds send --no-reply exited 0 but uds serve printed \(server.stdout.debugDescription)"
+                                + " (running: \(server.isRunning); stderr: \(server.stderr.debugDescription))"
+                        ) {
+                            server.stdout == printed
+                        }
+                    } catch {
+                        // Where the missing frame is: still in a socket's queue (Recv-Q), or read and lost.
+                        throw TestFailure("\(error); uds serve's sockets: \(try await unixSockets(of: server.pid))")
                     }
                 }
             }
@@ -98,4 +104,11 @@ struct FramedCLITests {
             }
         }
     }
+}
+
+/// `ss`'s lines for the Unix sockets process `pid` holds, with their queues: what a test that lost a message prints.
+private func unixSockets(of pid: Int32) async throws -> String {
+    guard let ss = findExecutable("ss") else { return "(no ss)" }
+    let listed = try await ChildProcess.run(ss, ["-x", "-a", "-p", "-n"])
+    return lines(of: listed.stdout, containing: "pid=\(pid),").joined(separator: "\n")
 }
