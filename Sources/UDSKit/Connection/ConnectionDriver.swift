@@ -111,12 +111,16 @@ class ConnectionDriver: ReactorSource {
     func readAvailable() {
         let buffer = reactor.readBuffer
         var reads = 0
+        var wasReset = false
         loop: while canRead {
             let read: TransportRead
             do {
                 read = try transport.receive(descriptor, into: buffer, passed: &passed, limit: limits.descriptorLimit)
             } catch {
-                return fail(error)
+                // The kernel reports a reset once; a second one would be a loop.
+                guard error == .connectionReset, !wasReset, readsOnAfterReset() else { return fail(error) }
+                wasReset = true
+                continue
             }
             switch read {
             case .wouldBlock:
@@ -317,6 +321,11 @@ class ConnectionDriver: ReactorSource {
 
     /// The peer closed its side. Default: close.
     func inputEnded() { close() }
+
+    /// A read failed with `ECONNRESET`: the peer closed without reading all we sent. The bytes it sent before are
+    /// still to be read: a stream socket reports the reset after them, a packet socket before them, and the end of
+    /// input follows. Return true to read on (having dropped the output); default: false, and ``fail(_:)``.
+    func readsOnAfterReset() -> Bool { false }
 
     /// The input is malformed (a bad frame, a packet too large). Default: close.
     func refuse(_ error: any Error) { close() }

@@ -130,6 +130,12 @@ final class FramedConnection: ServerConnection {
         endInput(nil)
     }
 
+    /// The client closed without reading all our replies: its frames are handled all the same, the replies dropped.
+    override func readsOnAfterReset() -> Bool {
+        outputFailed(.connectionReset)
+        return true
+    }
+
     /// A malformed frame: log it, read no more, answer the frames before it, then close this connection only.
     override func refuse(_ error: any Error) {
         var metadata = peerMetadata()
