@@ -91,6 +91,9 @@ final class FramedClientSource: ConnectionDriver {
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     /// Why the connection closes, set just before it does; `nil`: the client closed it.
     private var closeReason: UnixSocketError?
+    /// Why the server takes no more requests, once it does not (see ``outputFailed(_:)``): what the requests not
+    /// answered by the end of input fail with.
+    private var outputError: UnixSocketError?
 
     init(
         descriptor: CInt, reactor: Reactor, queue: RequestQueue, pushed: FrameSequence.Source,
@@ -149,13 +152,38 @@ final class FramedClientSource: ConnectionDriver {
 
     override func refuse(_ error: any Error) { close(failure(error)) }
 
+    /// A write failed. When the server has gone (`EPIPE`, `ECONNRESET`), the replies it sent before are still in
+    /// the socket: they are read on to the end of input, and only the requests they do not answer fail.
     override func outputFailed(_ error: Errno) {
-        guard transport is Packets else { return close(failure(error)) }
-        let length = outbound.getInteger(at: outbound.readerIndex, as: UInt32.self).map(Int.init) ?? 0
-        close(PacketIO.sendFailure(error, bytes: length, descriptor: descriptor, socket: address))
+        let failure: UnixSocketError
+        if transport is Packets {
+            let length = outbound.getInteger(at: outbound.readerIndex, as: UInt32.self).map(Int.init) ?? 0
+            failure = PacketIO.sendFailure(error, bytes: length, descriptor: descriptor, socket: address)
+        } else {
+            failure = self.failure(error)
+        }
+        guard error == .brokenPipe || error == .connectionReset, isReading else { return close(failure) }
+        stopTakingRequests(failure)
+    }
+
+    /// The server closed without reading all our requests. On a seqpacket socket the kernel says so before the
+    /// replies still queued, so they are read on to the end of input, as after a failed write.
+    override func readsOnAfterReset() -> Bool {
+        stopTakingRequests(failure(Errno.connectionReset))
+        return true
+    }
+
+    /// Writes no more, refuses new requests with `error`, and fails the ones queued but not yet written.
+    private func stopTakingRequests(_ error: UnixSocketError) {
+        guard outputError == nil else { return }
+        outputError = error
+        closeReason = error  // also when the client's own close comes first
+        closeOutput()
+        for entry in requests.close(error) { if let waiter = entry.waiter { fail(waiter, with: error) } }
     }
 
     override func inputEnded() {
+        if let outputError { return close(outputError) }
         close(
             UnixSocketError(
                 .connectionClosed, operation: .read, socket: address,
