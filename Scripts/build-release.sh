@@ -35,6 +35,9 @@ scratch="${UDS_RELEASE_SCRATCH:-$PWD/.build-release}"
 # dispatch_main) ends the thread without running C++ cleanups (there are none), instead of unwinding the main thread,
 # which kept 0.6 MiB of unwind tables resident in every async server; debuggers and `perf --call-graph=dwarf` need
 # the unstripped binary's debug information instead.
+# swift5_backtrace as NOBITS (zero pages at run time, like .bss): libswiftCore keeps the backtracer's settings in this
+# page-aligned section of 64 KiB of zeros, which the runtime fills at start and then makes read-only. Stored in the
+# file it cost 64 KiB of each binary; the crash backtraces (SWIFT_BACKTRACE=enable=yes) come out as before.
 # --symbol-ordering-file: the functions start-up runs (Scripts/startup-order.txt, made by Scripts/startup-order.sh
 # from valgrind runs of `uds serve`, `uds send` and `uds-bench server`) placed together at the start of .text, so that
 # a process maps fewer pages of the binary: the kernel maps whole page-cache folios around each page fault.
@@ -42,13 +45,14 @@ cxx="$scratch/static-libstdc++"
 mkdir -p "$cxx"
 ln -sf "$(c++ -print-file-name=libstdc++.a 2>/dev/null || gcc -print-file-name=libstdc++.a)" "$cxx/libstdc++.a"
 [[ -e "$cxx/libstdc++.a" ]] || { echo "build-release: no static libstdc++ (libstdc++-dev) found" >&2; exit 1; }
-printf 'SECTIONS { /DISCARD/ : { *(.eh_frame) } } INSERT AFTER .text;\n' >"$scratch/no-eh-frame.ld"
+printf '%s\n' 'SECTIONS { /DISCARD/ : { *(.eh_frame) } } INSERT AFTER .text;' \
+    'SECTIONS { swift5_backtrace (NOLOAD) : { *(swift5_backtrace) } } INSERT AFTER .bss;' >"$scratch/sections.ld"
 order="$PWD/Scripts/startup-order.txt"
 [[ -f "$order" ]] || { order="$scratch/startup-order.txt"; : >"$order"; }
 build=(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --disable-local-rpath
     -Xswiftc -Osize -Xswiftc -Xfrontend -Xswiftc -function-sections -Xswiftc -use-ld=lld
     -Xlinker -z -Xlinker pack-relative-relocs -Xlinker --no-export-dynamic -Xlinker -L"$cxx"
-    -Xlinker --icf=all -Xlinker -T -Xlinker "$scratch/no-eh-frame.ld"
+    -Xlinker --icf=all -Xlinker -T -Xlinker "$scratch/sections.ld"
     -Xlinker --symbol-ordering-file="$order" -Xlinker --no-warn-symbol-ordering)
 # The compiler driver does not notice when only -Xfrontend options change, and would keep objects built without
 # them: a build with other options than the last one starts from scratch.
