@@ -1,4 +1,4 @@
-import Synchronization
+import UDSKit
 
 /// Holds every caller until `count` of them wait at once, then lets them all (and every later one) through: how a
 /// test knows that many exchanges were in flight together, without timing them. ``open()`` lets them through early.
@@ -9,7 +9,8 @@ public final class Gate: Sendable {
         var peak = 0
         var arrived = 0
     }
-    private let state = Mutex(State())
+    /// `Locked`, not `Synchronization.Mutex`, which Thread Sanitizer cannot see (Sources/UDSKit/Support/Locked.swift).
+    private let state = Locked(State())
     public let count: Int
 
     public init(count: Int) { self.count = count }
