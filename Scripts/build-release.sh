@@ -36,8 +36,9 @@ scratch="${UDS_RELEASE_SCRATCH:-$PWD/.build-release}"
 # which kept 0.6 MiB of unwind tables resident in every async server; debuggers and `perf --call-graph=dwarf` need
 # the unstripped binary's debug information instead.
 # swift5_backtrace as NOBITS (zero pages at run time, like .bss): libswiftCore keeps the backtracer's settings in this
-# page-aligned section of 64 KiB of zeros, which the runtime fills at start and then makes read-only. Stored in the
-# file it cost 64 KiB of each binary; the crash backtraces (SWIFT_BACKTRACE=enable=yes) come out as before.
+# page-aligned section of 64 KiB of zeros, which the runtime fills at start and, when backtracing is on, makes
+# read-only. Stored in the file it cost 64 KiB of each binary; crash backtraces (SWIFT_BACKTRACE=enable=yes) come out
+# as before.
 # --symbol-ordering-file: the functions start-up runs (Scripts/startup-order.txt, made by Scripts/startup-order.sh
 # from valgrind runs of `uds serve`, `uds send` and `uds-bench server`) placed together at the start of .text, so that
 # a process maps fewer pages of the binary: the kernel maps whole page-cache folios around each page fault.
