@@ -179,3 +179,11 @@ public func requireExecutable(_ name: String) throws -> String {
     }
     return path
 }
+
+/// Whether process `pid` is `sleep` and blocked in its sleep (`/proc/PID/comm` and `/proc/PID/wchan`). A test that
+/// inspects a child's descriptors waits for this: `comm` says `sleep` from the exec on, while `sleep` may still be
+/// opening files of its own (the locale's, for one) that would look inherited.
+public func isAsleep(_ pid: Int32) -> Bool {
+    (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) == "sleep\n"
+        && (try? String(contentsOfFile: "/proc/\(pid)/wchan", encoding: .utf8))?.contains("nanosleep") == true
+}

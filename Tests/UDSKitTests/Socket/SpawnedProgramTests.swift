@@ -15,12 +15,10 @@ import UDSKitTestSupport
         return targets
     }
 
-    /// Starts `sleep 30` through a shell that execs it, and waits until it is `sleep`.
+    /// Starts `sleep 30` through a shell that execs it, and waits until it is `sleep`, asleep.
     static func sleeper() async throws -> ChildProcess {
         let child = try ChildProcess("/bin/sh", ["-c", "exec sleep 30"])
-        try await waitUntil("sleep never started: \(child.stderr)") {
-            (try? String(contentsOfFile: "/proc/\(child.pid)/comm", encoding: .utf8)) == "sleep\n"
-        }
+        try await waitUntil("sleep never started or never slept: \(child.stderr)") { isAsleep(child.pid) }
         return child
     }
 
