@@ -10,9 +10,13 @@ import UDSKitTestSupport
 @Suite("Python framed peers")
 struct FramedPythonInteropTests {
     /// Runs the Python framed server (echo, or with `ack` the byte counts) for the length of `body`.
-    private func withPythonServer<T>(ack: Bool = false, _ body: (_ path: String) async throws -> T) async throws -> T {
+    /// With `pieces`, the server writes each reply that many bytes at a time.
+    private func withPythonServer<T>(
+        ack: Bool = false, pieces: Int? = nil, _ body: (_ path: String) async throws -> T
+    ) async throws -> T {
         let (python, server) = try pythonPeer("framed_server")
-        return try await withServerProcess(python, { [server, "--path", $0] + (ack ? ["--ack"] : []) }) { _, path in
+        let options = (ack ? ["--ack"] : []) + (pieces.map { ["--pieces", "\($0)"] } ?? [])
+        return try await withServerProcess(python, { [server, "--path", $0] + options }) { _, path in
             try await body(path)
         }
     }
@@ -135,6 +139,33 @@ struct FramedPythonInteropTests {
                             let text = "task \(task) single \(request)"
                             let reply = try await client.request(Message(text))
                             #expect(reply.string == text)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    /// The server writes its replies three bytes at a time, so the client's reads end inside headers and payloads
+    /// alike: a batch's replies, taken in runs of whole frames where a read holds them, come back whole and in order.
+    @Test func batchesComeBackWholeWhenThePythonServerWritesRepliesInPieces() async throws {
+        try await withPythonServer(pieces: 3) { path in
+            let client = try await FramedClient.connect(to: UnixSocketAddress(path))
+            defer { client.close() }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for task in 0..<2 {
+                    group.addTask {
+                        for batch in 0..<3 {
+                            let sizes = [0, 1, 3, 4, 5, 64, 300]
+                            let messages = FrameBatch(
+                                (0..<100).map { index in
+                                    let byte = UInt8((task * 31 + batch * 7 + index) % 251)
+                                    return Message(bytes: repeatElement(byte, count: sizes[index % sizes.count]))
+                                })
+                            let replies = try await client.requests(messages)
+                            #expect(replies == messages, "task \(task) batch \(batch)")
+                            #expect(replies.map(\.count) == messages.map(\.count), "task \(task) batch \(batch)")
                         }
                     }
                 }

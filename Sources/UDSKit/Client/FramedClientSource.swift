@@ -200,7 +200,10 @@ final class FramedClientSource: ConnectionDriver {
             swap(&matcher, &replies)
         }
         if let frames = transport as? StreamFrames {  // statically dispatched, so the closure is specialized in
-            try frames.messages(in: bytes) { payload, wire in
+            let limit = frames.maximumFrameSize
+            try frames.messages(
+                in: bytes, takingRuns: { matcher.gatherRun(in: bytes, at: $0, maximumFrameSize: limit) }
+            ) { payload, wire in
                 if !matcher.gather(payload, wire: wire, in: bytes) { take(payload, wire: wire, in: bytes, &matcher) }
             }
         } else {

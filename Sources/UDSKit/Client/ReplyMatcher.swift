@@ -34,9 +34,10 @@ struct ReplyMatcher {
     private var oldestLeft = 0
     /// Whether the oldest request's replies are gathered: it is a batch still waited for.
     private var gathers = false
-    /// The gathered replies as length-prefixed frames, the ``FrameBatch`` they become, and how many there are.
+    /// The gathered replies as length-prefixed frames, the ``FrameBatch`` they become, and where each one ends
+    /// there (counting the run not yet copied).
     private var gathered = FrameBytes()
-    private var gatheredCount = 0
+    private var gatheredEnds: [Int] = []
     /// Whole frames in the current read, in their wire form, not yet copied to `gathered`: consecutive ones are
     /// copied in one piece when the run ends (``endOfRead(_:)``, or the batch's last reply).
     private var run: Range<Int>?
@@ -73,6 +74,31 @@ struct ReplyMatcher {
         return true
     }
 
+    /// Takes the whole frames at `start` in `bytes` that only add to the oldest batch (not its last reply) in one
+    /// run, and returns how many bytes they are: 0 when no batch is being gathered or no such frame is whole there.
+    /// The per-read path of a batch's replies on a length-prefixed stream: one header load per frame.
+    ///
+    /// - Parameters: `bytes` as in ``match(_:wire:in:)``; `maximumFrameSize`, past which a frame is left to the
+    ///   decoder, which refuses it.
+    mutating func gatherRun(in bytes: UnsafeRawBufferPointer, at start: Int, maximumFrameSize: Int) -> Int {
+        guard copiesRuns, gathers, oldestLeft > 1 else { return 0 }
+        let base = gatheredBytes - start  // where a frame ending at offset e of `bytes` ends in the batch, less e
+        var end = start
+        var taken = 0
+        while taken < oldestLeft - 1, bytes.count - end >= FrameDecoder.headerSize {
+            let length = Int(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: end, as: UInt32.self)))
+            guard length <= maximumFrameSize, bytes.count - end - FrameDecoder.headerSize >= length else { break }
+            if gatheredEnds.isEmpty { reserve(oldestLeft, bytes: FrameDecoder.headerSize + length) }
+            end += FrameDecoder.headerSize + length
+            gatheredEnds.append(base + end)
+            taken += 1
+        }
+        guard taken > 0 else { return 0 }
+        oldestLeft -= taken
+        extendRun(start..<end, in: bytes)
+        return end - start
+    }
+
     /// Takes one frame from the server.
     ///
     /// - Parameters:
@@ -93,7 +119,7 @@ struct ReplyMatcher {
             return .reply(id: oldest.id, continuation, Message(buffer: ByteBuffer(bytes: payload)))
         case .batch(let continuation, _)?:
             endOfRead(bytes)
-            let batch = FrameBatch(wire: gathered, count: gatheredCount)
+            let batch = FrameBatch(wire: gathered, ends: gatheredEnds)
             endGathering()
             return .batch(id: oldest.id, continuation, batch)
         case nil:
@@ -111,19 +137,32 @@ struct ReplyMatcher {
     /// Adds a frame to the batch being gathered: to the run when it follows it in the read, else as its own frame.
     @inline(__always)
     private mutating func add(_ payload: UnsafeRawBufferPointer, wire: Range<Int>?, in bytes: UnsafeRawBufferPointer) {
-        if gatheredCount == 0 { gathered.reserveCapacity((oldestLeft + 1) * (payload.count + FrameDecoder.headerSize)) }
-        gatheredCount += 1
-        if copiesRuns, let wire {
-            if let whole = run, whole.upperBound == wire.lowerBound {
-                run = whole.lowerBound..<wire.upperBound
-                return
-            }
-            endOfRead(bytes)
-            run = wire
+        if gatheredEnds.isEmpty { reserve(oldestLeft + 1, bytes: payload.count + FrameDecoder.headerSize) }
+        gatheredEnds.append(gatheredBytes + FrameDecoder.headerSize + payload.count)
+        if copiesRuns, let wire { return extendRun(wire, in: bytes) }
+        endOfRead(bytes)
+        gathered.appendFrame(payload)
+    }
+
+    /// The bytes gathered so far, the run not yet copied included.
+    private var gatheredBytes: Int { gathered.count + (run?.count ?? 0) }
+
+    /// Makes room for `count` replies of about `bytes` bytes each, up to 16 MiB: a batch's replies are most often
+    /// the size of the first, but a server's large first reply does not reserve its size times the batch's count.
+    private mutating func reserve(_ count: Int, bytes: Int) {
+        gathered.reserveCapacity(min(count * bytes, 16 << 20))
+        gatheredEnds.reserveCapacity(count)
+    }
+
+    /// Adds whole frames in wire form to the run when they follow it in the read; else copies the run and starts anew.
+    @inline(__always)
+    private mutating func extendRun(_ frames: Range<Int>, in bytes: UnsafeRawBufferPointer) {
+        if let whole = run, whole.upperBound == frames.lowerBound {
+            run = whole.lowerBound..<frames.upperBound
             return
         }
         endOfRead(bytes)
-        gathered.appendFrame(payload)
+        run = frames
     }
 
     /// Request `id` gives up: returns its waiter, to fail, if it still waits; its replies will be dropped.
@@ -168,8 +207,8 @@ struct ReplyMatcher {
     /// A fresh buffer, as the last batch shares the old one.
     private mutating func endGathering() {
         run = nil
-        guard gatheredCount > 0 else { return }
+        guard !gatheredEnds.isEmpty else { return }
         gathered = FrameBytes()
-        gatheredCount = 0
+        gatheredEnds = []
     }
 }

@@ -158,6 +158,16 @@ final class StreamFrames: StreamTransport {
         try decoder.feed(bytes, body)
     }
 
+    /// As ``messages(in:_:)``, letting `takeRun` take runs of whole length-prefixed frames (``FrameDecoder``).
+    func messages(
+        in bytes: UnsafeRawBufferPointer, takingRuns takeRun: (Int) -> Int,
+        _ body: (UnsafeRawBufferPointer, Range<Int>?) throws -> Void
+    ) throws {
+        try withoutActuallyEscaping(takeRun) { try decoder.feed(bytes, takingRuns: $0, body) }
+    }
+
+    var maximumFrameSize: Int { decoder.maximumFrameSize }
+
     func scan(
         _ bytes: UnsafeRawBufferPointer, whole: inout Range<Int>?, count: inout MessageCount,
         gathered: (UnsafeRawBufferPointer) -> Void

@@ -43,8 +43,13 @@ public struct FrameDecoder: Sendable {
 
     /// As ``feed(_:_:)``, also telling where each whole frame (header and payload) lies in `bytes`; `nil` for a
     /// frame completed from bytes of an earlier feed.
+    ///
+    /// - Parameter takeRun: Called before each frame that starts in `bytes` with that frame's offset: it may take
+    ///   whole frames from there in one piece (a reader that keeps them in wire form) and returns how many bytes it
+    ///   took, at most the whole frames there; 0 hands the next frame to `onFrame`. `nil`: every frame goes there.
     mutating func feed(
         _ bytes: UnsafeRawBufferPointer,
+        takingRuns takeRun: ((Int) -> Int)? = nil,
         _ onFrame: (UnsafeRawBufferPointer, Range<Int>?) throws -> Void
     ) throws {
         var rest = bytes
@@ -53,6 +58,11 @@ public struct FrameDecoder: Sendable {
         }
         var offset = bytes.count - rest.count
         while rest.count >= Self.headerSize {
+            if let takeRun, case let taken = takeRun(offset), taken > 0 {
+                rest = UnsafeRawBufferPointer(rebasing: rest[taken...])
+                offset += taken
+                continue
+            }
             let length = try Self.length(of: rest, limit: maximumFrameSize)
             let end = Self.headerSize + length
             guard rest.count >= end else { break }

@@ -74,14 +74,16 @@ struct FramingDecoder: Sendable {
         try feed(bytes) { payload, _ in try onFrame(payload) }
     }
 
-    /// As the decoders' `feed`, with where each whole message lies in `bytes` (`nil` if gathered).
+    /// As the decoders' `feed`, with where each whole message lies in `bytes` (`nil` if gathered); `takeRun` as
+    /// ``FrameDecoder``'s, for length-prefixed frames only (a delimited decoder never calls it).
     mutating func feed(
-        _ bytes: UnsafeRawBufferPointer, _ onFrame: (UnsafeRawBufferPointer, Range<Int>?) throws -> Void
+        _ bytes: UnsafeRawBufferPointer, takingRuns takeRun: ((Int) -> Int)? = nil,
+        _ onFrame: (UnsafeRawBufferPointer, Range<Int>?) throws -> Void
     ) throws {
         if delimited != nil {
             try delimited!.feed(bytes, onFrame)
         } else {
-            try frames.feed(bytes, onFrame)
+            try frames.feed(bytes, takingRuns: takeRun, onFrame)
         }
     }
 }

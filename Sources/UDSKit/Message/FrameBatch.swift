@@ -42,21 +42,11 @@ public struct FrameBatch: RandomAccessCollection, Hashable, Sendable, Expressibl
 
     public init(arrayLiteral messages: Message...) { self.init(messages) }
 
-    /// `count` whole frames, as a reader gathered them: the reply side.
-    init(wire: FrameBytes, count: Int) {
+    /// Whole frames as a reader gathered them, and where each one ends: the reply side.
+    init(wire: FrameBytes, ends: [Int]) {
+        precondition(ends.last ?? 0 == wire.count, "a reply batch is whole frames")
         self.wire = wire
-        ends = wire.withUnsafeBytes { wire in
-            [Int](unsafeUninitializedCapacity: count) { ends, initialized in
-                var at = 0
-                for index in 0..<count {
-                    let length = UInt32(bigEndian: wire.loadUnaligned(fromByteOffset: at, as: UInt32.self))
-                    at += FrameDecoder.headerSize + Int(length)
-                    ends[index] = at
-                }
-                precondition(at == wire.count, "a reply batch is whole frames")
-                initialized = count
-            }
-        }
+        self.ends = ends
     }
 
     /// Reserves room for `count` more messages of `payloadBytes` bytes in all.

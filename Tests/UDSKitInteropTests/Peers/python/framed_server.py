@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Answers the framed protocol (a 4-byte big-endian length, then the payload) on a Unix-domain socket with the socket
 module and struct, the way Python programs usually do: a thread per connection reads frames and writes each one back
-(or, with --ack, its byte count in decimal and "\\n") until the client closes. SIGTERM or SIGINT closes the socket,
-removes its file and exits 0.
+(or, with --ack, its byte count in decimal and "\\n") until the client closes; with --pieces N it writes each reply N
+bytes at a time, so that the client's reads end anywhere in a frame, its header included. SIGTERM or SIGINT closes the
+socket, removes its file and exits 0.
 
     framed_server.py --path /tmp/app.sock
     framed_server.py --path /tmp/app.sock --ack
+    framed_server.py --path /tmp/app.sock --pieces 3
 """
 import argparse
 import os
@@ -29,7 +31,7 @@ def recv_exactly(conn, count):
     return b"".join(chunks)
 
 
-def serve(conn, ack):
+def serve(conn, ack, pieces):
     with conn:
         try:
             while True:
@@ -47,7 +49,10 @@ def serve(conn, ack):
                     print("framed_server: the client closed inside a frame", file=sys.stderr)
                     return
                 reply = b"%d\n" % length if ack else payload
-                conn.sendall(struct.pack(">I", len(reply)) + reply)
+                framed = struct.pack(">I", len(reply)) + reply
+                step = pieces or len(framed)
+                for start in range(0, len(framed), step):
+                    conn.sendall(framed[start : start + step])
         except OSError:
             pass  # the client went away
 
@@ -56,6 +61,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--path", required=True, help="the socket file to create (it must not exist)")
     parser.add_argument("--ack", action="store_true", help="reply with each frame's byte count instead of the frame")
+    parser.add_argument("--pieces", type=int, default=0, help="write each reply this many bytes at a time")
     args = parser.parse_args()
 
     def stop(signum, frame):
@@ -70,7 +76,7 @@ def main():
         listener.listen(128)
         while True:
             conn, _ = listener.accept()
-            threading.Thread(target=serve, args=(conn, args.ack), daemon=True).start()
+            threading.Thread(target=serve, args=(conn, args.ack, args.pieces), daemon=True).start()
     finally:
         listener.close()
         os.unlink(args.path)
