@@ -105,15 +105,44 @@ final class ClientExchange: ConnectionDriver, @unchecked Sendable {
 
     /// Queues `chunk` and resumes `continuation` once the socket has taken all of what is queued.
     func write(_ chunk: ByteBuffer, then continuation: CheckedContinuation<Void, any Error>) {
-        if let failure = failure ?? writeFailure { return continuation.resume(throwing: failure) }
-        // The server may have answered and closed before taking the whole message.
-        if isClosed {
-            return continuation.resume(throwing: UnixSocketError(.connectionClosed, operation: .write, socket: address))
+        do {
+            if try write(chunk) { continuation.resume() } else { chunkWaiter = continuation }
+        } catch {
+            continuation.resume(throwing: error)
         }
+    }
+
+    /// Queues `chunk` and writes what the socket takes now; returns whether it took all of what is queued (else
+    /// ``awaitRoom(_:)`` waits for that).
+    ///
+    /// - Throws: Why the message cannot go on: the server closed (it may have answered first), or the exchange failed.
+    func write(_ chunk: ByteBuffer) throws -> Bool {
+        try checkWritable()
         var chunk = chunk
         queue(framed: &chunk)
-        chunkWaiter = continuation
         flush()
+        try checkWritable()
+        guard outboundCount == 0 else { return false }
+        onProgress?(sent)
+        return true
+    }
+
+    /// Resumes `continuation` once the socket has taken all of what is queued, or with the error that ends the
+    /// message.
+    func awaitRoom(_ continuation: CheckedContinuation<Void, any Error>) {
+        do {
+            try checkWritable()
+            if outboundCount == 0 { return continuation.resume() }
+            chunkWaiter = continuation
+        } catch {
+            continuation.resume(throwing: error)
+        }
+    }
+
+    private func checkWritable() throws {
+        if let failure = failure ?? writeFailure { throw failure }
+        // The server may have answered and closed before taking the whole message.
+        if isClosed { throw UnixSocketError(.connectionClosed, operation: .write, socket: address) }
     }
 
     /// The chunks are all queued: half-close once they are written.

@@ -137,10 +137,14 @@ public struct MessageClient: Sendable {
         }
         let outcome = try await withTaskCancellationHandler {
             if case .chunks(let produce) = message.source {
-                await withCheckedContinuation { continuation in
-                    reactor.perform {
-                        exchange.start()
-                        continuation.resume()
+                if reactor.inLoop {  // a task on the reactor's executor hands the exchange over without a switch
+                    exchange.start()
+                } else {
+                    await withCheckedContinuation { continuation in
+                        reactor.execute {
+                            exchange.start()
+                            continuation.resume()
+                        }
                     }
                 }
                 do {

@@ -62,11 +62,21 @@ final class ChunkWriter: Sendable {
         self.exchange = ReactorBound(exchange, on: reactor)
     }
 
+    /// On the reactor's thread (a task on its executor) the chunk is written at once, and the task suspends only
+    /// when the socket does not take all of it.
     func write(_ chunk: Message) async throws {
         guard chunk.count > 0 else { return }
         let exchange = self.exchange
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            exchange.perform { $0.write(chunk.buffer, then: continuation) }
+        if exchange.reactor.inLoop {
+            if try !exchange.valueInLoop.write(chunk.buffer) {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    exchange.valueInLoop.awaitRoom(continuation)
+                }
+            }
+        } else {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                exchange.execute { $0.write(chunk.buffer, then: continuation) }
+            }
         }
         counter.add(chunk.count, ordering: .relaxed)
     }

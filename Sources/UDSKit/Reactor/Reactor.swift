@@ -288,6 +288,12 @@ struct ReactorBound<Value>: @unchecked Sendable {
         self.reactor = reactor
     }
 
+    /// The value, for a caller on its reactor's thread.
+    var valueInLoop: Value {
+        reactor.assertInLoop()
+        return value
+    }
+
     /// Runs `body` with the value on its reactor's thread.
     func execute(_ body: @escaping @Sendable (Value) -> Void) {
         reactor.execute { body(self.value) }

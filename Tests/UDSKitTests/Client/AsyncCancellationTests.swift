@@ -76,8 +76,10 @@ extension LibraryTests {
         }
 
         /// A large message from chunks, to a server that reads nothing until it is let go: the producer waits for
-        /// room in the socket when the task is cancelled.
-        @Test func aDeliveryOfChunksWaitingForRoomEndsWhenItsTaskIsCancelled() async throws {
+        /// room in the socket when the task is cancelled. From an ordinary task, and from one on the client's
+        /// executor, whose chunks are written inline until the socket is full.
+        @Test(arguments: [false, true])
+        func aDeliveryOfChunksWaitingForRoomEndsWhenItsTaskIsCancelled(onClientExecutor: Bool) async throws {
             let latch = makeLatch()
             defer { latch.open() }
             let handler = MessageHandler.streaming { body, _ in
@@ -93,7 +95,8 @@ extension LibraryTests {
                     let produced = Shared(0)
                     let chunks = GeneratedChunks(chunkCount: 100_000, chunkSize: 64 * 1024)  // 6.4 GB: never all taken
                     let counted = AsyncCountingSequence(base: chunks, counter: produced)
-                    let delivery = Task { try await client.deliver(.chunks(counted)) }
+                    let executor: (any TaskExecutor)? = onClientExecutor ? try client.executor : nil
+                    let delivery = Task(executorPreference: executor) { try await client.deliver(.chunks(counted)) }
                     // Once this many chunks are produced, the socket buffers are full and the producer waits.
                     // The exchange watches its socket for room only while a chunk waits for it (the server, which
                     // does not write, watches nothing for writability).
