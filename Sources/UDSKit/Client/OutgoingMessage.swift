@@ -15,6 +15,12 @@ public struct OutgoingMessage: Sendable {
     /// Descriptors passed with the first bytes.
     var descriptors: [SystemPackage.FileDescriptor] = []
 
+    /// What produces the chunks of a `.chunks` message; `nil` for the others.
+    var chunkProducer: (@Sendable (ChunkWriter) async throws -> Void)? {
+        if case .chunks(let produce) = source { return produce }
+        return nil
+    }
+
     /// This message, passing `descriptors` (open files, pipes, sockets) to the server with its first bytes
     /// (`SCM_RIGHTS`). They stay open here; the server gets its own copies. The message must not be empty.
     public func passing(_ descriptors: [SystemPackage.FileDescriptor]) -> OutgoingMessage {
