@@ -151,9 +151,11 @@ final class Reactor: @unchecked Sendable {
         queue(.body(body))
     }
 
-    /// Something to run on the loop: a job of a task (no closure to allocate for it) or a body.
+    /// Something to run on the loop: a job of a task that prefers the reactor, a job of an actor that lives on it
+    /// (no closure to allocate for either), or a body.
     enum Work {
         case job(UnownedJob)
+        case isolatedJob(UnownedJob, UnownedSerialExecutor)
         case body(@Sendable () -> Void)
     }
 
@@ -249,7 +251,9 @@ final class Reactor: @unchecked Sendable {
                 laterInTurn = running.count - index - 1
                 switch running[index] {
                 case .job(let job):
-                    job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+                    job.runSynchronously(on: asUnownedTaskExecutor())
+                case .isolatedJob(let job, let executor):
+                    job.runSynchronously(isolatedTo: executor, taskExecutor: asUnownedTaskExecutor())
                 case .body(let body):
                     body()
                 }

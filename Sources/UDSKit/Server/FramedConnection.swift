@@ -202,7 +202,8 @@ final class FramedConnection: ServerConnection {
         let server = FramedServerConnection(
             frames: frames, context: core.context(forConnection: id, descriptor: descriptor), outbox: outbox,
             connection: connection, framing: transport.framing)
-        Task(executorPreference: core.configuration.runsHandlersOnEventLoop ? ReactorTaskExecutor(reactor) : nil) {
+        let executor: (any TaskExecutor)? = core.configuration.runsHandlersOnEventLoop ? reactor : nil
+        Task(executorPreference: executor) {
             do {
                 try await body(server)
             } catch {

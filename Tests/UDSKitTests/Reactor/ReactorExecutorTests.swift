@@ -6,11 +6,15 @@ import UDSKitTestSupport
 /// An actor that lives on a reactor: its methods run on the reactor's thread.
 private actor OnReactor {
     let reactor: Reactor
+    private let executor: ReactorSerialExecutor
     private var calls = 0
 
-    init(_ reactor: Reactor) { self.reactor = reactor }
+    init(_ reactor: Reactor) {
+        self.reactor = reactor
+        executor = ReactorSerialExecutor(reactor)
+    }
 
-    nonisolated var unownedExecutor: UnownedSerialExecutor { reactor.asUnownedSerialExecutor() }
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// Counts the call and says whether it ran on the reactor's thread.
     func call() -> (count: Int, inLoop: Bool) {
