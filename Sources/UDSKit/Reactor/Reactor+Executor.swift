@@ -1,6 +1,6 @@
 /// A reactor runs Swift tasks too: it is a `TaskExecutor`, so that a task can prefer it
 /// (`withTaskExecutorPreference(client.executor) { … }`, `Task(executorPreference:)`) and make whole exchanges on the
-/// thread where their bytes arrive; and its ``serialExecutor`` lets an actor live on it, as on a SwiftNIO event loop.
+/// thread where their bytes arrive; a ``ReactorSerialExecutor`` lets an actor live on it, as on a SwiftNIO event loop.
 ///
 /// A job runs on the loop's thread after the events at hand, like any ``Reactor/execute(_:)`` body. An exchange
 /// whose task runs here resumes without a thread switch: its reply is read and its continuation resumed on the same
