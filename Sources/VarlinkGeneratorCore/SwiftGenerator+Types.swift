@@ -56,7 +56,7 @@ extension SwiftGenerator {
         let qualified = owner + "." + name
         let (properties, nested) = self.properties(fields, in: qualified)
         out.documentation(documentation)
-        out.block("\(modifier)struct \(name): Swift.Codable, Swift.Hashable, Swift.Sendable") { out in
+        out.block("\(modifier)struct \(name): UDSVarlink.VarlinkJSONCodable, Swift.Hashable, Swift.Sendable") { out in
             for property in properties {
                 out.line("\(modifier)var \(property.name): \(property.type)")
             }
@@ -71,6 +71,16 @@ extension SwiftGenerator {
                 out.block("\(modifier)func encode(to encoder: any Swift.Encoder) throws") { out in
                     out.line("try UDSVarlink.VarlinkEmpty().encode(to: encoder)")
                 }
+                out.line()
+                out.block(
+                    "\(modifier)init(varlinkJSON json: UDSVarlink.JSONValue) throws(UDSVarlink.VarlinkJSONError)"
+                ) { out in
+                    out.line("_ = try UDSVarlink.VarlinkEmpty(varlinkJSON: json)")
+                }
+                out.line()
+                out.block("\(modifier)func write(to json: inout UDSVarlink.VarlinkJSONWriter)") { out in
+                    out.line("UDSVarlink.VarlinkEmpty().write(to: &json)")
+                }
             } else {
                 out.line()
                 let parameters = properties.map { "\($0.name): \($0.type)\($0.isOptional ? " = nil" : "")" }
@@ -83,6 +93,7 @@ extension SwiftGenerator {
                         out.line("case \(property.name) = \(SwiftNames.stringLiteral(property.varlinkName))")
                     }
                 }
+                writeJSONCoding(properties, &out)
             }
             for type in nested {
                 out.line()
@@ -91,15 +102,55 @@ extension SwiftGenerator {
         }
     }
 
+    /// Writes a struct's `VarlinkJSONCodable` conformance: its members read from a parsed object and written in
+    /// order, optionals left out when `nil`, as its `Codable` conformance does.
+    private func writeJSONCoding(_ properties: [Property], _ out: inout CodeWriter) {
+        out.line()
+        out.block("\(modifier)init(varlinkJSON json: UDSVarlink.JSONValue) throws(UDSVarlink.VarlinkJSONError)") {
+            out in
+            out.line("let members = try UDSVarlink.VarlinkJSONMembers(json)")
+            for property in properties {
+                out.line("self.\(property.name) = try members.value(\(SwiftNames.stringLiteral(property.varlinkName)))")
+            }
+        }
+        out.line()
+        out.block("\(modifier)func write(to json: inout UDSVarlink.VarlinkJSONWriter)") { out in
+            out.line("var object = json.beginObject()")
+            for property in properties {
+                let write = property.isOptional ? "writeIfPresent" : "write"
+                out.line(
+                    "json.\(write)(self.\(property.name), forKey: \(SwiftNames.stringLiteral(property.varlinkName)), in: &object)"
+                )
+            }
+            out.line("json.end(object)")
+        }
+    }
+
     /// Writes a `String`-backed enum of `cases`, each case's raw value its varlink name.
     func writeEnum(_ cases: [String], named name: String, documentation: String, _ out: inout CodeWriter) {
         var names = NameScope(reserved: ["rawValue", "hashValue", "init"])
         out.documentation(documentation)
-        out.block("\(modifier)enum \(name): Swift.String, Swift.Codable, Swift.Hashable, Swift.Sendable") { out in
+        out.block(
+            "\(modifier)enum \(name): Swift.String, UDSVarlink.VarlinkJSONCodable, Swift.Hashable, Swift.Sendable"
+        ) { out in
             for varlinkCase in cases {
                 out.line(
                     "case \(names.claim(SwiftNames.memberName(varlinkCase))) = \(SwiftNames.stringLiteral(varlinkCase))"
                 )
+            }
+            out.line()
+            out.block("\(modifier)init(varlinkJSON json: UDSVarlink.JSONValue) throws(UDSVarlink.VarlinkJSONError)") {
+                out in
+                out.line("let name = try Swift.String(varlinkJSON: json)")
+                out.block("guard let value = Self(rawValue: name) else") { out in
+                    let expected = SwiftNames.stringLiteral("one of " + cases.joined(separator: ", "))
+                    out.line("throw UDSVarlink.VarlinkJSONError(expected: \(expected), found: json)")
+                }
+                out.line("self = value")
+            }
+            out.line()
+            out.block("\(modifier)func write(to json: inout UDSVarlink.VarlinkJSONWriter)") { out in
+                out.line("rawValue.write(to: &json)")
             }
         }
     }

@@ -145,6 +145,22 @@ enum VarlinkJSON {
         return try encoder.encode(TypedReply(parameters: parameters, continues: continues)).withUnsafeBytes(written)
     }
 
+    /// Writes a reply as the one above, its parameters by their own ``VarlinkJSONCodable/write(to:)``.
+    static func reply(
+        json parameters: some VarlinkJSONCodable, continues: Bool, with json: JSONBufferEncoder,
+        fallback encoder: JSONEncoder, then written: (UnsafeRawBufferPointer) throws -> Bool
+    ) throws -> Bool {
+        let result = try json.encode(
+            { json in
+                json.buffer.writeStaticString("{\"parameters\":")
+                var writer = VarlinkJSONWriter(json)
+                parameters.write(to: &writer)
+                json.buffer.writeStaticString(continues ? ",\"continues\":true}" : "}")
+            }, then: written)
+        if let result { return result }
+        return try encoder.encode(TypedReply(parameters: parameters, continues: continues)).withUnsafeBytes(written)
+    }
+
     /// Writes an error reply, `{"error":…,"parameters":…}`, as the reply above, and hands its bytes to `written`.
     static func reply(
         error: VarlinkError, with json: JSONBufferEncoder, fallback encoder: JSONEncoder,

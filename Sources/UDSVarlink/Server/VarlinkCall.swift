@@ -50,6 +50,19 @@ public struct VarlinkReplyStream<Reply: Encodable & Sendable>: Sendable {
     }
 }
 
+extension VarlinkReplyStream where Reply: VarlinkJSONCodable {
+    /// Sends `reply` with `"continues": true`, written by its own ``VarlinkJSONCodable/write(to:)``.
+    ///
+    /// - Throws: As ``VarlinkReplyStream/send(_:)``.
+    public nonisolated(nonsending) func send(_ reply: Reply) async throws {
+        guard channel.more else { throw VarlinkError.expectedMore() }
+        guard !channel.connection.isOutputClosed else {
+            throw UnixSocketError(.connectionClosed, operation: .send, detail: "the client stopped reading")
+        }
+        try await channel.reply(json: reply, continues: true)
+    }
+}
+
 /// Writes one call's replies to its connection, in the framing and with the flags of the call.
 @usableFromInline
 struct VarlinkReplyChannel: Sendable {
@@ -64,6 +77,19 @@ struct VarlinkReplyChannel: Sendable {
     nonisolated(nonsending) func reply(_ parameters: some Encodable, continues: Bool) async throws {
         guard !oneway else { return }
         let hasSpace = try writer.reply(parameters, continues: continues) { bytes in
+            #if DEBUG
+                checkReply(bytes)
+            #endif
+            return try connection.enqueue(bytes)
+        }
+        if !hasSpace { try await connection.waitForSpace() }
+    }
+
+    /// As ``reply(_:continues:)``, the parameters written by their own ``VarlinkJSONCodable/write(to:)``.
+    @usableFromInline
+    nonisolated(nonsending) func reply(json parameters: some VarlinkJSONCodable, continues: Bool) async throws {
+        guard !oneway else { return }
+        let hasSpace = try writer.reply(json: parameters, continues: continues) { bytes in
             #if DEBUG
                 checkReply(bytes)
             #endif
@@ -106,6 +132,17 @@ final class VarlinkReplyWriter: @unchecked Sendable {
     ) throws -> Bool {
         try lock.withLock { _ in
             try VarlinkJSON.reply(parameters, continues: continues, with: json, fallback: fallback, then: written)
+        }
+    }
+
+    /// Encodes a reply by its own ``VarlinkJSONCodable/write(to:)`` and hands its bytes to `written`, under the lock.
+    func reply(
+        json parameters: some VarlinkJSONCodable, continues: Bool,
+        then written: (UnsafeRawBufferPointer) throws -> Bool
+    ) throws -> Bool {
+        try lock.withLock { _ in
+            try VarlinkJSON.reply(
+                json: parameters, continues: continues, with: json, fallback: fallback, then: written)
         }
     }
 

@@ -49,6 +49,40 @@ public struct VarlinkMethods: Sendable {
         }
     }
 
+    /// Answers method `name` with what `body` returns, its parameters read and its reply written by their own
+    /// ``VarlinkJSONCodable`` conformances rather than `Codable`'s containers (the generated types' path).
+    @inlinable
+    public mutating func method<
+        Parameters: VarlinkJSONCodable & Sendable, Reply: VarlinkJSONCodable & Sendable
+    >(
+        _ name: String,
+        _ body: nonisolated(nonsending) @escaping @Sendable (Parameters, VarlinkCall) async throws -> Reply
+    ) {
+        handlers[name] = { parameters, call, channel in
+            let decoded = try Self.read(Parameters.self, parameters)
+            try await channel.reply(json: try await body(decoded, call), continues: false)
+        }
+    }
+
+    /// Answers method `name` with a stream, as ``streamingMethod(_:_:)-(_,(Parameters,_,_)->Reply)``, its parameters
+    /// read and its replies written by their own ``VarlinkJSONCodable`` conformances.
+    @inlinable
+    public mutating func streamingMethod<
+        Parameters: VarlinkJSONCodable & Sendable, Reply: VarlinkJSONCodable & Sendable
+    >(
+        _ name: String,
+        _ body:
+            nonisolated(nonsending) @escaping @Sendable (Parameters, VarlinkCall, VarlinkReplyStream<Reply>)
+            async throws
+            -> Reply
+    ) {
+        handlers[name] = { parameters, call, channel in
+            let decoded = try Self.read(Parameters.self, parameters)
+            let last = try await body(decoded, call, VarlinkReplyStream(channel: channel))
+            try await channel.reply(json: last, continues: false)
+        }
+    }
+
     /// Answers method `name` with untyped parameters and reply, as ``JSONValue``s.
     public mutating func rawMethod(
         _ name: String,
@@ -67,6 +101,15 @@ public struct VarlinkMethods: Sendable {
             throw VarlinkError.invalidParameter(Self.parameterName(error))
         } catch {
             throw VarlinkError.invalidParameter("")
+        }
+    }
+
+    @usableFromInline
+    static func read<T: VarlinkJSONCodable>(_ type: T.Type, _ parameters: JSONValue?) throws(VarlinkError) -> T {
+        do {
+            return try T(varlinkJSON: parameters ?? .object([:]))
+        } catch {
+            throw VarlinkError.invalidParameter(error.path)
         }
     }
 
