@@ -53,7 +53,8 @@ public struct VarlinkReplyStream<Reply: Encodable & Sendable>: Sendable {
 extension VarlinkReplyStream where Reply: VarlinkJSONCodable {
     /// Sends `reply` with `"continues": true`, written by its own ``VarlinkJSONCodable/write(to:)``.
     ///
-    /// - Throws: As ``VarlinkReplyStream/send(_:)``.
+    /// - Throws: As the `Encodable` overload: ``VarlinkError/expectedMore()`` without `more`,
+    ///   ``UnixSocketError/Code/connectionClosed`` once the client is gone or no longer reads.
     public nonisolated(nonsending) func send(_ reply: Reply) async throws {
         guard channel.more else { throw VarlinkError.expectedMore() }
         guard !channel.connection.isOutputClosed else {

@@ -64,8 +64,8 @@ public struct VarlinkMethods: Sendable {
         }
     }
 
-    /// Answers method `name` with a stream, as ``streamingMethod(_:_:)-(_,(Parameters,_,_)->Reply)``, its parameters
-    /// read and its replies written by their own ``VarlinkJSONCodable`` conformances.
+    /// Answers method `name` with a stream, as the `Codable` overload does, its parameters read and its replies
+    /// written by their own ``VarlinkJSONCodable`` conformances.
     @inlinable
     public mutating func streamingMethod<
         Parameters: VarlinkJSONCodable & Sendable, Reply: VarlinkJSONCodable & Sendable
