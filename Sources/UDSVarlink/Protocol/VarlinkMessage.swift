@@ -135,14 +135,9 @@ enum VarlinkJSON {
         _ parameters: some Encodable, continues: Bool, with json: JSONBufferEncoder, fallback encoder: JSONEncoder,
         then written: (UnsafeRawBufferPointer) throws -> Bool
     ) throws -> Bool {
-        let result = try json.encode(
-            { json in
-                json.buffer.writeStaticString("{\"parameters\":")
-                try json.encodeValue(parameters, level: 0)
-                json.buffer.writeStaticString(continues ? ",\"continues\":true}" : "}")
-            }, then: written)
-        if let result { return result }
-        return try encoder.encode(TypedReply(parameters: parameters, continues: continues)).withUnsafeBytes(written)
+        try reply(
+            parameters, continues: continues, writing: { try $0.encodeValue(parameters, level: 0) }, with: json,
+            fallback: encoder, then: written)
     }
 
     /// Writes a reply as the one above, its parameters by their own ``VarlinkJSONCodable/write(to:)``.
@@ -150,11 +145,25 @@ enum VarlinkJSON {
         json parameters: some VarlinkJSONCodable, continues: Bool, with json: JSONBufferEncoder,
         fallback encoder: JSONEncoder, then written: (UnsafeRawBufferPointer) throws -> Bool
     ) throws -> Bool {
+        try reply(
+            parameters, continues: continues,
+            writing: { json in
+                var writer = VarlinkJSONWriter(json)
+                parameters.write(to: &writer)
+            }, with: json, fallback: encoder, then: written)
+    }
+
+    /// The reply of `parameters`, which `write` writes into `json`; JSONEncoder's when that did something `json`
+    /// does not write as JSONEncoder would.
+    private static func reply(
+        _ parameters: some Encodable, continues: Bool, writing write: (JSONBufferEncoder) throws -> Void,
+        with json: JSONBufferEncoder, fallback encoder: JSONEncoder,
+        then written: (UnsafeRawBufferPointer) throws -> Bool
+    ) throws -> Bool {
         let result = try json.encode(
             { json in
                 json.buffer.writeStaticString("{\"parameters\":")
-                var writer = VarlinkJSONWriter(json)
-                parameters.write(to: &writer)
+                try write(json)
                 json.buffer.writeStaticString(continues ? ",\"continues\":true}" : "}")
             }, then: written)
         if let result { return result }

@@ -42,11 +42,16 @@ public struct VarlinkReplyStream<Reply: Encodable & Sendable>: Sendable {
     /// - Throws: ``VarlinkError/expectedMore()`` when the call was made without `more` (which the handler then
     ///   answers with), or ``UnixSocketError/Code/connectionClosed`` once the client is gone or no longer reads.
     public nonisolated(nonsending) func send(_ reply: Reply) async throws {
+        try checkCanSend()
+        try await channel.reply(reply, continues: true)
+    }
+
+    /// Throws what ``send(_:)`` throws before it writes anything.
+    func checkCanSend() throws {
         guard channel.more else { throw VarlinkError.expectedMore() }
         guard !channel.connection.isOutputClosed else {
             throw UnixSocketError(.connectionClosed, operation: .send, detail: "the client stopped reading")
         }
-        try await channel.reply(reply, continues: true)
     }
 }
 
@@ -56,10 +61,7 @@ extension VarlinkReplyStream where Reply: VarlinkJSONCodable {
     /// - Throws: As the `Encodable` overload: ``VarlinkError/expectedMore()`` without `more`,
     ///   ``UnixSocketError/Code/connectionClosed`` once the client is gone or no longer reads.
     public nonisolated(nonsending) func send(_ reply: Reply) async throws {
-        guard channel.more else { throw VarlinkError.expectedMore() }
-        guard !channel.connection.isOutputClosed else {
-            throw UnixSocketError(.connectionClosed, operation: .send, detail: "the client stopped reading")
-        }
+        try checkCanSend()
         try await channel.reply(json: reply, continues: true)
     }
 }
@@ -77,12 +79,7 @@ struct VarlinkReplyChannel: Sendable {
     @usableFromInline
     nonisolated(nonsending) func reply(_ parameters: some Encodable, continues: Bool) async throws {
         guard !oneway else { return }
-        let hasSpace = try writer.reply(parameters, continues: continues) { bytes in
-            #if DEBUG
-                checkReply(bytes)
-            #endif
-            return try connection.enqueue(bytes)
-        }
+        let hasSpace = try writer.reply(parameters, continues: continues) { bytes in try enqueue(bytes) }
         if !hasSpace { try await connection.waitForSpace() }
     }
 
@@ -90,12 +87,7 @@ struct VarlinkReplyChannel: Sendable {
     @usableFromInline
     nonisolated(nonsending) func reply(json parameters: some VarlinkJSONCodable, continues: Bool) async throws {
         guard !oneway else { return }
-        let hasSpace = try writer.reply(json: parameters, continues: continues) { bytes in
-            #if DEBUG
-                checkReply(bytes)
-            #endif
-            return try connection.enqueue(bytes)
-        }
+        let hasSpace = try writer.reply(json: parameters, continues: continues) { bytes in try enqueue(bytes) }
         if !hasSpace { try await connection.waitForSpace() }
     }
 
@@ -103,6 +95,15 @@ struct VarlinkReplyChannel: Sendable {
         guard !oneway else { return }
         let hasSpace = try writer.reply(error: error) { bytes in try connection.enqueue(bytes) }
         if !hasSpace { try await connection.waitForSpace() }
+    }
+
+    /// Queues a reply's bytes (checked against the method's signature in debug builds); whether there is room for
+    /// more.
+    private func enqueue(_ bytes: UnsafeRawBufferPointer) throws -> Bool {
+        #if DEBUG
+            checkReply(bytes)
+        #endif
+        return try connection.enqueue(bytes)
     }
 
     #if DEBUG
