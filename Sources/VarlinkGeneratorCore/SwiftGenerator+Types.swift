@@ -49,14 +49,17 @@ extension SwiftGenerator {
     }
 
     /// Writes a `Codable` struct of `fields`, with a memberwise initializer (optional fields default to `nil`) and
-    /// `CodingKeys` that keep the varlink names.
+    /// `CodingKeys` that keep the varlink names; the parameters of method `parametersOf` say so
+    /// (`VarlinkGeneratedParameters`), so that a server reads them without checking them against the IDL first.
     func writeStruct(
-        _ fields: [VarlinkField], named name: String, in owner: String, documentation: String, _ out: inout CodeWriter
+        _ fields: [VarlinkField], named name: String, in owner: String, documentation: String,
+        parametersOf method: String? = nil, _ out: inout CodeWriter
     ) {
         let qualified = owner + "." + name
         let (properties, nested) = self.properties(fields, in: qualified)
         out.documentation(documentation)
-        out.block("\(modifier)struct \(name): UDSVarlink.VarlinkJSONCodable, Swift.Hashable, Swift.Sendable") { out in
+        let conformance = method == nil ? "UDSVarlink.VarlinkJSONCodable" : "UDSVarlink.VarlinkGeneratedParameters"
+        out.block("\(modifier)struct \(name): \(conformance), Swift.Hashable, Swift.Sendable") { out in
             for property in properties {
                 out.line("\(modifier)var \(property.name): \(property.type)")
             }
@@ -72,10 +75,14 @@ extension SwiftGenerator {
                     out.line("try UDSVarlink.VarlinkEmpty().encode(to: encoder)")
                 }
                 out.line()
+                out.line("/// Reads `{}` only, as the IDL's `()` allows no member.")
                 out.block(
-                    "\(modifier)init(varlinkJSON json: UDSVarlink.JSONValue) throws(UDSVarlink.VarlinkJSONError)"
+                    "\(modifier)init(varlinkJSON json: inout UDSVarlink.VarlinkJSONReader) throws(UDSVarlink.VarlinkJSONError)"
                 ) { out in
-                    out.line("_ = try UDSVarlink.VarlinkEmpty(varlinkJSON: json)")
+                    out.block("try json.readObject", parameters: "(name, _) throws(UDSVarlink.VarlinkJSONError)") {
+                        out in
+                        out.line("throw try name.unknown()")
+                    }
                 }
                 out.line()
                 out.block("\(modifier)func write(to json: inout UDSVarlink.VarlinkJSONWriter)") { out in
@@ -95,6 +102,14 @@ extension SwiftGenerator {
                 }
                 writeJSONCoding(properties, &out)
             }
+            if let method {
+                out.line()
+                out.line(
+                    "\(modifier)static var varlinkInterfaceDescription: Swift.String { \(namespace).interfaceDescription }"
+                )
+                out.line(
+                    "\(modifier)static var varlinkMethodName: Swift.String { \(SwiftNames.stringLiteral(method)) }")
+            }
             for type in nested {
                 out.line()
                 writeType(type.type, named: type.name, in: qualified, documentation: "", &out)
@@ -102,15 +117,38 @@ extension SwiftGenerator {
         }
     }
 
-    /// Writes a struct's `VarlinkJSONCodable` conformance: its members read from a parsed object and written in
-    /// order, optionals left out when `nil`, as its `Codable` conformance does.
+    /// Writes a struct's `VarlinkJSONCodable` conformance: its members read from the bytes in any order and checked
+    /// as the IDL checks them (an unknown one refused, a missing optional `nil`, a missing `object` `null`), and
+    /// written in order, optionals left out when `nil`, as its `Codable` conformance does.
     private func writeJSONCoding(_ properties: [Property], _ out: inout CodeWriter) {
         out.line()
-        out.block("\(modifier)init(varlinkJSON json: UDSVarlink.JSONValue) throws(UDSVarlink.VarlinkJSONError)") {
-            out in
-            out.line("let members = try UDSVarlink.VarlinkJSONMembers(json)")
-            for property in properties {
-                out.line("self.\(property.name) = try members.value(\(SwiftNames.stringLiteral(property.varlinkName)))")
+        out.block(
+            "\(modifier)init(varlinkJSON json: inout UDSVarlink.VarlinkJSONReader) throws(UDSVarlink.VarlinkJSONError)"
+        ) { out in
+            // Locals by position: a property's own name could be `json` or `name`.
+            for (index, property) in properties.enumerated() {
+                out.line("var member\(index): \(property.type)? = nil")
+            }
+            out.block("try json.readObject", parameters: "(name, json) throws(UDSVarlink.VarlinkJSONError)") { out in
+                for (index, property) in properties.enumerated() {
+                    let literal = SwiftNames.stringLiteral(property.varlinkName)
+                    out.line("\(index == 0 ? "if" : "} else if") name.is(\(literal)) {")
+                    out.line("    member\(index) = try json.read(member: \(literal))")
+                }
+                out.line("} else {")
+                out.line("    throw try name.unknown()")
+                out.line("}")
+            }
+            for (index, property) in properties.enumerated() {
+                let value =
+                    if property.isOptional {
+                        "member\(index) ?? nil"
+                    } else if property.type == "UDSVarlink.JSONValue" {
+                        "member\(index) ?? .null"
+                    } else {
+                        "try UDSVarlink.VarlinkJSONReader.required(member\(index), member: \(SwiftNames.stringLiteral(property.varlinkName)))"
+                    }
+                out.line("self.\(property.name) = \(value)")
             }
         }
         out.line()
@@ -139,12 +177,13 @@ extension SwiftGenerator {
                 )
             }
             out.line()
-            out.block("\(modifier)init(varlinkJSON json: UDSVarlink.JSONValue) throws(UDSVarlink.VarlinkJSONError)") {
-                out in
-                out.line("let name = try Swift.String(varlinkJSON: json)")
-                out.block("guard let value = Self(rawValue: name) else") { out in
+            out.block(
+                "\(modifier)init(varlinkJSON json: inout UDSVarlink.VarlinkJSONReader) throws(UDSVarlink.VarlinkJSONError)"
+            ) { out in
+                out.line("let found = try json.readValue()")
+                out.block("guard case .string(let name) = found, let value = Self(rawValue: name) else") { out in
                     let expected = SwiftNames.stringLiteral("one of " + cases.joined(separator: ", "))
-                    out.line("throw UDSVarlink.VarlinkJSONError(expected: \(expected), found: json)")
+                    out.line("throw UDSVarlink.VarlinkJSONError(expected: \(expected), found: found)")
                 }
                 out.line("self = value")
             }

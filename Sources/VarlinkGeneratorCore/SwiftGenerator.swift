@@ -88,7 +88,9 @@ public struct SwiftGenerator {
                 } else if let method = interface.methods[name], let names = methodStructs[name] {
                     out.line()
                     let doc = "The parameters of `\(name)`."
-                    writeStruct(method.input, named: names.parameters, in: namespace, documentation: doc, &out)
+                    writeStruct(
+                        method.input, named: names.parameters, in: namespace, documentation: doc,
+                        parametersOf: name, &out)
                     out.line()
                     writeStruct(
                         method.output, named: names.reply, in: namespace, documentation: "The reply of `\(name)`.", &out

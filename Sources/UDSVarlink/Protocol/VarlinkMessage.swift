@@ -214,12 +214,46 @@ extension VarlinkCallMessage {
         try self.init(parsing: bytes, knownMethod: nil)
     }
 
-    /// Parses a call as ``init(parsing:)`` does; a method named as `knownMethod` is given as that very string (a
-    /// server passes the method of the connection's last call: no `String` made per call).
+    /// Parses a call as ``init(parsing:)`` does, with the method named as `knownMethod` given as that string
+    /// (``VarlinkCallHeader``, as a server parses).
+    init(parsing bytes: UnsafeRawBufferPointer, knownMethod: String?) throws(VarlinkProtocolError) {
+        let header = try VarlinkCallHeader(parsing: bytes, knownMethod: knownMethod)
+        method = header.method
+        oneway = header.oneway
+        more = header.more
+        upgrade = header.upgrade
+        parameters = nil
+        if let range = header.parameters {
+            do {
+                parameters = try JSONParser.parse(UnsafeRawBufferPointer(rebasing: bytes[range]))
+            } catch {
+                throw VarlinkProtocolError(message: "\(error)")
+            }
+        }
+    }
+}
+
+/// A call as a server reads it: its members, the parameters left as bytes (checked to be JSON), for the server to
+/// check against the IDL and read into their type without a ``JSONValue`` of them.
+struct VarlinkCallHeader {
+    /// The fully qualified method, `interface.Method`.
+    var method: String
+    /// Where the parameters object is in the message; `nil` when the call has none (or `null`).
+    var parameters: Range<Int>?
+    var oneway: Bool?
+    var more: Bool?
+    var upgrade: Bool?
+
+    /// Parses the call in `bytes` (one message, without its NUL); a method named as `knownMethod` is given as that
+    /// very string (a server passes the method of the connection's last call: no `String` made per call).
+    ///
+    /// - Throws: ``VarlinkProtocolError`` when the bytes are not JSON, not an object, have no string `method`, or
+    ///   parameters that are not an object.
     init(parsing bytes: UnsafeRawBufferPointer, knownMethod: String?) throws(VarlinkProtocolError) {
         // The members are taken as they are parsed (the last of a repeated name wins, as in an object).
         var method: JSONValue?
-        var parameters: JSONValue?
+        var parameters: Range<Int>?
+        var parametersAreObject = true
         var flags: (oneway: JSONValue?, more: JSONValue?, upgrade: JSONValue?)
         let isObject: Bool
         do {
@@ -227,7 +261,18 @@ extension VarlinkCallMessage {
                 if name.is("method") {
                     method = try parser.memberValue(reusing: knownMethod)
                 } else if name.is("parameters") {
-                    parameters = try parser.memberValue()
+                    switch parser.peek() {
+                    case UInt8(ascii: "{"):
+                        let start = parser.index
+                        try parser.skipValue(depth: 1)
+                        (parameters, parametersAreObject) = (start..<parser.index, true)
+                    case UInt8(ascii: "n"):
+                        let value = try parser.memberValue()
+                        (parameters, parametersAreObject) = (nil, value == .null)
+                    default:
+                        _ = try parser.memberValue()
+                        (parameters, parametersAreObject) = (nil, false)
+                    }
                 } else if name.is("oneway") {
                     flags.oneway = try parser.memberValue()
                 } else if name.is("more") {
@@ -235,7 +280,7 @@ extension VarlinkCallMessage {
                 } else if name.is("upgrade") {
                     flags.upgrade = try parser.memberValue()
                 } else {
-                    _ = try parser.memberValue()
+                    try parser.skipValue(depth: 1)
                 }
             }
         } catch {
@@ -249,12 +294,11 @@ extension VarlinkCallMessage {
         guard case .string(let name)? = method else {
             throw VarlinkProtocolError(message: "a call has no string \"method\"")
         }
-        self.method = name
-        switch parameters {
-        case nil, .null?: self.parameters = nil
-        case .object?: self.parameters = parameters
-        default: throw VarlinkProtocolError(message: "a call's \"parameters\" is not an object")
+        guard parametersAreObject else {
+            throw VarlinkProtocolError(message: "a call's \"parameters\" is not an object")
         }
+        self.method = name
+        self.parameters = parameters
         func flag(_ value: JSONValue?, _ name: String) throws(VarlinkProtocolError) -> Bool? {
             switch value {
             case nil, .null?: return nil

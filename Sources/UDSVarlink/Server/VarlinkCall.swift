@@ -20,7 +20,9 @@ public struct VarlinkCall: Sendable {
     /// The caller wants no reply (`"oneway": true`); whatever the handler returns is dropped.
     public let oneway: Bool
     /// The connection's ID, logger and the peer's credentials.
-    public let context: MessageContext
+    public var context: MessageContext { connection.context }
+    /// Held rather than its context: a context copied per call cost its logger's retains and releases.
+    let connection: FramedServerConnection
 
     /// The calling process's IDs, as the kernel reported them at accept; `nil` if they could not be read.
     public var peer: PeerCredentials? { context.peer }

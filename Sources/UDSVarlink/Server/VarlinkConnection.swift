@@ -25,21 +25,42 @@ struct VarlinkConnection {
 
     /// A method found in the service, with its interface (to validate against) and its handler. A class: the last
     /// one is kept for the next call, and a struct of these fields cost a dozen retains and releases per call.
-    private final class Resolved {
+    private final class Resolved: Sendable {
         let qualified: String
         let interface: VarlinkInterface
         let handler: VarlinkMethods.Handler
         let method: VarlinkMethod
+        /// The check of the parameters against the IDL: the interface's types and the method's input, held apart so
+        /// that no call copies the interface or the method.
+        let check: VarlinkTypeCheck
+        let input: [VarlinkField]
+        /// The handler's parameters were generated from this very method of this very definition: reading them
+        /// checks them (``VarlinkGeneratedParameters``).
+        let readingChecks: Bool
 
         init(
-            qualified: String, interface: VarlinkInterface, handler: @escaping VarlinkMethods.Handler,
+            qualified: String, interface: VarlinkInterface, handler: VarlinkMethods.Handler,
             method: VarlinkMethod
         ) {
             self.qualified = qualified
             self.interface = interface
             self.handler = handler
             self.method = method
+            self.check = VarlinkTypeCheck(types: interface.types)
+            self.input = method.input
+            self.readingChecks =
+                handler.generatedFrom.map { $0.description == interface.description && $0.method == method.name }
+                ?? false
         }
+    }
+
+    /// A call read from its message: what the handler needs once the message's bytes are gone.
+    private struct Prepared {
+        let method: String
+        let more: Bool
+        let oneway: Bool
+        /// The method's body bound to the call's parameters, with the method it resolved to; or why nothing runs.
+        let target: Result<(VarlinkMethods.Invocation, Resolved), VarlinkError>
     }
 
     func run() async throws {
@@ -50,76 +71,98 @@ struct VarlinkConnection {
         // A read's calls at a time: pipelined calls cost no hand-over each (FramedHandler.bursts).
         while let calls = try await connection.nextFrames() {
             for index in calls.indices {
-                var parsed: Result<VarlinkCallMessage, VarlinkProtocolError>?
+                var prepared: Prepared?
+                var refused: VarlinkProtocolError?
                 calls.withPayload(at: index) { raw in
-                    parsed = Result { () throws(VarlinkProtocolError) in
-                        try VarlinkCallMessage(parsing: raw, knownMethod: last?.qualified)
+                    do throws(VarlinkProtocolError) {
+                        prepared = try prepare(raw, last: &last)
+                    } catch {
+                        refused = error
                     }
                 }
-                let call: VarlinkCallMessage
-                do {
-                    call = try parsed!.get()
-                } catch {
+                guard let call = prepared.take() else {
                     var metadata = metadata()
-                    metadata["varlink.error"] = "\(error)"
+                    metadata["varlink.error"] = "\(refused.map { "\($0)" } ?? "")"
                     connection.context.logger.warning(
                         "closing varlink connection: a message is not a varlink call (malformed JSON, or no method)",
                         metadata: metadata)
                     return
                 }
-                let target: Result<Resolved, VarlinkError>
-                if let last, last.qualified == call.method {
-                    target = .success(last)
-                } else {
-                    target = Result { () throws(VarlinkError) in try resolve(call.method) }
-                    if case .success(let resolved) = target { last = resolved }
-                }
                 let replies = writer ?? VarlinkReplyWriter()
                 writer = replies
-                try await answer(call, target, writer: replies)
+                try await answer(call, writer: replies)
             }
         }
     }
 
+    /// Parses the call in `raw`, resolves its method (`last` when it names that one, else the new `last`), checks
+    /// its parameters against the IDL and reads them into the handler's type: all while `raw` is valid, and without
+    /// a ``JSONValue`` of the parameters.
+    ///
+    /// - Throws: ``VarlinkProtocolError`` when `raw` is not a call; a call the server refuses is a `failure`.
+    private func prepare(_ raw: UnsafeRawBufferPointer, last: inout Resolved?) throws(VarlinkProtocolError) -> Prepared
+    {
+        let header = try VarlinkCallHeader(parsing: raw, knownMethod: last?.qualified)
+        let oneway = header.oneway ?? false
+        let more = (header.more ?? false) && !oneway
+        let target: Result<(VarlinkMethods.Invocation, Resolved), VarlinkError>
+        do {
+            let resolved: Resolved
+            if let known = last, known.qualified == header.method {
+                resolved = known
+            } else {
+                resolved = try resolve(header.method)
+                last = resolved
+            }
+            let parameters = header.parameters.map { UnsafeRawBufferPointer(rebasing: raw[$0]) }
+            if !resolved.readingChecks { try resolved.check.validate(json: parameters, against: resolved.input) }
+            target = .success((try resolved.handler.prepare(parameters), resolved))
+        } catch let error as VarlinkError {
+            target = .failure(error)
+        } catch {
+            target = .failure(VarlinkError.invalidParameter(""))
+        }
+        return Prepared(method: header.method, more: more, oneway: oneway, target: target)
+    }
+
     // nonisolated(nonsending), here and on the handlers and the reply channel: they run on the caller's executor, so
     // calling one costs no swift_task_switch (with its task-executor lookup under a lock) per call.
-    nonisolated(nonsending) private func answer(
-        _ call: VarlinkCallMessage, _ target: Result<Resolved, VarlinkError>, writer: VarlinkReplyWriter
-    ) async throws {
-        let oneway = call.oneway ?? false
-        let more = (call.more ?? false) && !oneway
-        let context = VarlinkCall(method: call.method, more: more, oneway: oneway, context: connection.context)
-        do {
-            let resolved = try target.get()
-            let (interface, handler, method) = (resolved.interface, resolved.handler, resolved.method)
-            try interface.validate(parameters: call.parameters, ofMethod: method)
-            var check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)? = nil
-            #if DEBUG
-                check = { (reply: JSONValue) throws(VarlinkError) in
-                    try interface.validate(reply: reply, ofMethod: method)
-                }
-            #endif
+    @inline(__always)
+    nonisolated(nonsending) private func answer(_ call: Prepared, writer: VarlinkReplyWriter) async throws {
+        let (invocation, resolved): (VarlinkMethods.Invocation, Resolved)
+        switch call.target {
+        case .success(let target):
+            (invocation, resolved) = target
+        case .failure(let error):
+            // Resolution, validation or reading the parameters failed: nothing runs.
             let channel = VarlinkReplyChannel(
-                connection: connection, writer: writer, more: more, oneway: oneway, check: check)
-            do {
-                try await handler(call.parameters, context, channel)
-            } catch let error as VarlinkError {
-                try await channel.reply(error: error)
-            } catch let error as any VarlinkErrorConvertible {
-                try await channel.reply(error: error.varlinkError)
-            } catch let error as UnixSocketError where error.code == .connectionClosed {
-                throw error
-            } catch {
-                connection.context.logger.warning(
-                    "varlink method failed",
-                    metadata: ["varlink.method": "\(call.method)", "varlink.error": "\(error)"])
-                try await channel.reply(error: VarlinkError(name: "org.varlink.service.InternalError"))
-            }
-        } catch let error as VarlinkError {
-            // Resolution or validation failed: nothing ran.
-            let channel = VarlinkReplyChannel(
-                connection: connection, writer: writer, more: false, oneway: oneway, check: nil)
+                connection: connection, writer: writer, more: false, oneway: call.oneway, check: nil)
             try await channel.reply(error: error)
+            return
+        }
+        let context = VarlinkCall(method: call.method, more: call.more, oneway: call.oneway, connection: connection)
+        var check: (@Sendable (JSONValue) throws(VarlinkError) -> Void)? = nil
+        #if DEBUG
+            check = { (reply: JSONValue) throws(VarlinkError) in
+                try resolved.interface.validate(reply: reply, ofMethod: resolved.method)
+            }
+        #else
+            _ = resolved
+        #endif
+        let channel = VarlinkReplyChannel(
+            connection: connection, writer: writer, more: call.more, oneway: call.oneway, check: check)
+        do {
+            try await invocation.run(context, channel)
+        } catch let error as VarlinkError {
+            try await channel.reply(error: error)
+        } catch let error as any VarlinkErrorConvertible {
+            try await channel.reply(error: error.varlinkError)
+        } catch let error as UnixSocketError where error.code == .connectionClosed {
+            throw error
+        } catch {
+            connection.context.logger.warning(
+                "varlink method failed", metadata: ["varlink.method": "\(call.method)", "varlink.error": "\(error)"])
+            try await channel.reply(error: VarlinkError(name: "org.varlink.service.InternalError"))
         }
     }
 

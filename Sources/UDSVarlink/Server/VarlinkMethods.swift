@@ -6,9 +6,35 @@
 /// }
 /// ```
 public struct VarlinkMethods: Sendable {
-    @usableFromInline typealias Handler =
-        nonisolated(nonsending) @Sendable (JSONValue?, VarlinkCall, VarlinkReplyChannel) async throws
-        -> Void
+    /// A method's handler: reads a call's parameters (the bytes of their object, `nil` for none) into what the
+    /// method's body takes, and returns the body bound to them; the bytes are read while the connection holds them,
+    /// the body runs after.
+    @usableFromInline struct Handler: Sendable {
+        /// Throws a ``VarlinkError`` (untyped: a typed-throws closure here crashes the Swift 6.3 compiler).
+        let prepare: @Sendable (UnsafeRawBufferPointer?) throws -> Invocation
+        /// The interface definition and method the parameters' type was generated from
+        /// (``VarlinkGeneratedParameters``); a call to that method of that definition is not checked against the IDL
+        /// before `prepare`, which checks it as it reads.
+        let generatedFrom: (description: String, method: String)?
+
+        @usableFromInline init(
+            _ parameters: Any.Type, _ prepare: @escaping @Sendable (UnsafeRawBufferPointer?) throws -> Invocation
+        ) {
+            self.prepare = prepare
+            generatedFrom = (parameters as? any VarlinkGeneratedParameters.Type).map {
+                ($0.varlinkInterfaceDescription, $0.varlinkMethodName)
+            }
+        }
+    }
+
+    /// A method's body bound to its call's parameters.
+    @usableFromInline struct Invocation: Sendable {
+        let run: nonisolated(nonsending) @Sendable (VarlinkCall, VarlinkReplyChannel) async throws -> Void
+
+        @usableFromInline init(
+            _ run: nonisolated(nonsending) @escaping @Sendable (VarlinkCall, VarlinkReplyChannel) async throws -> Void
+        ) { self.run = run }
+    }
     @usableFromInline var handlers: [String: Handler] = [:]
 
     // Inlinable, here and in streamingMethod: the handler is then made for the concrete Parameters and Reply where it
@@ -24,9 +50,12 @@ public struct VarlinkMethods: Sendable {
         _ name: String,
         _ body: nonisolated(nonsending) @escaping @Sendable (Parameters, VarlinkCall) async throws -> Reply
     ) {
-        handlers[name] = { parameters, call, channel in
+        handlers[name] = Handler(Parameters.self) { parameters in
             let decoded = try Self.decode(Parameters.self, parameters)
-            try await channel.reply(try await body(decoded, call), continues: false)
+            let invocation = Invocation { call, channel in
+                try await channel.reply(try await body(decoded, call), continues: false)
+            }
+            return invocation
         }
     }
 
@@ -42,10 +71,13 @@ public struct VarlinkMethods: Sendable {
             async throws
             -> Reply
     ) {
-        handlers[name] = { parameters, call, channel in
+        handlers[name] = Handler(Parameters.self) { parameters in
             let decoded = try Self.decode(Parameters.self, parameters)
-            let last = try await body(decoded, call, VarlinkReplyStream(channel: channel))
-            try await channel.reply(last, continues: false)
+            let invocation = Invocation { call, channel in
+                let last = try await body(decoded, call, VarlinkReplyStream(channel: channel))
+                try await channel.reply(last, continues: false)
+            }
+            return invocation
         }
     }
 
@@ -58,9 +90,12 @@ public struct VarlinkMethods: Sendable {
         _ name: String,
         _ body: nonisolated(nonsending) @escaping @Sendable (Parameters, VarlinkCall) async throws -> Reply
     ) {
-        handlers[name] = { parameters, call, channel in
+        handlers[name] = Handler(Parameters.self) { parameters in
             let decoded = try Self.read(Parameters.self, parameters)
-            try await channel.reply(json: try await body(decoded, call), continues: false)
+            let invocation = Invocation { call, channel in
+                try await channel.reply(json: try await body(decoded, call), continues: false)
+            }
+            return invocation
         }
     }
 
@@ -76,10 +111,13 @@ public struct VarlinkMethods: Sendable {
             async throws
             -> Reply
     ) {
-        handlers[name] = { parameters, call, channel in
+        handlers[name] = Handler(Parameters.self) { parameters in
             let decoded = try Self.read(Parameters.self, parameters)
-            let last = try await body(decoded, call, VarlinkReplyStream(channel: channel))
-            try await channel.reply(json: last, continues: false)
+            let invocation = Invocation { call, channel in
+                let last = try await body(decoded, call, VarlinkReplyStream(channel: channel))
+                try await channel.reply(json: last, continues: false)
+            }
+            return invocation
         }
     }
 
@@ -88,15 +126,20 @@ public struct VarlinkMethods: Sendable {
         _ name: String,
         _ body: nonisolated(nonsending) @escaping @Sendable (JSONValue, VarlinkCall) async throws -> JSONValue
     ) {
-        handlers[name] = { parameters, call, channel in
-            try await channel.reply(try await body(parameters ?? .object([:]), call), continues: false)
+        handlers[name] = Handler(JSONValue.self) { parameters in
+            let value = try Self.value(parameters)
+            let invocation = Invocation { call, channel in
+                try await channel.reply(try await body(value, call), continues: false)
+            }
+            return invocation
         }
     }
 
     @usableFromInline
-    static func decode<T: Decodable>(_ type: T.Type, _ parameters: JSONValue?) throws(VarlinkError) -> T {
+    static func decode<T: Decodable>(_ type: T.Type, _ parameters: UnsafeRawBufferPointer?) throws(VarlinkError) -> T {
+        let value = try Self.value(parameters)
         do {
-            return try JSONValueDecoder.decode(type, from: parameters ?? .object([:]))
+            return try JSONValueDecoder.decode(type, from: value)
         } catch let error as DecodingError {
             throw VarlinkError.invalidParameter(Self.parameterName(error))
         } catch {
@@ -105,11 +148,28 @@ public struct VarlinkMethods: Sendable {
     }
 
     @usableFromInline
-    static func read<T: VarlinkJSONCodable>(_ type: T.Type, _ parameters: JSONValue?) throws(VarlinkError) -> T {
+    static func read<T: VarlinkJSONCodable>(
+        _ type: T.Type, _ parameters: UnsafeRawBufferPointer?
+    ) throws(VarlinkError) -> T {
+        let empty: StaticString = "{}"
+        var json = VarlinkJSONReader(
+            parameters ?? UnsafeRawBufferPointer(start: empty.utf8Start, count: empty.utf8CodeUnitCount))
         do {
-            return try T(varlinkJSON: parameters ?? .object([:]))
+            return try T(varlinkJSON: &json)
         } catch {
             throw VarlinkError.invalidParameter(error.path)
+        }
+    }
+
+    /// The parameters as a ``JSONValue``, `{}` for none.
+    @usableFromInline
+    static func value(_ parameters: UnsafeRawBufferPointer?) throws(VarlinkError) -> JSONValue {
+        guard let parameters else { return .object([:]) }
+        do {
+            return try JSONParser.parse(parameters)
+        } catch {
+            // The connection checked that they are JSON.
+            throw VarlinkError.invalidParameter("")
         }
     }
 
