@@ -167,7 +167,16 @@ enum VarlinkJSON {
                 json.buffer.writeStaticString(continues ? ",\"continues\":true}" : "}")
             }, then: written)
         if let result { return result }
-        return try encoder.encode(TypedReply(parameters: parameters, continues: continues)).withUnsafeBytes(written)
+        return try fallbackReply(parameters, continues: continues, with: encoder, then: written)
+    }
+
+    /// The reply by JSONEncoder. Not inlined: its `TypedReply` metadata would be looked up on every reply.
+    @inline(never)
+    private static func fallbackReply(
+        _ parameters: some Encodable, continues: Bool, with encoder: JSONEncoder,
+        then written: (UnsafeRawBufferPointer) throws -> Bool
+    ) throws -> Bool {
+        try encoder.encode(TypedReply(parameters: parameters, continues: continues)).withUnsafeBytes(written)
     }
 
     /// Writes an error reply, `{"error":…,"parameters":…}`, as the reply above, and hands its bytes to `written`.
