@@ -2,8 +2,9 @@
 # Varlink calls per second: UDSKit's varlink server (Examples/VarlinkPing) against Go's (github.com/varlink/go) and
 # Python's (PyPI varlink) serving the same org.example.ping, and UDSKit's own framed request/reply as the baselines:
 # `varlink-ping framed-echo` (a framed request handler on the event loop, as the varlink server's run: the same
-# machinery without JSON) and `uds serve --framed --quiet --reply echo` (answered on the loop, no handler). All in
-# one run, driven by the same clients:
+# machinery without JSON) and `uds serve --framed --quiet --reply echo` (answered on the loop, no handler); and
+# varlink-limit (Tests/UDSVarlinkTests/Peers/load/varlink-limit.c), the least a server can do per call in C (blocking
+# reads on one connection, no parser), as the limit. All in one run, driven by the same clients:
 #
 # - varlink-load (Tests/UDSVarlinkTests/Peers/load/varlink-load.c), a C client with raw socket writes that costs little
 #   per call, so that the rows measure servers: awaited (one call written, its reply read, repeat) and pipelined (a
@@ -41,6 +42,7 @@ trap cleanup EXIT
     GO111MODULE=off GOPATH="$work/gopath:/usr/share/gocode" GOCACHE="${TMPDIR:-/tmp}/udskit-interop-gocache" GOFLAGS= \
         go build -o "$work/govarlink" .)
 gcc -O2 -Wall -o "$work/varlink-load" Tests/UDSVarlinkTests/Peers/load/varlink-load.c
+gcc -O2 -Wall -o "$work/varlink-limit" Tests/UDSVarlinkTests/Peers/load/varlink-limit.c
 
 pin=()
 if [[ $PIN != none ]]; then pin=(taskset -c "$PIN"); fi
@@ -56,8 +58,8 @@ start() {
     exit 1
 }
 
-servers=(udskit go python handler framed)
-if [[ -n ${BASELINE_PING:-} ]]; then servers=(udskit baseline go python handler framed); fi
+servers=(udskit go python handler framed limit)
+if [[ -n ${BASELINE_PING:-} ]]; then servers=(udskit baseline go python handler framed limit); fi
 columns=(c1 c100 c1000 go1 go100)
 declare -A runs
 # measure NAME: one run of every client column against server NAME, appended to runs[NAME,COLUMN].
@@ -81,6 +83,7 @@ start go "$work/govarlink" server -address "unix:$work/go.sock"
 start python python3 Tests/UDSVarlinkTests/Peers/python/ping_server.py "unix:$work/python.sock"
 start handler "$bin/varlink-ping" framed-echo "$work/handler.sock"
 start framed "$bin/uds" serve "$work/framed.sock" --framed --quiet --reply echo
+start limit "$work/varlink-limit" "$work/limit.sock"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 for _ in $(seq "$RUNS"); do
     for name in "${servers[@]}"; do measure "$name"; done
@@ -110,6 +113,7 @@ for name in "${servers[@]}"; do
     python) label="Python varlink (PyPI, ThreadingServer)" ;;
     handler) label="UDSKit framed request handler (varlink-ping framed-echo, not varlink)" ;;
     framed) label="UDSKit framed echo on the loop (uds serve --reply echo, not varlink)" ;;
+    limit) label="C limit (varlink-limit: blocking reads, one connection, no parser)" ;;
     esac
     line="| $label"
     for column in "${columns[@]}"; do line+=" | ${results[$name,$column]}"; done
@@ -119,5 +123,7 @@ echo
 for column in "${columns[@]}"; do
     echo "$column: UDSKit/Go $(ratio "${results[udskit,$column]}" "${results[go,$column]}")," \
         "UDSKit/framed handler $(ratio "${results[udskit,$column]}" "${results[handler,$column]}")," \
-        "UDSKit/framed echo $(ratio "${results[udskit,$column]}" "${results[framed,$column]}")"
+        "UDSKit/framed echo $(ratio "${results[udskit,$column]}" "${results[framed,$column]}")," \
+        "UDSKit/C limit $(ratio "${results[udskit,$column]}" "${results[limit,$column]}")," \
+        "C limit/Go $(ratio "${results[limit,$column]}" "${results[go,$column]}")"
 done

@@ -36,6 +36,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     for message in expected.messages {
         message.withUnsafeBytes { raw in
             guard let call = try? VarlinkCallMessage(parsing: raw) else { return }
+            // A call's members are parsed with the parameters (and unknown members) only skipped over: what that
+            // takes must be JSON.
+            invariant(
+                (try? JSONValue(parsing: String(decoding: raw, as: UTF8.self))) != nil, "a call that is not JSON parsed")
             if let parameters = call.parameters {
                 invariant((try? JSONValue(parsing: parameters.jsonText)) == parameters, "JSON does not round-trip")
             }

@@ -87,7 +87,8 @@ struct VarlinkTypeCheck: Sendable {
             return nil
         case .string:
             guard next == UInt8(ascii: "\"") else { return Problem() }
-            _ = try parser.string()
+            let token = try parser.stringToken()
+            if !token.isASCII { _ = try parser.string(token) }  // checks it is UTF-8
             return nil
         case .int:
             switch try scalar(&parser, depth) {

@@ -82,7 +82,7 @@ struct JSONParser {
     /// Parses `bytes`, which must hold one JSON object, handing each member's name to `body` in order, with the
     /// parser at the member's value, without building the object: a call's members are read once, so a dictionary
     /// of them would be made only to be taken apart, and a name checked against a few known ones needs no `String`.
-    /// `body` must parse the value, with ``memberValue()`` or ``memberValue(reusing:)``.
+    /// `body` must parse the value, with ``memberValue()``, ``memberValue(reusing:)`` or ``skipValue(depth:)``.
     ///
     /// - Returns: `false` if the value is not an object (nothing parsed).
     static func forEachMember(
@@ -101,7 +101,7 @@ struct JSONParser {
     /// to be UTF-8), or the string its escapes make.
     struct StringToken {
         fileprivate let bytes: UnsafeRawBufferPointer
-        fileprivate let isASCII: Bool
+        let isASCII: Bool
         fileprivate let unescaped: String?
 
         /// Whether the string is `name`, an ASCII name.

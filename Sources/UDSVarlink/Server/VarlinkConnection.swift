@@ -120,13 +120,15 @@ struct VarlinkConnection {
         } catch let error as VarlinkError {
             target = .failure(error)
         } catch {
+            // A handler's prepare throws VarlinkError only (VarlinkMethods.Handler); anything else is its reading.
             target = .failure(VarlinkError.invalidParameter(""))
         }
         return Prepared(method: header.method, more: more, oneway: oneway, target: target)
     }
 
     // nonisolated(nonsending), here and on the handlers and the reply channel: they run on the caller's executor, so
-    // calling one costs no swift_task_switch (with its task-executor lookup under a lock) per call.
+    // calling one costs no swift_task_switch (with its task-executor lookup under a lock) per call. Inlined into
+    // run(): one task frame and one switch back fewer per call.
     @inline(__always)
     nonisolated(nonsending) private func answer(_ call: Prepared, writer: VarlinkReplyWriter) async throws {
         let (invocation, resolved): (VarlinkMethods.Invocation, Resolved)
