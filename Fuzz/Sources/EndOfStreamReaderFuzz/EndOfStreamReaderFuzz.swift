@@ -27,10 +27,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         guard !threw else { return }
         sum += chunk.count
         let passesLimit = limit.map { sum > $0 } ?? false
-        do throws(UnixSocketError) {
+        do {
             try reader.feed(chunk)
             invariant(!passesLimit, "feed accepted \(sum) bytes, limit \(limit!)")
         } catch {
+            guard let error = error as? UnixSocketError else { return invariant(false, "feed threw \(error)") }
             invariant(passesLimit, "feed threw \(error) at \(sum) bytes, limit \(String(describing: limit))")
             invariant(error.code == .messageTooLarge, "feed threw \(error), not .messageTooLarge")
             threw = true

@@ -52,10 +52,9 @@ public struct VarlinkMethods: Sendable {
     ) {
         handlers[name] = Handler(Parameters.self) { parameters in
             let decoded = try Self.decode(Parameters.self, parameters)
-            let invocation = Invocation { call, channel in
+            return Invocation { call, channel in
                 try await channel.reply(try await body(decoded, call), continues: false)
             }
-            return invocation
         }
     }
 
@@ -73,11 +72,10 @@ public struct VarlinkMethods: Sendable {
     ) {
         handlers[name] = Handler(Parameters.self) { parameters in
             let decoded = try Self.decode(Parameters.self, parameters)
-            let invocation = Invocation { call, channel in
+            return Invocation { call, channel in
                 let last = try await body(decoded, call, VarlinkReplyStream(channel: channel))
                 try await channel.reply(last, continues: false)
             }
-            return invocation
         }
     }
 
@@ -92,10 +90,9 @@ public struct VarlinkMethods: Sendable {
     ) {
         handlers[name] = Handler(Parameters.self) { parameters in
             let decoded = try Self.read(Parameters.self, parameters)
-            let invocation = Invocation { call, channel in
+            return Invocation { call, channel in
                 try await channel.reply(json: try await body(decoded, call), continues: false)
             }
-            return invocation
         }
     }
 
@@ -113,11 +110,10 @@ public struct VarlinkMethods: Sendable {
     ) {
         handlers[name] = Handler(Parameters.self) { parameters in
             let decoded = try Self.read(Parameters.self, parameters)
-            let invocation = Invocation { call, channel in
+            return Invocation { call, channel in
                 let last = try await body(decoded, call, VarlinkReplyStream(channel: channel))
                 try await channel.reply(json: last, continues: false)
             }
-            return invocation
         }
     }
 
@@ -128,10 +124,9 @@ public struct VarlinkMethods: Sendable {
     ) {
         handlers[name] = Handler(JSONValue.self) { parameters in
             let value = try Self.value(parameters)
-            let invocation = Invocation { call, channel in
+            return Invocation { call, channel in
                 try await channel.reply(try await body(value, call), continues: false)
             }
-            return invocation
         }
     }
 
