@@ -33,7 +33,8 @@ struct VarlinkTypeCheck: Sendable {
     /// The interface's named types.
     let types: [String: VarlinkType]
 
-    /// Checks the JSON in `bytes` (`nil` for `{}`) against `fields` as ``validate(parameters:ofMethod:)`` does,
+    /// Checks the JSON in `bytes` (`nil` for `{}`) against `fields` as
+    /// ``VarlinkInterface/validate(parameters:ofMethod:)`` does,
     /// walking the bytes without making values of them: the server checks each call's parameters this way before
     /// reading them into their type.
     func validate(json bytes: UnsafeRawBufferPointer?, against fields: [VarlinkField]) throws(VarlinkError) {
@@ -104,7 +105,7 @@ struct VarlinkTypeCheck: Sendable {
         case .enumeration(let cases):
             guard next == UInt8(ascii: "\"") else { return Problem() }
             let token = try parser.stringToken()
-            _ = try parser.string(token)  // checks it is UTF-8
+            if !token.isASCII { _ = try parser.string(token) }  // checks it is UTF-8
             return cases.contains(where: { token.is($0) }) ? nil : Problem()
         case .array(let element):
             guard next == UInt8(ascii: "[") else { return Problem() }

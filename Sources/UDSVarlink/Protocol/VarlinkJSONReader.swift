@@ -1,6 +1,7 @@
 /// Reads a ``VarlinkJSONCodable`` value straight from a call's JSON bytes, without a ``JSONValue`` of them.
 ///
-/// A struct reads itself as an object, member by member, and leaves alone members it does not know:
+/// A struct reads itself as an object, member by member. This one skips members it does not know; the generated
+/// types refuse them instead (`throw try name.unknown()`), as the IDL does:
 ///
 /// ```swift
 /// init(varlinkJSON json: inout VarlinkJSONReader) throws(VarlinkJSONError) {
