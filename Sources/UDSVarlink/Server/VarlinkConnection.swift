@@ -40,7 +40,7 @@ struct VarlinkConnection {
 
         init(
             qualified: String, interface: VarlinkInterface, handler: VarlinkMethods.Handler,
-            method: VarlinkMethod
+            method: VarlinkMethod, readingChecks: Bool
         ) {
             self.qualified = qualified
             self.interface = interface
@@ -48,9 +48,7 @@ struct VarlinkConnection {
             self.method = method
             self.check = VarlinkTypeCheck(types: interface.types)
             self.input = method.input
-            self.readingChecks =
-                handler.generatedFrom.map { $0.description == interface.description && $0.method == method.name }
-                ?? false
+            self.readingChecks = readingChecks
         }
     }
 
@@ -174,16 +172,20 @@ struct VarlinkConnection {
         let methodName = String(qualified[qualified.index(after: dot)...])
         let interface: VarlinkInterface
         let methods: VarlinkMethods
+        let checkedByReading: Set<String>
         if interfaceName == VarlinkServiceInterface.name {
-            (interface, methods) = (VarlinkServiceInterface.interface, builtIn)
+            (interface, methods, checkedByReading) = (VarlinkServiceInterface.interface, builtIn, [])
         } else if let registered = service.interfaces[interfaceName] {
-            (interface, methods) = (registered.interface, registered.methods)
+            (interface, methods, checkedByReading) =
+                (registered.interface, registered.methods, registered.checkedByReading)
         } else {
             throw VarlinkError.interfaceNotFound(interfaceName)
         }
         guard let method = interface.methods[methodName] else { throw VarlinkError.methodNotFound(qualified) }
         guard let handler = methods.handlers[methodName] else { throw VarlinkError.methodNotImplemented(qualified) }
-        return Resolved(qualified: qualified, interface: interface, handler: handler, method: method)
+        return Resolved(
+            qualified: qualified, interface: interface, handler: handler, method: method,
+            readingChecks: checkedByReading.contains(methodName))
     }
 
     private func metadata() -> Logger.Metadata {

@@ -27,6 +27,9 @@ public struct VarlinkService: Sendable {
     struct Registered: Sendable {
         let interface: VarlinkInterface
         let methods: VarlinkMethods
+        /// The methods whose handlers take parameters generated from this very definition
+        /// (``VarlinkGeneratedParameters``): reading them checks them, so a call is not checked against the IDL first.
+        let checkedByReading: Set<String>
     }
     private(set) var interfaces: [String: Registered] = [:]
     /// Interface names, in the order they were added, after `org.varlink.service`.
@@ -54,7 +57,12 @@ public struct VarlinkService: Sendable {
         for name in methods.handlers.keys where interface.methods[name] == nil {
             throw VarlinkServiceError(message: "\(interface.name) defines no method \(name)")
         }
-        interfaces[interface.name] = Registered(interface: interface, methods: methods)
+        let checkedByReading = methods.handlers.compactMap { name, handler in
+            handler.generatedFrom.map { $0.description == interface.description && $0.method == name } == true
+                ? name : nil
+        }
+        interfaces[interface.name] = Registered(
+            interface: interface, methods: methods, checkedByReading: Set(checkedByReading))
         interfaceNames.append(interface.name)
     }
 
